@@ -1,8 +1,10 @@
-// Two projects: the CDK app's tests (test/, mirroring lib/) and the services' tests (services/**/test).
+// Three projects: the CDK app's tests (test/, mirroring lib/), the services' tests (services/**/test)
+// and the sale-day operations tools' tests (ops/test).
 const transform = { '^.+\\.tsx?$': ['@swc/jest'] };
 
 /** @type {import('jest').Config} */
 module.exports = {
+  reporters: ['default', '<rootDir>/test/summary-reporter.js'],
   projects: [
     {
       displayName: 'infra',
@@ -15,6 +17,13 @@ module.exports = {
       displayName: 'services',
       testEnvironment: 'node',
       roots: ['<rootDir>/services'],
+      testMatch: ['**/test/**/*.test.ts'],
+      transform,
+    },
+    {
+      displayName: 'ops',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/ops'],
       testMatch: ['**/test/**/*.test.ts'],
       transform,
     },
