@@ -1,6 +1,9 @@
 // Three projects: the CDK app's tests (test/, mirroring lib/), the services' tests (services/**/test)
 // and the sale-day operations tools' tests (ops/test).
-const transform = { '^.+\\.tsx?$': ['@swc/jest'] };
+// JavaScript is transformed too, for the one ESM-only package on a CommonJS path: cookie 2 (needed by
+// light-my-request, which powers fastify's inject()).
+const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest'] };
+const transformIgnorePatterns = ['/node_modules/(?!cookie/)'];
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -12,6 +15,7 @@ module.exports = {
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.test.ts'],
       transform,
+      transformIgnorePatterns,
     },
     {
       displayName: 'services',
@@ -19,6 +23,7 @@ module.exports = {
       roots: ['<rootDir>/services'],
       testMatch: ['**/test/**/*.test.ts'],
       transform,
+      transformIgnorePatterns,
     },
     {
       displayName: 'ops',
@@ -26,6 +31,7 @@ module.exports = {
       roots: ['<rootDir>/ops'],
       testMatch: ['**/test/**/*.test.ts'],
       transform,
+      transformIgnorePatterns,
     },
   ],
 };

@@ -1,0 +1,52 @@
+// Production environment: three AZs with a NAT gateway each, fleets sized for sale-day traffic,
+// Aurora with two readers, Valkey with a replica in each spare AZ, data retained on delete, one sample sale event.
+import type { ServiceFleetConfig, SurgeConfig } from './types';
+
+const serviceFleet: ServiceFleetConfig = {
+  instanceType: 'c7g.large',
+  minCapacity: 3, // one per AZ
+  maxCapacity: 30,
+  cpuTargetPercent: 70,
+  volumeSizeGiB: 20,
+  healthCheckGraceSeconds: 120,
+  requestsPerTargetPerMinute: 6000,
+};
+
+export const prod: SurgeConfig = {
+  envName: 'prod',
+  region: 'us-west-2',
+  availabilityZones: ['us-west-2a', 'us-west-2b', 'us-west-2c'],
+  retainData: true,
+  network: {
+    cidr: '10.20.0.0/16',
+    natGateways: 3,
+    // SQS carries the sustained instance-to-AWS traffic (long polls from every worker plus every
+    // order) and CloudWatch Logs the most bytes; both would otherwise pay NAT processing per GB.
+    interfaceEndpoints: ['sqs', 'logs'],
+    flowLogRetentionDays: 90,
+  },
+  loadBalancer: {
+    cloudFrontPrefixListId: 'pl-82a045eb', // com.amazonaws.global.cloudfront.origin-facing in us-west-2
+    deletionProtection: true,
+    idleTimeoutSeconds: 60,
+    deregistrationDelaySeconds: 30,
+    slowStartSeconds: 60,
+    accessLogRetentionDays: 365,
+  },
+  fleets: {
+    user: serviceFleet,
+    order: serviceFleet,
+    payment: serviceFleet,
+    worker: { instanceType: 'c7g.large', minCapacity: 3, maxCapacity: 20, cpuTargetPercent: 70, volumeSizeGiB: 20, healthCheckGraceSeconds: 120, backlogPerInstance: 100 },
+  },
+  saleEvents: [
+    { name: 'black-friday-2027', start: '2027-11-26T05:00:00Z', end: '2027-11-27T08:00:00Z', minCapacity: 12, prewarmMinutes: 45 },
+  ],
+  database: { instanceClass: 'r7g.large', readers: 2, backupRetentionDays: 14 },
+  // Cluster mode stays off until the services connect with a cluster client (services/platform uses a
+  // single-node client); set clusterMode: true and shards > 1 then. Two replicas: one per spare AZ.
+  cache: { nodeType: 'cache.r7g.large', clusterMode: false, shards: 1, replicasPerShard: 2, snapshotRetentionDays: 7 },
+  queues: { maxReceiveCount: 5, handlerTimeoutSeconds: 30, oldestMessageAlarmSeconds: 300 },
+  waf: { rateLimit: 3000, evaluationWindowSeconds: 300 },
+  observability: { logRetentionDays: 365 },
+};

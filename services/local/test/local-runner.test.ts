@@ -1,0 +1,117 @@
+// `npm start` end to end: the runner in a child process with embedded engines (PGlite, fauxqs,
+// in-memory cache) on a free port: cold start migrates and seeds, it serves every service's routes,
+// SIGTERM makes it exit 0; a warm start on the same data directory skips the seed.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+
+interface Runner {
+  child: ChildProcess;
+  baseUrl: string;
+  output: string[];
+  startMs: number;
+}
+
+function startRunner(dataDir: string, timeoutMs = 60000): Promise<Runner> {
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', SURGE_PGDATA: dataDir, LOG_LEVEL: 'warn' };
+  // Embedded engines only, whatever the calling shell has configured.
+  for (const name of ['DATABASE_URL', 'DATABASE_READER_URL', 'SQS_ENDPOINT', 'REDIS_URL', 'ORDER_PLACED_QUEUE_URL', 'PAYMENT_RESULT_QUEUE_URL']) {
+    delete env[name];
+  }
+  const started = Date.now();
+  const child = spawn(process.execPath, [TSX, join(ROOT, 'services', 'local', 'main.ts')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (line) => output.push(line));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`runner did not listen within ${timeoutMs} ms:\n${output.join('\n')}`));
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`runner exited with ${code} before listening:\n${output.join('\n')}`));
+    });
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      output.push(line);
+      const match = /Surge is listening on (http:\/\/localhost:\d+)/.exec(line);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, baseUrl: match[1], output, startMs: Date.now() - started });
+      }
+    });
+  });
+}
+
+function stopRunner(runner: Runner, timeoutMs = 15000): Promise<{ code: number | null; ms: number }> {
+  const t0 = Date.now();
+  return new Promise((resolve, reject) => {
+    if (runner.child.exitCode !== null) return resolve({ code: runner.child.exitCode, ms: 0 });
+    const timer = setTimeout(() => {
+      runner.child.kill('SIGKILL');
+      reject(new Error(`runner did not exit within ${timeoutMs} ms after SIGTERM`));
+    }, timeoutMs);
+    runner.child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, ms: Date.now() - t0 });
+    });
+    runner.child.kill('SIGTERM');
+  });
+}
+
+let dataDir: string;
+const runners: Runner[] = [];
+beforeAll(() => {
+  dataDir = mkdtempSync(join(tmpdir(), 'surge-local-'));
+});
+afterAll(() => {
+  for (const r of runners) if (r.child.exitCode === null) r.child.kill('SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+it('starts cold with embedded engines, serves all services, and exits 0 on SIGTERM', async () => {
+  const runner = await startRunner(dataDir);
+  runners.push(runner);
+  const text = runner.output.join('\n');
+  expect(text).toMatch(/engines: PGlite .*; fauxqs \(embedded SQS at http:\/\/127\.0\.0\.1:\d+\); in-memory cache and rate limiter/);
+  expect(text).toMatch(/applied migrations 001, 002, 003.*seeded 10000 products/);
+
+  const ready = await fetch(`${runner.baseUrl}/health/ready`);
+  expect(ready.status).toBe(200);
+  expect(await ready.json()).toMatchObject({ status: 'ready', database: 'up' });
+
+  const products = await fetch(`${runner.baseUrl}/api/products?limit=2`);
+  expect(products.status).toBe(200);
+  expect(((await products.json()) as { items: unknown[] }).items).toHaveLength(2);
+
+  const user = await fetch(`${runner.baseUrl}/api/users`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'local@example.com', password: 'local-pass', name: 'Local' }),
+  });
+  expect(user.status).toBe(201);
+  expect((await fetch(`${runner.baseUrl}/api/payments?orderId=00000000-0000-0000-0000-000000000000`)).status).toBe(401);
+
+  const { code, ms } = await stopRunner(runner);
+  expect(code).toBe(0);
+  console.log(`npm start: cold start ${runner.startMs} ms, SIGTERM to exit ${ms} ms`);
+}, 90000);
+
+it('starts warm on the same data without seeding again', async () => {
+  const runner = await startRunner(dataDir);
+  runners.push(runner);
+  expect(runner.output.join('\n')).toMatch(/migrations up to date; 10000 products/);
+  const login = await fetch(`${runner.baseUrl}/api/users/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'local@example.com', password: 'local-pass' }),
+  });
+  expect(login.status).toBe(200);
+  const { code } = await stopRunner(runner);
+  expect(code).toBe(0);
+  console.log(`npm start: warm start ${runner.startMs} ms`);
+}, 90000);

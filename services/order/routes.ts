@@ -1,0 +1,52 @@
+// HTTP entry point of the order service: catalog reads and the buyer's orders. Handlers only map
+// HTTP to the use cases; schemas live in ./schemas.
+import { requireUser } from '../platform/auth';
+import type { SurgeApp } from '../platform/app';
+import type { ServiceContext } from '../platform/context';
+import { notFound } from '../platform/errors';
+import { getOrderSchema, getProductSchema, listOrdersSchema, listProductsSchema, placeOrderSchema } from './schemas';
+import { browseProducts, getProduct, PRODUCT_MAX_AGE_SECONDS } from './use-cases/read-catalog';
+import { getOrder, listMyOrders } from './use-cases/read-orders';
+import { placeOrder } from './use-cases/place-order';
+
+const PUBLIC_CACHE_CONTROL = `public, max-age=${PRODUCT_MAX_AGE_SECONDS}`;
+
+export async function orderRoutes(api: SurgeApp, ctx: ServiceContext): Promise<void> {
+  api.get('/api/products', { schema: listProductsSchema }, async (request, reply) => {
+    const page = await browseProducts(ctx, request.query);
+    reply.header('cache-control', PUBLIC_CACHE_CONTROL);
+    return page;
+  });
+
+  api.get('/api/products/:id', { schema: getProductSchema }, async (request, reply) => {
+    const { product, cacheHit } = await getProduct(ctx, request.params.id);
+    // Set before a possible 404 too, so CloudFront does not keep a "missing" answer for long.
+    reply.header('x-cache', cacheHit ? 'HIT' : 'MISS').header('cache-control', PUBLIC_CACHE_CONTROL);
+    if (!product) throw notFound(`product ${request.params.id} does not exist`);
+    return product;
+  });
+
+  api.post(
+    '/api/orders',
+    { schema: placeOrderSchema, onRequest: requireUser, config: { rateLimit: { policy: 'orders' } } },
+    async (request, reply) => {
+      const { order, replayed } = await placeOrder(ctx.db, {
+        userId: request.userId,
+        idempotencyKey: request.headers['idempotency-key'],
+        items: request.body.items,
+      });
+      if (replayed) reply.header('idempotent-replayed', 'true');
+      return reply.code(202).send(order);
+    },
+  );
+
+  api.get('/api/orders/:id', { schema: getOrderSchema, onRequest: requireUser }, async (request) => {
+    const order = await getOrder(ctx.db, request.userId, request.params.id);
+    if (!order) throw notFound(`order ${request.params.id} does not exist`);
+    return order;
+  });
+
+  api.get('/api/orders', { schema: listOrdersSchema, onRequest: requireUser }, async (request) =>
+    listMyOrders(ctx.db, request.userId, request.query),
+  );
+}

@@ -1,0 +1,102 @@
+// One schema per order-service route: validates input (unknown fields rejected), types the handler,
+// shapes the response and feeds the OpenAPI document.
+import { Type } from '@sinclair/typebox';
+
+const Uuid = Type.String({ format: 'uuid' });
+const Cursor = Type.String({ minLength: 1, maxLength: 512, description: 'nextCursor of the previous page' });
+const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 20 });
+const Money = Type.Integer({ minimum: 0, description: 'amount in the smallest currency unit (cents)' });
+
+export const Product = Type.Object({
+  id: Uuid,
+  sku: Type.String(),
+  name: Type.String(),
+  priceCents: Money,
+  currency: Type.String({ minLength: 3, maxLength: 3 }),
+  stock: Type.Integer({ minimum: 0, description: 'units left; may lag the truth by up to 2 s' }),
+});
+
+const OrderLine = Type.Object({
+  productId: Uuid,
+  quantity: Type.Integer({ minimum: 1 }),
+  unitPriceCents: Money,
+});
+
+const OrderStatus = Type.Union([
+  Type.Literal('PENDING'),
+  Type.Literal('PAID'),
+  Type.Literal('PAYMENT_FAILED'),
+  Type.Literal('CANCELLED'),
+]);
+
+export const Order = Type.Object({
+  id: Uuid,
+  status: OrderStatus,
+  totalCents: Money,
+  currency: Type.String(),
+  items: Type.Array(OrderLine),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+
+const PlacedOrder = Type.Object({
+  id: Uuid,
+  status: Type.Literal('PENDING'),
+  totalCents: Money,
+  currency: Type.String(),
+  items: Type.Array(OrderLine),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+
+const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false });
+
+export const listProductsSchema = {
+  summary: 'Browse the catalog, one keyset page at a time',
+  querystring: Type.Object(
+    {
+      limit: Limit,
+      cursor: Type.Optional(Cursor),
+      q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'case-insensitive substring of the name' })),
+    },
+    { additionalProperties: false },
+  ),
+  response: { 200: Type.Object({ items: Type.Array(Product), nextCursor: Type.Union([Type.String(), Type.Null()]) }) },
+};
+
+export const getProductSchema = {
+  summary: 'One product, served from the cache (X-Cache: HIT or MISS)',
+  params: IdParams,
+  response: { 200: Product },
+};
+
+export const placeOrderSchema = {
+  summary: 'Place an order, reserving its stock; replays the first response for a repeated Idempotency-Key',
+  headers: Type.Object({
+    'idempotency-key': Type.String({ minLength: 1, maxLength: 255, description: 'unique per intended order' }),
+  }),
+  body: Type.Object(
+    {
+      items: Type.Array(
+        Type.Object(
+          { productId: Uuid, quantity: Type.Integer({ minimum: 1, maximum: 1000 }) },
+          { additionalProperties: false },
+        ),
+        { minItems: 1, maxItems: 50 },
+      ),
+    },
+    { additionalProperties: false },
+  ),
+  response: { 202: PlacedOrder },
+};
+
+export const getOrderSchema = {
+  summary: "One of the caller's orders (404 for anyone else's)",
+  params: IdParams,
+  response: { 200: Order },
+};
+
+export const listOrdersSchema = {
+  summary: "The caller's orders, newest first",
+  querystring: Type.Object({ limit: Limit, cursor: Type.Optional(Cursor) }, { additionalProperties: false }),
+  response: { 200: Type.Object({ items: Type.Array(Order), nextCursor: Type.Union([Type.String(), Type.Null()]) }) },
+};

@@ -1,0 +1,40 @@
+// Unit tests for event parsing: what a consumer accepts, and that a malformed message is named.
+import { randomUUID } from 'node:crypto';
+import { PaymentResultEvent } from '../../payment/events';
+import { MalformedEventError, OrderPlacedEvent, parseEvent } from '../events';
+
+const valid = {
+  type: 'order-placed',
+  orderId: randomUUID(),
+  userId: randomUUID(),
+  totalCents: 1_999,
+  currency: 'USD',
+  items: [{ productId: randomUUID(), quantity: 1, unitPriceCents: 1_999 }],
+  occurredAt: new Date().toISOString(),
+};
+
+describe('parseEvent', () => {
+  it('returns a message that fits the schema', () => {
+    expect(parseEvent(OrderPlacedEvent, JSON.stringify(valid))).toEqual(valid);
+  });
+
+  it.each([
+    ['a body that is not JSON', '{"type":', /not JSON/],
+    ['a missing body', undefined, /not JSON/],
+    ['another event type', JSON.stringify({ ...valid, type: 'payment-result' }), /\/type/],
+    ['an order id that is not a UUID', JSON.stringify({ ...valid, orderId: '42' }), /\/orderId/],
+    ['a negative total', JSON.stringify({ ...valid, totalCents: -1 }), /\/totalCents/],
+    ['no items', JSON.stringify({ ...valid, items: [] }), /\/items/],
+  ])('rejects %s, naming the problem', (_case, body, message) => {
+    expect(() => parseEvent(OrderPlacedEvent, body)).toThrow(MalformedEventError);
+    expect(() => parseEvent(OrderPlacedEvent, body)).toThrow(message);
+  });
+
+  it('knows payment results by outcome', () => {
+    const result = { type: 'payment-result', orderId: randomUUID(), paymentId: randomUUID(), occurredAt: 'now' };
+    expect(parseEvent(PaymentResultEvent, JSON.stringify({ ...result, outcome: 'DECLINED', declineReason: 'card_declined' }))).toMatchObject({
+      outcome: 'DECLINED',
+    });
+    expect(() => parseEvent(PaymentResultEvent, JSON.stringify({ ...result, outcome: 'MAYBE' }))).toThrow(/\/outcome/);
+  });
+});

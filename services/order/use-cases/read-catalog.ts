@@ -1,0 +1,38 @@
+// Use cases: read the catalog. Single products go through the cache (hot during a sale); pages of
+// products go straight to the reader pool.
+import type { Cache } from '../../platform/cache';
+import type { Database } from '../../platform/db';
+import { decodeCursor, encodeCursor, UUID_PATTERN } from '../cursor';
+import { findProduct, listProducts, type Product } from '../data/products';
+
+/**
+ * Seconds a product stays in Redis. With the HTTP max-age below, shown stock lags the database by at
+ * most PRODUCT_CACHE_TTL_SECONDS + PRODUCT_MAX_AGE_SECONDS = 2 s (plus replica lag, milliseconds on Aurora).
+ */
+export const PRODUCT_CACHE_TTL_SECONDS = 1;
+/** `Cache-Control: max-age` for product responses, so CloudFront absorbs hot reads. */
+export const PRODUCT_MAX_AGE_SECONDS = 1;
+
+export const productCacheKey = (id: string) => `product:v1:${id.toLowerCase()}`;
+
+export async function getProduct(
+  deps: { db: Pick<Database, 'reader'>; cache: Cache },
+  id: string,
+): Promise<{ product: Product | null; cacheHit: boolean }> {
+  const { value, hit } = await deps.cache.getOrLoad<Product>(productCacheKey(id), PRODUCT_CACHE_TTL_SECONDS, () =>
+    findProduct(deps.db.reader, id),
+  );
+  return { product: value, cacheHit: hit };
+}
+
+export async function browseProducts(
+  deps: { db: Pick<Database, 'reader'> },
+  query: { limit: number; cursor?: string; q?: string },
+): Promise<{ items: Product[]; nextCursor: string | null }> {
+  const afterId = query.cursor === undefined ? undefined : decodeCursor(query.cursor, { id: UUID_PATTERN }).id;
+  // One extra row tells whether another page exists without a COUNT.
+  const rows = await listProducts(deps.db.reader, { limit: query.limit + 1, afterId, nameContains: query.q });
+  const items = rows.slice(0, query.limit);
+  const nextCursor = rows.length > query.limit ? encodeCursor({ id: items[items.length - 1].id }) : null;
+  return { items, nextCursor };
+}

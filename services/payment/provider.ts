@@ -1,0 +1,28 @@
+// The PaymentProvider interface every card processor plugs in behind. The payment worker calls
+// `charge` with the same idempotency key for every attempt at one order's payment; a provider must
+// return the original outcome for a key it has seen (real processors, e.g. Stripe, do) instead of
+// charging again.
+
+export interface ChargeRequest {
+  /** Stable per payment; retries of the same payment reuse it. */
+  readonly idempotencyKey: string;
+  readonly amountCents: number;
+  /** ISO 4217 code, e.g. USD. */
+  readonly currency: string;
+  readonly orderId: string;
+}
+
+export type ChargeOutcome =
+  | { readonly status: 'SUCCEEDED'; readonly reference: string }
+  | { readonly status: 'DECLINED'; readonly reference: string; readonly reason: string };
+
+export interface PaymentProvider {
+  /** Stored with each payment, e.g. `sandbox`. */
+  readonly name: string;
+  /**
+   * Charges the card, or returns the outcome of an earlier charge with the same idempotency key.
+   * A decline is an outcome, not an error; throw only when the outcome is unknown (network, 5xx), so
+   * the message is retried with the same key.
+   */
+  charge(request: ChargeRequest): Promise<ChargeOutcome>;
+}

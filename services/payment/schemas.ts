@@ -1,0 +1,32 @@
+// One schema per payment-service route (input validation, response shape, OpenAPI).
+import { Type } from '@sinclair/typebox';
+
+const Uuid = Type.String({ format: 'uuid' });
+
+export const Payment = Type.Object({
+  id: Uuid,
+  orderId: Uuid,
+  amountCents: Type.Integer({ minimum: 0 }),
+  currency: Type.String(),
+  status: Type.Union([Type.Literal('PENDING'), Type.Literal('SUCCEEDED'), Type.Literal('DECLINED')]),
+  provider: Type.String(),
+  providerReference: Type.Union([Type.String(), Type.Null()]),
+  declineReason: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+
+export const listPaymentsSchema = {
+  summary: "The caller's payments, newest first; only those of one order with ?orderId=",
+  querystring: Type.Object(
+    { orderId: Type.Optional(Uuid), limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }) },
+    { additionalProperties: false },
+  ),
+  response: { 200: Type.Object({ items: Type.Array(Payment) }) },
+};
+
+export const getPaymentSchema = {
+  summary: "One of the caller's payments (404 for anyone else's)",
+  params: Type.Object({ id: Uuid }, { additionalProperties: false }),
+  response: { 200: Payment },
+};

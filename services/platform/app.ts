@@ -1,0 +1,123 @@
+// The HTTP application every service shares, built apart from the server (ports, timeouts, signals
+// live in server.ts) so that tests can `inject` into it: Fastify with the TypeBox type provider,
+// a body limit, request ids, the one error handler, the rate limiter, per-route metrics,
+// /health/live + /health/ready, and an OpenAPI document generated from the route schemas.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import swagger from '@fastify/swagger';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { ServiceContext } from './context';
+import { handleError } from './errors';
+import { installRateLimit } from './rate-limit';
+
+/** A Fastify instance whose route schemas type the handlers (TypeBox). */
+export type SurgeApp = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+/** How a service adds its routes: `userRoutes(app, ctx)`, `orderRoutes(app, ctx)`, ... */
+export type ServicePlugin = (app: SurgeApp, ctx: ServiceContext) => Promise<void>;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Readiness answers 503 from now on (SIGTERM received); live and other routes keep working. */
+    markDraining(): void;
+    readonly draining: boolean;
+  }
+}
+
+function createAjv(coerceTypes: 'array' | false): Ajv {
+  const ajv = new Ajv({
+    coerceTypes,
+    // Reject unknown fields (schemas say additionalProperties: false) instead of stripping them.
+    removeAdditional: false,
+    useDefaults: true,
+    allErrors: false,
+    // Schemas may carry documentation keywords (description, examples) that ajv does not know.
+    strict: false,
+  });
+  addFormats(ajv);
+  return ajv;
+}
+
+const NO_RATE_LIMIT = { rateLimit: false as const };
+
+export async function buildApp(ctx: ServiceContext, plugins: ServicePlugin[]): Promise<SurgeApp> {
+  const hops = ctx.config.trustedProxyHops;
+  const app = Fastify({
+    loggerInstance: ctx.logger as FastifyBaseLogger,
+    bodyLimit: ctx.config.bodyLimitBytes,
+    // Behind CloudFront and the ALB the client address is `hops` entries from the right of
+    // X-Forwarded-For; trusting more would let clients pick their own rate-limit key.
+    trustProxy: (_address: string, hop: number) => hop < hops,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    // Per-request access logs cost more than the request (FIELD-NOTES); metrics count requests and
+    // the error handler logs every 4xx/5xx with its request id.
+    logController: new LogController({ disableRequestLogging: true }),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Query strings, params and headers arrive as text and are coerced to the schema's types; JSON
+  // bodies are not, so `{"quantity": "2"}` is a 400 rather than silently 2.
+  const coercing = createAjv('array');
+  const strict = createAjv(false);
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema));
+
+  let draining = false;
+  app.decorate('markDraining', () => {
+    draining = true;
+  });
+  app.decorate('draining', {
+    getter: () => draining,
+  });
+  app.decorate('tokens', ctx.tokens);
+
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send({ error: 'not_found', message: `Route ${request.method} ${request.url.split('?')[0]} not found` });
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  // While draining, every response closes its connection, so keep-alive clients reconnect to another
+  // instance and the server can finish closing once in-flight requests are answered.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (draining) reply.header('connection', 'close');
+    return payload;
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = `${request.method} ${request.routeOptions.url ?? 'unmatched'}`;
+    const dims = { Route: route };
+    ctx.metrics.count('Requests', dims);
+    ctx.metrics.count('Errors5xx', dims, reply.statusCode >= 500 ? 1 : 0);
+    ctx.metrics.timing('Latency', dims, reply.elapsedTime);
+  });
+  installRateLimit(app, {
+    limiter: ctx.limiter,
+    policies: ctx.config.rateLimits,
+    onLimited: (policy) => ctx.metrics.count('RateLimited', { Policy: policy }),
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: `Surge ${ctx.service} API`, version: '1.0.0' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+  });
+
+  app.get('/health/live', { config: NO_RATE_LIMIT, schema: { hide: true } }, async () => ({ status: 'live' }));
+  app.get('/health/ready', { config: NO_RATE_LIMIT, schema: { hide: true } }, async (_request, reply) => {
+    if (draining) return reply.status(503).send({ status: 'draining' });
+    const health = await ctx.checkHealth();
+    return reply.status(health.ready ? 200 : 503).send({ status: health.ready ? 'ready' : 'not_ready', database: health.database, redis: health.redis });
+  });
+  app.get('/openapi.json', { config: NO_RATE_LIMIT, schema: { hide: true } }, async () => app.swagger());
+
+  for (const plugin of plugins) {
+    await app.register(async (scope) => plugin(scope as unknown as SurgeApp, ctx));
+  }
+  await app.ready();
+  return app;
+}

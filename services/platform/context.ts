@@ -1,0 +1,126 @@
+// Everything a service's routes and workers use, built once from the configuration: database pools,
+// cache, rate limiter, token service, logger, metrics and the SQS client. With REDIS_URL unset the
+// cache and limiter live in process memory (local runs only; config refuses that in dev and prod).
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type Redis from 'ioredis';
+import pino, { type Logger } from 'pino';
+import { createTokenService, type TokenService } from './auth';
+import { createMemoryCache, createRedisCache, type Cache } from './cache';
+import type { ServiceConfig } from './config';
+import { createDatabase, type Database } from './db';
+import { createMetrics, type Metrics } from './metrics';
+import { createSqsClient } from './queue';
+import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from './rate-limit';
+import { connectRedis, createBreaker, createRedisClient } from './redis';
+
+export interface ServiceContext {
+  readonly service: string;
+  readonly config: ServiceConfig;
+  readonly db: Database;
+  readonly cache: Cache;
+  readonly limiter: RateLimiter;
+  readonly tokens: TokenService;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly sqs: SQSClient;
+  /** The shared Redis connection; undefined when running with in-memory engines. */
+  readonly redis?: Redis;
+  /** What readiness reports: the database must answer; Redis is reported but optional (see README). */
+  checkHealth(): Promise<HealthReport>;
+  /** Closes pools and clients; call after the HTTP server and workers have stopped. */
+  close(): Promise<void>;
+}
+
+export interface HealthReport {
+  ready: boolean;
+  database: 'up' | 'down';
+  redis: 'up' | 'down' | 'not configured';
+}
+
+export interface ServiceContextOptions {
+  /** Service name for logs and metrics. @default 'surge' */
+  service?: string;
+  logger?: Logger;
+  /** Prefix for every Redis key (tests use a unique one). */
+  redisKeyPrefix?: string;
+}
+
+export async function createServiceContext(config: ServiceConfig, options: ServiceContextOptions = {}): Promise<ServiceContext> {
+  const service = options.service ?? 'surge';
+  const logger = options.logger ?? pino({ level: config.logLevel, base: { service } });
+  const metrics = createMetrics({ service, flushMs: config.metricsFlushMs });
+  const db = createDatabase(config.database, {
+    onIdleError: (err) => logger.warn({ err }, 'idle database connection failed'),
+  });
+  const observe = (cache: string, hit: boolean) => metrics.count(hit ? 'CacheHit' : 'CacheMiss', { Cache: cache });
+
+  let redis: Redis | undefined;
+  let cache: Cache;
+  let limiter: RateLimiter;
+  if (config.redisUrl) {
+    const client = createRedisClient(config.redisUrl, { keyPrefix: options.redisKeyPrefix });
+    redis = client;
+    // Reconnect attempts emit 'error' events; the breaker reports the outage once instead.
+    client.on('error', () => undefined);
+    const breaker = createBreaker({
+      onStateChange: (state, cause) =>
+        state === 'open'
+          ? logger.error({ err: cause }, 'Redis unavailable: cache reads go to the database and rate limiting FAILS OPEN')
+          : logger.info('Redis answers again: cache and rate limiting restored'),
+    });
+    let lastFailOpenLog = 0;
+    cache = createRedisCache({
+      redis: client,
+      breaker,
+      observe,
+      onError: (err, operation) => logger.debug({ err, operation }, 'cache write skipped'),
+    });
+    limiter = createRedisRateLimiter({
+      redis: client,
+      breaker,
+      onFailOpen: () => {
+        metrics.count('RateLimitFailOpen', {});
+        if (Date.now() - lastFailOpenLog > 10000) {
+          lastFailOpenLog = Date.now();
+          logger.warn('rate limiter failing open: Redis is unavailable, requests are not limited');
+        }
+      },
+    });
+    if (!(await connectRedis(client))) logger.error('Redis did not answer at start; continuing without it until it does');
+  } else {
+    cache = createMemoryCache({ observe });
+    limiter = createMemoryRateLimiter();
+  }
+
+  const sqs = createSqsClient(config);
+  let closed: Promise<void> | undefined;
+  return {
+    service,
+    config,
+    db,
+    cache,
+    limiter,
+    tokens: createTokenService(config.tokenSigningKey, config.tokenTtlSeconds),
+    logger,
+    metrics,
+    sqs,
+    redis,
+    async checkHealth() {
+      const database = await db.writer
+        .query('SELECT 1')
+        .then(() => 'up' as const)
+        .catch(() => 'down' as const);
+      const redisState = !redis ? ('not configured' as const) : redis.status === 'ready' ? ('up' as const) : ('down' as const);
+      return { ready: database === 'up', database, redis: redisState };
+    },
+    close() {
+      closed ??= (async () => {
+        metrics.stop();
+        sqs.destroy();
+        if (redis) await redis.quit().catch(() => redis?.disconnect());
+        await db.close();
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,92 @@
+// PostgreSQL access: a writer pool (Aurora cluster endpoint) and a reader pool (reader endpoint),
+// a transaction helper, and the test that tells "the database is down" apart from a bad query.
+import pg from 'pg';
+import type { DatabaseConfig } from './config';
+
+export interface Database {
+  /** Writes, and reads that must see the caller's own writes. */
+  readonly writer: pg.Pool;
+  /** Reads that may lag the writer slightly (replica lag is typically well under a second). */
+  readonly reader: pg.Pool;
+  close(): Promise<void>;
+}
+
+/** Anything that runs a parameterised query: a pool or a client inside a transaction. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow = any>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+export interface DatabaseOptions {
+  /** Called with errors of idle connections (e.g. the server restarted); default: ignored. */
+  onIdleError?: (err: Error) => void;
+}
+
+export function createDatabase(cfg: DatabaseConfig, options: DatabaseOptions = {}): Database {
+  const pool = (url: string) => {
+    const p = new pg.Pool({
+      connectionString: url,
+      max: cfg.poolMax,
+      // Fail fast when the database is unreachable, so requests get a 503 instead of hanging.
+      connectionTimeoutMillis: 3000,
+      idleTimeoutMillis: 30000,
+      // A runaway query should not hold a connection for longer than a request is worth.
+      statement_timeout: 10000,
+      ssl: cfg.tls ? { rejectUnauthorized: true, ca: cfg.tls.ca } : undefined,
+    });
+    // Without a listener an idle connection's error (server restart, failover) crashes the process.
+    p.on('error', (err) => options.onIdleError?.(err));
+    return p;
+  };
+  const writer = pool(cfg.writerUrl);
+  const reader = cfg.readerUrl === cfg.writerUrl ? writer : pool(cfg.readerUrl);
+  let closed: Promise<void> | undefined;
+  return {
+    writer,
+    reader,
+    close() {
+      closed ??= Promise.all([writer.end(), reader === writer ? undefined : reader.end()]).then(() => undefined);
+      return closed;
+    },
+  };
+}
+
+/** Runs `fn` inside BEGIN/COMMIT on one connection; any error rolls back and is rethrown. */
+export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    try {
+      await client.query('ROLLBACK');
+    } catch {
+      // The connection itself failed; do not return it to the pool.
+      broken = true;
+    }
+    throw err;
+  } finally {
+    client.release(broken || undefined);
+  }
+}
+
+// SQLSTATE classes meaning "the server is not there or not accepting work", not "your query is wrong".
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006']);
+const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', 'EAI_AGAIN']);
+
+/** True when `err` means the database cannot be reached right now (answer 503, not 500). */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const { code, message } = err as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_NODE_CODES.has(code))) return true;
+  if (typeof message === 'string') {
+    // pg reports pool and socket failures as plain Errors without a code.
+    return /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED|Client has encountered a connection error/i.test(
+      message,
+    );
+  }
+  if (err instanceof AggregateError) return err.errors.some(isDatabaseUnavailable);
+  return false;
+}

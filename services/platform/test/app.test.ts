@@ -1,0 +1,224 @@
+// The shared HTTP app over a loopback socket: errors as { error, message } naming what was wrong, 413 for
+// huge bodies, 503 when the database is down, health and draining, auth, and rate limit headers.
+import { Type } from '@sinclair/typebox';
+import { buildApp, type ServicePlugin, type SurgeApp } from '../app';
+import { requireUser } from '../auth';
+import type { ServiceContext } from '../context';
+import { createTestContext, createTestDatabase, freePort, listenForTest, type TestClient, type TestDatabase } from '../testing';
+
+const Widget = Type.Object(
+  {
+    name: Type.String({ minLength: 1 }),
+    parts: Type.Array(Type.Object({ quantity: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }), { minItems: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+const widgetRoutes: ServicePlugin = async (app) => {
+  app.post('/widgets', { schema: { body: Widget } }, async (request, reply) => reply.status(201).send({ name: request.body.name }));
+  app.get('/widgets', { schema: { querystring: Type.Object({ limit: Type.Integer({ maximum: 100, default: 20 }) }) } }, async (request) => ({
+    limit: request.query.limit,
+  }));
+  app.get('/mine', { preHandler: requireUser }, async (request) => ({ userId: request.userId }));
+  app.get('/boom', async () => {
+    throw new Error('secret internal detail');
+  });
+  app.get('/tables', async (_request) => {
+    const { rows } = await (app as SurgeApp & { ctx?: ServiceContext }).ctx!.db.reader.query('SELECT 1 AS one');
+    return rows[0];
+  });
+  app.post('/orders-like', { config: { rateLimit: { policy: 'orders' } } }, async () => ({ ok: true }));
+  app.post('/login-like', { config: { rateLimit: { policy: 'login', key: (request) => `${request.ip}:${(request.body as { email: string }).email}` } } }, async () => ({
+    ok: true,
+  }));
+};
+
+const withCtx: ServicePlugin = async (app, ctx) => {
+  (app as SurgeApp & { ctx?: ServiceContext }).ctx = ctx;
+  await widgetRoutes(app, ctx);
+};
+
+let t: TestDatabase;
+let ctx: ServiceContext;
+let app: SurgeApp;
+let http: TestClient;
+beforeAll(async () => {
+  t = await createTestDatabase();
+  ctx = await createTestContext({ databaseUrl: t.url, redis: true, env: { BODY_LIMIT_BYTES: '2048', RATE_LIMIT_LOGIN_PER_MINUTE: '2', RATE_LIMIT_ORDERS_PER_MINUTE: '2' } });
+  app = await buildApp(ctx, [withCtx]);
+  http = await listenForTest(app);
+});
+afterAll(async () => {
+  await app?.close();
+  await ctx?.close();
+  await t?.drop();
+});
+
+const post = (url: string, payload: unknown) =>
+  http.request({ method: 'POST', url, payload: typeof payload === 'string' ? payload : JSON.stringify(payload), headers: { 'content-type': 'application/json' } });
+
+describe('input errors', () => {
+  it('accepts a valid body', async () => {
+    const res = await post('/widgets', { name: 'w', parts: [{ quantity: 1 }] });
+    expect(res.statusCode).toBe(201);
+    expect(res.headers['x-request-id']).toEqual(expect.any(String));
+  });
+
+  it.each([
+    [{ parts: [{ quantity: 1 }] }, 'body.name is required'],
+    [{ name: 'w', parts: [{ quantity: 0 }] }, 'body.parts[0].quantity must be >= 1'],
+    [{ name: 'w', parts: [{ quantity: 1.5 }] }, 'body.parts[0].quantity must be integer'],
+    [{ name: 'w', parts: [] }, 'body.parts must NOT have fewer than 1 items'],
+    [{ name: 'w', parts: [{ quantity: 1 }], admin: true }, 'body.admin is not allowed'],
+    [{ name: 'w', parts: [{ quantity: 1, price: 0 }] }, 'body.parts[0].price is not allowed'],
+    [[1, 2], 'body must be object'],
+    [{ name: 5, parts: [{ quantity: 1 }] }, 'body.name must be string'],
+    [{ name: 'w', parts: [{ quantity: '2' }] }, 'body.parts[0].quantity must be integer'],
+    [{ name: 'w', parts: [{ quantity: true }] }, 'body.parts[0].quantity must be integer'],
+  ])('answers 400 naming the field for %j', async (body, message) => {
+    const res = await post('/widgets', body);
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({ error: 'bad_request', message });
+  });
+
+  it('answers 400 for malformed JSON and an empty JSON body', async () => {
+    const bad = await post('/widgets', '{"name": "w",');
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ error: 'bad_request', message: expect.stringMatching(/JSON/) });
+    const empty = await http.request({ method: 'POST', url: '/widgets', headers: { 'content-type': 'application/json' } });
+    expect(empty.statusCode).toBe(400);
+    expect(empty.json().error).toBe('bad_request');
+  });
+
+  it('answers 413 for a body over the limit', async () => {
+    const res = await post('/widgets', { name: 'x'.repeat(5000), parts: [{ quantity: 1 }] });
+    expect(res.statusCode).toBe(413);
+    expect(res.json()).toEqual({ error: 'payload_too_large', message: 'Request body is too large' });
+  });
+
+  it('answers 415 for a body that is not JSON', async () => {
+    const res = await http.request({ method: 'POST', url: '/widgets', payload: 'name=w', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(res.statusCode).toBe(415);
+    expect(res.json().error).toBe('unsupported_media_type');
+  });
+
+  it('validates and coerces the query string', async () => {
+    expect((await http.request('/widgets?limit=7')).json()).toEqual({ limit: 7 });
+    expect((await http.request('/widgets')).json()).toEqual({ limit: 20 });
+    const res = await http.request('/widgets?limit=500');
+    expect(res.statusCode).toBe(400);
+    expect(res.json().message).toBe('querystring.limit must be <= 100');
+  });
+
+  it('answers 404 for an unknown route', async () => {
+    const res = await http.request('/nope?x=1');
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toEqual({ error: 'not_found', message: 'Route GET /nope not found' });
+  });
+
+  it('hides internals of unexpected errors', async () => {
+    const res = await http.request('/boom');
+    expect(res.statusCode).toBe(500);
+    expect(res.json()).toEqual({ error: 'internal', message: 'Internal server error' });
+    expect(res.body).not.toContain('secret');
+  });
+});
+
+describe('auth', () => {
+  it('requires a valid Bearer token', async () => {
+    expect((await http.request('/mine')).statusCode).toBe(401);
+    const bad = await http.request({ url: '/mine', headers: { authorization: 'Bearer not.a.token' } });
+    expect(bad.statusCode).toBe(401);
+    expect(bad.json()).toEqual({ error: 'unauthorized', message: 'The access token is invalid or expired' });
+    const { token } = await ctx.tokens.issue('3f6c1f3e-7d8a-4c1e-9a55-0a4a2f1e6b10');
+    const ok = await http.request({ url: '/mine', headers: { authorization: `Bearer ${token}` } });
+    expect(ok.json()).toEqual({ userId: '3f6c1f3e-7d8a-4c1e-9a55-0a4a2f1e6b10' });
+  });
+});
+
+describe('rate limiting', () => {
+  it('limits by the route key and says so in headers', async () => {
+    const a1 = await post('/login-like', { email: 'a@example.com' });
+    expect(a1.statusCode).toBe(200);
+    expect(a1.headers['ratelimit-policy']).toBe('"login";q=2;w=60');
+    expect(a1.headers['ratelimit']).toMatch(/^"login";r=1;t=\d+$/);
+    await post('/login-like', { email: 'a@example.com' });
+    const limited = await post('/login-like', { email: 'a@example.com' });
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers['retry-after']).toBe('30');
+    expect(limited.headers['ratelimit']).toBe('"login";r=0;t=30');
+    expect(limited.json()).toEqual({ error: 'too_many_requests', message: 'Rate limit "login" exceeded; retry in 30 s' });
+    // Another email from the same address has its own bucket.
+    expect((await post('/login-like', { email: 'b@example.com' })).statusCode).toBe(200);
+  });
+
+  it('limits each token user apart, and clients without a valid token by address', async () => {
+    const alice = (await ctx.tokens.issue('11111111-1111-4111-8111-111111111111')).token;
+    const bob = (await ctx.tokens.issue('22222222-2222-4222-8222-222222222222')).token;
+    const order = (token?: string) =>
+      http.request({ method: 'POST', url: '/orders-like', payload: {}, headers: token ? { authorization: `Bearer ${token}` } : {} });
+    expect((await order(alice)).statusCode).toBe(200);
+    expect((await order(alice)).statusCode).toBe(200);
+    const limited = await order(alice);
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers['ratelimit-policy']).toBe('"orders";q=2;w=60');
+    expect((await order(bob)).statusCode).toBe(200);
+    // No token and a forged token share the address's bucket, not Alice's.
+    expect((await order()).statusCode).toBe(200);
+    expect((await order('forged.token.value')).statusCode).toBe(200);
+    expect((await order()).statusCode).toBe(429);
+  });
+
+  it('applies the default policy elsewhere and never to health checks', async () => {
+    const res = await http.request('/widgets');
+    expect(res.headers['ratelimit-policy']).toBe('"default";q=100;w=2');
+    expect((await http.request('/health/live')).headers['ratelimit-policy']).toBeUndefined();
+  });
+});
+
+describe('health', () => {
+  it('is live and ready, and serves the OpenAPI document', async () => {
+    expect((await http.request('/health/live')).json()).toEqual({ status: 'live' });
+    const ready = await http.request('/health/ready');
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ status: 'ready', database: 'up', redis: 'up' });
+    const doc = (await http.request('/openapi.json')).json();
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/widgets', '/mine']));
+  });
+
+  it('answers 503 on readiness once draining', async () => {
+    const ctx2 = await createTestContext({ databaseUrl: t.url });
+    const app2 = await buildApp(ctx2, [withCtx]);
+    const http2 = await listenForTest(app2);
+    try {
+      app2.markDraining();
+      const res = await http2.request('/health/ready');
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toEqual({ status: 'draining' });
+      expect((await http2.request('/health/live')).statusCode).toBe(200);
+    } finally {
+      await app2.close();
+      await ctx2.close();
+    }
+  });
+});
+
+describe('database down', () => {
+  it('answers 503 with a clear error and fails readiness', async () => {
+    const deadUrl = `postgres://postgres@127.0.0.1:${await freePort()}/surge`;
+    const ctx3 = await createTestContext({ databaseUrl: deadUrl });
+    const app3 = await buildApp(ctx3, [withCtx]);
+    const http3 = await listenForTest(app3);
+    try {
+      const res = await http3.request('/tables');
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toEqual({ error: 'service_unavailable', message: 'The database is unavailable; try again shortly' });
+      const ready = await http3.request('/health/ready');
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json()).toMatchObject({ status: 'not_ready', database: 'down' });
+    } finally {
+      await app3.close();
+      await ctx3.close();
+    }
+  });
+});

@@ -1,0 +1,129 @@
+// Cache-aside: hits and misses, one loader per key under a stampede, TTL jitter that only shortens,
+// and reads that fall back to the loader when Redis stops.
+import type Redis from 'ioredis';
+import { createMemoryCache, createRedisCache, jitteredTtlMs, type Cache } from '../cache';
+import { createBreaker, createRedisClient } from '../redis';
+import { createTestRedis, startRedisServer } from '../testing';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function countingLoader<T>(value: T, delayMs = 20) {
+  const loader = jest.fn(async () => {
+    await sleep(delayMs);
+    return value;
+  });
+  return loader;
+}
+
+describe('jitteredTtlMs', () => {
+  it('stays within 80-100% of the TTL', () => {
+    expect(jitteredTtlMs(1, () => 0)).toBe(1000);
+    expect(jitteredTtlMs(1, () => 0.999999)).toBe(800);
+    for (let i = 0; i < 1000; i++) {
+      const ttl = jitteredTtlMs(5);
+      expect(ttl).toBeGreaterThanOrEqual(4000);
+      expect(ttl).toBeLessThanOrEqual(5000);
+    }
+  });
+});
+
+function behavesLikeACache(makeCache: () => Promise<{ cache: Cache; done: () => Promise<void> }>) {
+  let cache: Cache;
+  let done: () => Promise<void>;
+  beforeAll(async () => {
+    ({ cache, done } = await makeCache());
+  });
+  afterAll(() => done());
+
+  it('misses, then hits, then misses again after delete', async () => {
+    const load = countingLoader({ id: 'p1', name: 'Kettle' });
+    expect(await cache.getOrLoad('product:p1', 60, load)).toEqual({ value: { id: 'p1', name: 'Kettle' }, hit: false });
+    expect(await cache.getOrLoad('product:p1', 60, load)).toEqual({ value: { id: 'p1', name: 'Kettle' }, hit: true });
+    await cache.delete('product:p1');
+    expect((await cache.getOrLoad('product:p1', 60, load)).hit).toBe(false);
+    expect(load).toHaveBeenCalledTimes(2);
+  });
+
+  it('runs one loader for 100 concurrent misses on a key', async () => {
+    const load = countingLoader({ id: 'p2' }, 50);
+    const results = await Promise.all(Array.from({ length: 100 }, () => cache.getOrLoad('product:p2', 60, load)));
+    expect(load).toHaveBeenCalledTimes(1);
+    expect(results.every((r) => (r.value as { id: string }).id === 'p2')).toBe(true);
+  });
+
+  it('caches "not found" too', async () => {
+    const load = countingLoader(null);
+    await cache.getOrLoad('product:missing', 60, load);
+    expect(await cache.getOrLoad('product:missing', 60, load)).toEqual({ value: null, hit: true });
+    expect(load).toHaveBeenCalledTimes(1);
+  });
+
+  it('expires entries within the TTL', async () => {
+    const load = countingLoader(1, 0);
+    await cache.getOrLoad('product:short', 0.2, load);
+    await sleep(250);
+    expect((await cache.getOrLoad('product:short', 0.2, load)).hit).toBe(false);
+    expect(load).toHaveBeenCalledTimes(2);
+  });
+}
+
+describe('in-memory cache', () => {
+  behavesLikeACache(async () => ({ cache: createMemoryCache(), done: async () => undefined }));
+
+  it('evicts the oldest entry beyond maxEntries', async () => {
+    const cache = createMemoryCache({ maxEntries: 2 });
+    for (const k of ['a', 'b', 'c']) await cache.getOrLoad(k, 60, async () => k);
+    expect((await cache.getOrLoad('a', 60, async () => 'a')).hit).toBe(false);
+    expect((await cache.getOrLoad('c', 60, async () => 'c')).hit).toBe(true);
+  });
+});
+
+describe('Redis cache (shared Redis, own key prefix)', () => {
+  behavesLikeACache(async () => {
+    const redis: Redis = await createTestRedis();
+    const cache = createRedisCache({ redis, breaker: createBreaker() });
+    return { cache, done: async () => void (await redis.quit()) };
+  });
+
+  it('stores with a TTL no longer than asked', async () => {
+    const redis = await createTestRedis();
+    const cache = createRedisCache({ redis, breaker: createBreaker() });
+    await cache.getOrLoad('product:ttl', 2, async () => 'x');
+    const pttl = await redis.pttl('product:ttl');
+    await redis.quit();
+    expect(pttl).toBeGreaterThan(1500);
+    expect(pttl).toBeLessThanOrEqual(2000);
+  });
+});
+
+describe('Redis cache when Redis stops', () => {
+  it('falls back to the loader quickly and recovers when Redis returns', async () => {
+    const server = await startRedisServer();
+    const redis = createRedisClient(server.url);
+    redis.on('error', () => undefined);
+    await redis.connect();
+    const states: string[] = [];
+    const cache = createRedisCache({ redis, breaker: createBreaker({ openMs: 300, onStateChange: (s) => states.push(s) }) });
+    try {
+      await cache.getOrLoad('product:x', 60, async () => 'v1');
+      expect((await cache.getOrLoad('product:x', 60, async () => 'v1')).hit).toBe(true);
+
+      await server.stop();
+      const started = Date.now();
+      for (let i = 0; i < 20; i++) {
+        expect(await cache.getOrLoad('product:x', 60, async () => 'from-db')).toEqual({ value: 'from-db', hit: false });
+      }
+      // 20 reads with Redis gone: each at most a short command timeout, most skipped by the breaker.
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(states).toEqual(['open']);
+
+      await server.start();
+      const deadline = Date.now() + 5000;
+      while (!(await cache.getOrLoad('product:y', 60, async () => 'y')).hit && Date.now() < deadline) await sleep(100);
+      expect(states).toEqual(['open', 'closed']);
+    } finally {
+      redis.disconnect();
+      await server.stop();
+    }
+  });
+});

@@ -1,0 +1,134 @@
+// loadConfig: defaults, validation naming the variable, and secrets resolved through a fake source.
+import { ConfigError, loadConfig, loadDatabaseConfig, secretsManagerSource, type SecretSource } from '../config';
+
+const secrets = (values: Record<string, string>): SecretSource & { asked: string[] } => {
+  const asked: string[] = [];
+  return {
+    asked,
+    async getSecretString(arn) {
+      asked.push(arn);
+      if (!(arn in values)) throw new Error(`unknown secret ${arn}`);
+      return values[arn];
+    },
+  };
+};
+const noSecrets = secrets({});
+const LOCAL = { DATABASE_URL: 'postgres://u@127.0.0.1:5432/surge' };
+const KEY = 'k'.repeat(32);
+
+describe('loadConfig', () => {
+  it('gives local defaults from a database URL alone', async () => {
+    const cfg = await loadConfig(LOCAL, noSecrets);
+    expect(cfg.env).toBe('local');
+    expect(cfg.port).toBe(3000);
+    expect(cfg.database).toMatchObject({ writerUrl: LOCAL.DATABASE_URL, readerUrl: LOCAL.DATABASE_URL });
+    expect(cfg.redisUrl).toBeUndefined();
+    expect(cfg.shutdownDeadlineMs).toBe(20000);
+    expect(cfg.queueHandlerTimeoutMs).toBe(30000);
+    expect(cfg.rateLimits.orders).toEqual({ name: 'orders', capacity: 20, refillPerSecond: 20 / 60 });
+    expect(cfg.rateLimits.login).toEqual({ name: 'login', capacity: 10, refillPerSecond: 10 / 60 });
+    expect(cfg.rateLimits.default).toEqual({ name: 'default', capacity: 100, refillPerSecond: 50 });
+    expect(cfg.tokenSigningKey.length).toBeGreaterThanOrEqual(32);
+  });
+
+  it('uses port 8080 and requires Redis and a signing key in deployed environments', async () => {
+    await expect(loadConfig({ ...LOCAL, SURGE_ENV: 'prod', TOKEN_SIGNING_KEY: KEY }, noSecrets)).rejects.toThrow(/^REDIS_URL: is required/);
+    await expect(loadConfig({ ...LOCAL, SURGE_ENV: 'dev', REDIS_URL: 'redis://r:6379' }, noSecrets)).rejects.toThrow(
+      /^TOKEN_SIGNING_KEY: is required/,
+    );
+    const cfg = await loadConfig({ ...LOCAL, SURGE_ENV: 'prod', REDIS_URL: 'rediss://r:6380', TOKEN_SIGNING_KEY: KEY }, noSecrets);
+    expect(cfg.port).toBe(8080);
+    expect(cfg.trustedProxyHops).toBe(2);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /^PORT: must be a whole number, got "eighty"/],
+    [{ PORT: '70000' }, /^PORT: must be between 0 and 65535/],
+    [{ SURGE_ENV: 'staging' }, /^SURGE_ENV: must be one of dev, prod, local/],
+    [{ DATABASE_URL: 'mysql://x' }, /^DATABASE_URL: must start with postgres:\/\//],
+    [{ DATABASE_URL: 'not a url' }, /^DATABASE_URL: is not a valid URL/],
+    [{ REDIS_URL: 'http://r' }, /^REDIS_URL: must start with redis:\/\/ or rediss:\/\//],
+    [{ SHUTDOWN_DEADLINE_MS: '-1' }, /^SHUTDOWN_DEADLINE_MS: must be a whole number/],
+    [{ RATE_LIMIT_ORDERS_PER_MINUTE: '0' }, /^RATE_LIMIT_ORDERS_PER_MINUTE: must be between 1/],
+    [{ TOKEN_SIGNING_KEY: 'short' }, /^TOKEN_SIGNING_KEY: must be at least 32 bytes/],
+    [{ SQS_ENDPOINT: 'localhost:4566' }, /^SQS_ENDPOINT: must start with http:\/\/ or https:\/\//],
+  ])('rejects %p naming the variable', async (bad, message) => {
+    const err = await loadConfig({ ...LOCAL, ...bad }, noSecrets).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(message);
+  });
+
+  it('requires a database', async () => {
+    await expect(loadConfig({}, noSecrets)).rejects.toThrow(/^DATABASE_URL: is required/);
+    await expect(loadConfig({ DB_WRITER_HOST: 'w' }, noSecrets)).rejects.toThrow(/^DB_SECRET_ARN: is required/);
+  });
+
+  it('resolves AWS-style settings through the secret source', async () => {
+    const source = secrets({
+      'arn:db': JSON.stringify({ username: 'surge', password: 'p@ss/word' }),
+      'arn:redis': 'redis-token',
+      'arn:key': JSON.stringify({ signingKey: KEY }),
+    });
+    const cfg = await loadConfig(
+      {
+        SURGE_ENV: 'prod',
+        DB_WRITER_HOST: 'writer.example',
+        DB_READER_HOST: 'reader.example',
+        DB_PORT: '6543',
+        DB_NAME: 'surge',
+        DB_SECRET_ARN: 'arn:db',
+        REDIS_HOST: 'redis.example',
+        REDIS_PORT: '6380',
+        REDIS_TLS: 'true',
+        REDIS_AUTH_SECRET_ARN: 'arn:redis',
+        TOKEN_SIGNING_SECRET_ARN: 'arn:key',
+        AWS_REGION: 'eu-west-1',
+        ORDER_PLACED_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/order-placed',
+      },
+      source,
+    );
+    expect(cfg.database.writerUrl).toBe('postgres://surge:p%40ss%2Fword@writer.example:6543/surge');
+    expect(cfg.database.readerUrl).toBe('postgres://surge:p%40ss%2Fword@reader.example:6543/surge');
+    expect(cfg.database.tls).toBeDefined();
+    expect(cfg.redisUrl).toBe('rediss://:redis-token@redis.example:6380');
+    expect(cfg.tokenSigningKey).toBe(KEY);
+    expect(cfg.sqs).toMatchObject({ region: 'eu-west-1', orderPlacedQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/order-placed' });
+    expect(source.asked.sort()).toEqual(['arn:db', 'arn:key', 'arn:redis']);
+  });
+
+  it('does not echo a malformed secret', async () => {
+    const err = await loadDatabaseConfig({ DB_WRITER_HOST: 'w', DB_SECRET_ARN: 'arn:db' }, secrets({ 'arn:db': 'hunter2-not-json' })).then(
+      () => new Error('resolved'),
+      (e: Error) => e,
+    );
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toMatch(/^DB_SECRET_ARN: secret is not a JSON object/);
+    expect(err.message).not.toContain('hunter2');
+  });
+
+  it('lets tests raise a rate limit', async () => {
+    const cfg = await loadConfig({ ...LOCAL, RATE_LIMIT_ORDERS_PER_MINUTE: '1000' }, noSecrets);
+    expect(cfg.rateLimits.orders.capacity).toBe(1000);
+  });
+});
+
+describe('secretsManagerSource', () => {
+  it('reads the secret string through the AWS SDK (mocked; tests never call AWS)', async () => {
+    const { mockClient } = await import('aws-sdk-client-mock');
+    const { GetSecretValueCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+    const sm = mockClient(SecretsManagerClient);
+    sm.on(GetSecretValueCommand, { SecretId: 'arn:aws:secretsmanager:eu-west-1:1:secret:db' }).resolves({
+      SecretString: JSON.stringify({ username: 'surge', password: 'pw' }),
+    });
+    try {
+      const cfg = await loadDatabaseConfig(
+        { DB_WRITER_HOST: 'w', DB_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:1:secret:db' },
+        secretsManagerSource('eu-west-1'),
+      );
+      expect(cfg.writerUrl).toBe('postgres://surge:pw@w:5432/surge');
+      expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    } finally {
+      sm.restore();
+    }
+  });
+});

@@ -1,0 +1,71 @@
+// Database helpers against the real PostgreSQL: migrations (once each, under a lock), transactions,
+// and telling "database down" apart from a bad query.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createDatabase, isDatabaseUnavailable, withTransaction } from '../db';
+import { listMigrations, migrate } from '../migrate';
+import { createTestDatabase, freePort, type TestDatabase } from '../testing';
+
+let t: TestDatabase;
+beforeAll(async () => {
+  t = await createTestDatabase();
+});
+afterAll(async () => {
+  await t?.drop();
+});
+
+describe('migrate', () => {
+  it('has applied every migration file once, in order', async () => {
+    const { rows } = await t.db.writer.query<{ version: string }>('SELECT version FROM schema_migrations ORDER BY version');
+    expect(rows.map((r) => r.version)).toEqual(listMigrations().map((m) => m.version));
+    expect(rows[0].version).toBe('001');
+    expect(await migrate(t.db.writer)).toEqual([]);
+  });
+
+  it('serialises concurrent runs and rolls back a failing migration', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'surge-migrations-'));
+    writeFileSync(join(dir, '900_widgets.sql'), 'CREATE TABLE widgets (id int PRIMARY KEY);');
+    const results = await Promise.all([migrate(t.db.writer, dir), migrate(t.db.writer, dir), migrate(t.db.writer, dir)]);
+    expect(results.flat()).toEqual(['900']);
+
+    writeFileSync(join(dir, '901_broken.sql'), 'CREATE TABLE gadgets (id int); SELECT no_such_function();');
+    await expect(migrate(t.db.writer, dir)).rejects.toThrow(/migration 901_broken failed/);
+    const { rows } = await t.db.writer.query("SELECT to_regclass('gadgets') AS t");
+    expect(rows[0].t).toBeNull();
+  });
+
+  it('refuses a misnamed migration file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'surge-migrations-'));
+    writeFileSync(join(dir, '1_users.sql'), '');
+    expect(() => listMigrations(dir)).toThrow(/1_users.sql is not named NNN_name.sql/);
+  });
+});
+
+describe('withTransaction', () => {
+  it('commits on success and rolls back on error', async () => {
+    await t.db.writer.query('CREATE TABLE tx_probe (v int)');
+    await withTransaction(t.db.writer, (c) => c.query('INSERT INTO tx_probe VALUES (1)'));
+    await expect(
+      withTransaction(t.db.writer, async (c) => {
+        await c.query('INSERT INTO tx_probe VALUES (2)');
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    const { rows } = await t.db.writer.query('SELECT v FROM tx_probe');
+    expect(rows).toEqual([{ v: 1 }]);
+  });
+});
+
+describe('isDatabaseUnavailable', () => {
+  it('is true for an unreachable server and false for a bad query', async () => {
+    const url = `postgres://postgres@127.0.0.1:${await freePort()}/surge`;
+    const down = createDatabase({ writerUrl: url, readerUrl: url, poolMax: 1 });
+    const err = await down.writer.query('SELECT 1').catch((e: unknown) => e);
+    await down.close();
+    expect(isDatabaseUnavailable(err)).toBe(true);
+
+    const bad = await t.db.writer.query('SELECT * FROM no_such_table').catch((e: unknown) => e);
+    expect(isDatabaseUnavailable(bad)).toBe(false);
+  });
+});

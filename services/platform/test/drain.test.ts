@@ -1,0 +1,83 @@
+// SIGTERM drain of a real service process (runService): readiness turns 503, a request in flight
+// completes, workers stop, and the process exits 0 within the deadline.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { createTestDatabase, freePort, type TestDatabase } from '../testing';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+
+let t: TestDatabase;
+let child: ChildProcess | undefined;
+beforeAll(async () => {
+  t = await createTestDatabase();
+});
+afterAll(async () => {
+  if (child && child.exitCode === null) child.kill('SIGKILL');
+  await t?.drop();
+});
+
+it('drains on SIGTERM and exits 0', async () => {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  child = spawn(process.execPath, [TSX, join(__dirname, 'fixtures', 'drain-service.ts')], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      SURGE_ENV: 'local',
+      DATABASE_URL: t.url,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      DRAIN_DELAY_MS: '600',
+      SHUTDOWN_DEADLINE_MS: '8000',
+      REDIS_URL: '',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+  const listening = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`service did not listen:\n${logs.join('\n')}`)), 20000);
+    createInterface({ input: child!.stdout! }).on('line', (line) => {
+      logs.push(line);
+      if (line.includes('drain-fixture listening')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    createInterface({ input: child!.stderr! }).on('line', (line) => logs.push(line));
+    void exited.then((code) => reject(new Error(`service exited with ${code}:\n${logs.join('\n')}`)));
+  });
+  await listening;
+  expect((await fetch(`${base}/health/ready`)).status).toBe(200);
+
+  const inFlight = fetch(`${base}/slow?ms=1500`);
+  await new Promise((r) => setTimeout(r, 200));
+  const sigtermAt = Date.now();
+  child.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 150));
+
+  // During the drain delay the listener is open and readiness says so.
+  const ready = await fetch(`${base}/health/ready`);
+  expect(ready.status).toBe(503);
+  expect(await ready.json()).toEqual({ status: 'draining' });
+  expect((await fetch(`${base}/health/live`)).status).toBe(200);
+
+  const slow = await inFlight;
+  expect(slow.status).toBe(200);
+  expect(await slow.json()).toEqual({ slept: 1500 });
+
+  const code = await exited;
+  const drainMs = Date.now() - sigtermAt;
+  if (code !== 0) console.log(logs.join('\n'));
+  expect(code).toBe(0);
+  expect(drainMs).toBeLessThan(8000);
+  const text = logs.join('\n');
+  expect(text).toContain('fixture worker finished its message and stopped');
+  expect(text.indexOf('fixture worker finished')).toBeLessThan(text.indexOf('drained; exiting'));
+  // After the drain the port is closed.
+  await expect(fetch(`${base}/health/live`)).rejects.toThrow();
+}, 30000);

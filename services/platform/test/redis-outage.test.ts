@@ -1,0 +1,80 @@
+// A service whose Redis stops (or is missing at start) stays up: readiness stays 200 and reports
+// Redis down, the rate limiter fails open, cached reads go to the loader, and all of it recovers
+// when Redis returns.
+import { buildApp, type ServicePlugin } from '../app';
+import { createTestContext, createTestDatabase, listenForTest, startRedisServer, type RedisServer, type TestDatabase } from '../testing';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let t: TestDatabase;
+let redis: RedisServer;
+beforeAll(async () => {
+  t = await createTestDatabase();
+  redis = await startRedisServer();
+});
+afterAll(async () => {
+  await redis?.stop();
+  await t?.drop();
+});
+
+const routes: ServicePlugin = async (app, ctx) => {
+  app.get('/cached', { config: { rateLimit: { policy: 'orders' } } }, async (_request, reply) => {
+    const { value, hit } = await ctx.cache.getOrLoad('thing:1', 60, async () => {
+      const { rows } = await ctx.db.reader.query<{ now: string }>('SELECT now()::text AS now');
+      return rows[0].now;
+    });
+    return reply.header('x-cache', hit ? 'HIT' : 'MISS').send({ value });
+  });
+};
+
+it('keeps serving through a Redis outage and recovers', async () => {
+  const ctx = await createTestContext({ databaseUrl: t.url, redis: redis.url, env: { RATE_LIMIT_ORDERS_PER_MINUTE: '3' } });
+  const app = await buildApp(ctx, [routes]);
+  const http = await listenForTest(app);
+  try {
+    expect((await http.request('/cached')).headers['x-cache']).toBe('MISS');
+    expect((await http.request('/cached')).headers['x-cache']).toBe('HIT');
+    expect((await http.request('/cached')).statusCode).toBe(200);
+    expect((await http.request('/cached')).statusCode).toBe(429);
+
+    await redis.stop();
+    const during = await Promise.all(Array.from({ length: 10 }, () => http.request('/cached')));
+    expect(during.map((r) => r.statusCode)).toEqual(Array(10).fill(200));
+    expect(during.every((r) => r.headers['x-cache'] === 'MISS')).toBe(true);
+    const ready = await http.request('/health/ready');
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ status: 'ready', database: 'up', redis: 'down' });
+
+    await redis.start();
+    const deadline = Date.now() + 8000;
+    let last = '';
+    while (Date.now() < deadline) {
+      last = (await http.request('/cached')).headers['x-cache'];
+      if (last === 'HIT') break;
+      await sleep(200);
+    }
+    expect(last).toBe('HIT');
+    expect((await http.request('/health/ready')).json().redis).toBe('up');
+  } finally {
+    await app.close();
+    await ctx.close();
+  }
+}, 20000);
+
+it('starts without Redis and picks it up when it appears', async () => {
+  await redis.stop();
+  const ctx = await createTestContext({ databaseUrl: t.url, redis: redis.url });
+  const app = await buildApp(ctx, [routes]);
+  const http = await listenForTest(app);
+  try {
+    expect((await http.request('/cached')).statusCode).toBe(200);
+    expect((await http.request('/health/ready')).json()).toMatchObject({ status: 'ready', redis: 'down' });
+    await redis.start();
+    const deadline = Date.now() + 8000;
+    while (Date.now() < deadline && (await http.request('/health/ready')).json().redis !== 'up') await sleep(200);
+    expect((await http.request('/health/ready')).json().redis).toBe('up');
+  } finally {
+    await app.close();
+    await ctx.close();
+  }
+}, 20000);

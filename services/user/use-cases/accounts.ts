@@ -1,0 +1,49 @@
+// Use cases of the user service: register, log in, read one's profile.
+import type { TokenService } from '../../platform/auth';
+import type { Database } from '../../platform/db';
+import { conflict, notFound, unauthorized } from '../../platform/errors';
+import { findUserByEmail, findUserById, insertUser, type UserRow } from '../data/users';
+import { hashPassword, UNKNOWN_USER_HASH, verifyPassword } from '../passwords';
+
+/** What the API shows of a user: never the password hash. */
+export interface Profile {
+  id: string;
+  email: string;
+  name: string;
+  createdAt: string;
+}
+
+const BAD_CREDENTIALS = 'Email or password is incorrect';
+
+function toProfile(user: UserRow): Profile {
+  return { id: user.id, email: user.email, name: user.name, createdAt: user.createdAt.toISOString() };
+}
+
+export async function registerUser(db: Pick<Database, 'writer'>, input: { email: string; password: string; name: string }): Promise<Profile> {
+  const passwordHash = await hashPassword(input.password);
+  try {
+    const user = await insertUser(db.writer, { email: input.email.toLowerCase(), name: input.name, passwordHash });
+    return toProfile(user);
+  } catch (err) {
+    if ((err as { code?: string }).code === '23505') throw conflict('An account with this email already exists');
+    throw err;
+  }
+}
+
+/** Issues a token; unknown email and wrong password give the same 401 after the same work. */
+export async function logIn(
+  deps: { db: Pick<Database, 'writer'>; tokens: TokenService },
+  input: { email: string; password: string },
+): Promise<{ token: string; expiresAt: string }> {
+  // The writer, so an account created a moment ago can log in even if the replica lags.
+  const user = await findUserByEmail(deps.db.writer, input.email);
+  const matches = await verifyPassword(input.password, user?.passwordHash ?? (await UNKNOWN_USER_HASH));
+  if (!user || !matches) throw unauthorized(BAD_CREDENTIALS);
+  return deps.tokens.issue(user.id);
+}
+
+export async function getProfile(db: Pick<Database, 'writer'>, userId: string): Promise<Profile> {
+  const user = await findUserById(db.writer, userId);
+  if (!user) throw notFound('The user of this token no longer exists');
+  return toProfile(user);
+}
