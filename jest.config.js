@@ -1,5 +1,5 @@
-// Three projects: the CDK app's tests (test/, mirroring lib/), the services' tests (services/**/test)
-// and the sale-day operations tools' tests (ops/test).
+// Four projects: the CDK app's tests (test/, mirroring lib/), the services' tests (services/**/test),
+// the load/benchmark/drill tools' tests (perf/test) and the sale-day operations tools' tests (ops/test).
 // JavaScript is transformed too, for the one ESM-only package on a CommonJS path: cookie 2 (needed by
 // light-my-request, which powers fastify's inject()).
 const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest'] };
@@ -21,6 +21,14 @@ module.exports = {
       displayName: 'services',
       testEnvironment: 'node',
       roots: ['<rootDir>/services'],
+      testMatch: ['**/test/**/*.test.ts'],
+      transform,
+      transformIgnorePatterns,
+    },
+    {
+      displayName: 'perf',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/perf'],
       testMatch: ['**/test/**/*.test.ts'],
       transform,
       transformIgnorePatterns,

@@ -136,6 +136,18 @@ export interface WafConfig {
   readonly evaluationWindowSeconds: number;
 }
 
+/** The services' per-client rate limits (token buckets in Redis), passed as RATE_LIMIT_* variables. */
+export interface RateLimitConfig {
+  /** Orders one client may place per minute (RATE_LIMIT_ORDERS_PER_MINUTE). */
+  readonly ordersPerMinute: number;
+  /** Login attempts one client may make per minute (RATE_LIMIT_LOGIN_PER_MINUTE). */
+  readonly loginPerMinute: number;
+  /** Sustained requests per second per client on every other route (RATE_LIMIT_DEFAULT_PER_SECOND). */
+  readonly defaultPerSecond: number;
+  /** Requests a client may send at once on every other route (RATE_LIMIT_DEFAULT_BURST); at least defaultPerSecond. */
+  readonly defaultBurst: number;
+}
+
 export interface ObservabilityConfig {
   /** Retention in days for every log group the app creates (a CloudWatch Logs retention value). */
   readonly logRetentionDays: number;
@@ -169,5 +181,6 @@ export interface SurgeConfig {
   readonly cache: CacheConfig;
   readonly queues: QueueConfig;
   readonly waf: WafConfig;
+  readonly rateLimits: RateLimitConfig;
   readonly observability: ObservabilityConfig;
 }

@@ -22,6 +22,10 @@ export class ConfigError extends Error {
   }
 }
 
+/** The services' own upper bound on RATE_LIMIT_* values (services/platform/config.ts). */
+const RATE_LIMIT_MAX = 1_000_000;
+const MIN_DEREGISTRATION_DELAY_SECONDS = 15;
+
 /** Throws a ConfigError listing every problem in `config`; returns it unchanged when valid. */
 export function validateConfig(config: SurgeConfig): SurgeConfig {
   const problems: string[] = [];
@@ -128,6 +132,14 @@ export function validateConfig(config: SurgeConfig): SurgeConfig {
   const waf = config.waf;
   check(isInt(waf.rateLimit, WAF_RATE_LIMIT_MIN, WAF_RATE_LIMIT_MAX), `waf.rateLimit ${show(waf.rateLimit)} must be a whole number from ${WAF_RATE_LIMIT_MIN} to ${WAF_RATE_LIMIT_MAX} (AWS WAF's bounds)`);
   check(WAF_EVALUATION_WINDOWS.includes(waf.evaluationWindowSeconds), `waf.evaluationWindowSeconds ${show(waf.evaluationWindowSeconds)} must be one of ${WAF_EVALUATION_WINDOWS.join(', ')}`);
+
+  const limits = config.rateLimits;
+  for (const key of ['ordersPerMinute', 'loginPerMinute', 'defaultPerSecond', 'defaultBurst'] as const) {
+    check(isInt(limits[key], 1, RATE_LIMIT_MAX), `rateLimits.${key} ${show(limits[key])} must be a whole number from 1 to ${RATE_LIMIT_MAX}`);
+  }
+  check(limits.defaultBurst >= limits.defaultPerSecond, `rateLimits.defaultBurst (${limits.defaultBurst}) must be at least defaultPerSecond (${limits.defaultPerSecond}), or a client could never use its full rate`);
+  // The services drain after SIGTERM for SHUTDOWN_DEADLINE_MS = deregistration delay - 10 s.
+  check(lb.deregistrationDelaySeconds >= MIN_DEREGISTRATION_DELAY_SECONDS, `loadBalancer.deregistrationDelaySeconds ${show(lb.deregistrationDelaySeconds)} must be at least ${MIN_DEREGISTRATION_DELAY_SECONDS} (the services' drain deadline is 10 s below it and needs at least 5 s)`);
 
   const obs = config.observability;
   check(LOG_RETENTION_DAYS.includes(obs.logRetentionDays), `observability.logRetentionDays ${show(obs.logRetentionDays)} must be a CloudWatch Logs retention value (${LOG_RETENTION_DAYS.join(', ')})`);

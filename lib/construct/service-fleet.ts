@@ -3,15 +3,36 @@
 // Session Manager instead of SSH), private subnets, ELB or EC2 health checks with a grace period,
 // CPU target tracking, optional ALB request-count and queue-backlog tracking, sale-event schedules,
 // lifecycle notifications and a rolling instance refresh whenever the launch template changes.
-import { Duration, Token, Validations } from 'aws-cdk-lib';
+// With a `release`, the boot script installs the service bundle (an S3 asset) and ships its logs.
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { renderBootScript } from '../deploy/boot-script';
 import { scaleOnQueueBacklog, scheduleSaleWindows, type SaleWindow } from './fleet-scaling';
+
+/** What a fleet runs: a bundled service, its environment and how long it may take to stop. */
+export interface ServiceRelease {
+  /** Directory holding the bundle (`app/main.js`, `migrations/`, `cluster-launcher.js`); see lib/deploy/bundle.ts. */
+  readonly bundleDirectory: string;
+  /** Environment of the service process. Secret ARNs only, never secret values: user data is readable. */
+  readonly environment: Readonly<Record<string, string>>;
+  /** How long the service may drain after SIGTERM; passed as SHUTDOWN_DEADLINE_MS. systemd kills it 10 s later. */
+  readonly shutdownDeadline: Duration;
+  /** Retention of the fleet's service log group. */
+  readonly logRetention: logs.RetentionDays;
+  /**
+   * What happens to the service log group when the stack is deleted.
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
+}
 
 export interface ServiceFleetProps {
   readonly vpc: ec2.IVpc;
@@ -62,8 +83,13 @@ export interface ServiceFleetProps {
    */
   readonly saleWindows?: readonly SaleWindow[];
   /**
-   * Boot script.
-   * @default - a placeholder that only records the fleet name (the service bundle comes later)
+   * The service the instances run: the boot script installs its bundle and starts it under systemd.
+   * @default - no service; the boot script is `userData` or a placeholder
+   */
+  readonly release?: ServiceRelease;
+  /**
+   * Boot script, for fleets without a `release`.
+   * @default - a placeholder that only records the fleet name
    */
   readonly userData?: ec2.UserData;
 }
@@ -78,6 +104,10 @@ export class ServiceFleet extends Construct {
   public readonly userData: ec2.UserData;
   /** The group's target group when it serves HTTP behind the ALB. */
   public readonly targetGroup?: elbv2.ApplicationTargetGroup;
+  /** The service bundle the instances download (with a `release`). */
+  public readonly bundle?: s3assets.Asset;
+  /** Log group receiving the service's output (with a `release`). */
+  public readonly logGroup?: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: ServiceFleetProps) {
     super(scope, id);
@@ -100,7 +130,39 @@ export class ServiceFleet extends Construct {
       allowAllOutbound: true,
     });
 
-    this.userData = props.userData ?? placeholderUserData(props.fleetName);
+    if (props.release) {
+      const release = props.release;
+      this.bundle = new s3assets.Asset(this, 'Bundle', { path: release.bundleDirectory });
+      this.logGroup = new logs.LogGroup(this, 'ServiceLogs', {
+        retention: release.logRetention,
+        removalPolicy: release.logRemovalPolicy ?? RemovalPolicy.DESTROY,
+      });
+      // Exactly what the boot script and the CloudWatch agent call; Asset.grantRead would add s3:List*.
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.bundle.bucket.arnForObjects(this.bundle.s3ObjectKey)] }),
+      );
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+          resources: [this.logGroup.logGroupArn],
+        }),
+      );
+      const userData = ec2.UserData.forLinux();
+      userData.addCommands(
+        renderBootScript({
+          fleetName: props.fleetName,
+          bundleBucket: this.bundle.s3BucketName,
+          bundleKey: this.bundle.s3ObjectKey,
+          region: Stack.of(this).region,
+          environment: { ...release.environment, SHUTDOWN_DEADLINE_MS: String(release.shutdownDeadline.toMilliseconds()) },
+          logGroupName: this.logGroup.logGroupName,
+          stopTimeoutSeconds: release.shutdownDeadline.toSeconds() + 10,
+        }),
+      );
+      this.userData = userData;
+    } else {
+      this.userData = props.userData ?? placeholderUserData(props.fleetName);
+    }
     const cpuType =
       props.instanceType.architecture === ec2.InstanceArchitecture.ARM_64 ? ec2.AmazonLinuxCpuType.ARM_64 : ec2.AmazonLinuxCpuType.X86_64;
     this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
@@ -186,6 +248,7 @@ function validate(props: ServiceFleetProps): void {
   if ((props.targetGroup === undefined) !== (props.requestsPerTargetPerMinute === undefined)) {
     problems.push('targetGroup and requestsPerTargetPerMinute must be given together');
   }
+  if (props.release && props.userData) problems.push('give either release or userData, not both');
   if (known(props.requestsPerTargetPerMinute) && props.requestsPerTargetPerMinute! <= 0) {
     problems.push(`requestsPerTargetPerMinute ${props.requestsPerTargetPerMinute} must be above 0`);
   }

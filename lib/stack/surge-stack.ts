@@ -4,6 +4,7 @@ import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { type FleetConfig, type FleetName, type SaleEvent, SERVICE_NAMES, type ServiceName, type SurgeConfig } from '../config';
@@ -15,7 +16,9 @@ import type { SaleWindow } from '../construct/fleet-scaling';
 import { LoadBalancer } from '../construct/load-balancer';
 import { Network } from '../construct/network';
 import { Observability } from '../construct/observability';
-import { ServiceFleet } from '../construct/service-fleet';
+import { ServiceFleet, type ServiceRelease } from '../construct/service-fleet';
+import { INSTANCE_PATHS } from '../deploy/boot-script';
+import { bundleFleet } from '../deploy/bundle';
 import { FleetOutputs, type QueueName, QueueOutputs, StackOutputs } from './outputs';
 
 /** ALB routes per service (the contract with the services' route prefixes). */
@@ -24,6 +27,12 @@ export const SERVICE_ROUTES: Record<ServiceName, { readonly priority: number; re
   order: { priority: 20, pathPatterns: ['/api/orders*', '/api/products*'] },
   payment: { priority: 30, pathPatterns: ['/api/payments*'] },
 };
+
+/** The port every service process listens on (the target groups' port). */
+export const SERVICE_PORT = 8080;
+
+/** The one fleet whose processes apply database migrations at start (under an advisory lock). */
+export const MIGRATING_FLEET: FleetName = 'worker';
 
 /** The queues the services exchange events through (names shared with services/). */
 export const QUEUE_NAMES: readonly QueueName[] = ['order-placed', 'payment-result'];
@@ -52,6 +61,8 @@ export class SurgeStack extends Stack {
   public readonly queues: Record<QueueName, EventQueue>;
   public readonly database: Database;
   public readonly cache: Cache;
+  /** The key login tokens are signed with (generated; read by the services at start). */
+  public readonly tokenSigningKey: secretsmanager.Secret;
   public readonly edge: Edge;
   public readonly observability: Observability;
 
@@ -103,42 +114,6 @@ export class SurgeStack extends Stack {
       reason: 'Carries only instance IDs and group names from EC2 Auto Scaling; a customer managed key would need a key policy naming the Auto Scaling service-linked role, which does not exist in a fresh account before the first group.',
     });
 
-    const saleWindows = config.saleEvents.map(toSaleWindow);
-    this.warnAboutPastSales(saleWindows, props.now ?? new Date());
-    const shared = { vpc, notificationTopic: this.fleetEvents, saleWindows };
-
-    const serviceFleets = Object.fromEntries(
-      SERVICE_NAMES.map((name) => {
-        const targetGroup = this.loadBalancer.addServiceRoute(name, {
-          ...SERVICE_ROUTES[name],
-          port: 8080,
-          healthCheckPath: '/health/ready',
-          deregistrationDelay: Duration.seconds(lb.deregistrationDelaySeconds),
-          slowStart: lb.slowStartSeconds > 0 ? Duration.seconds(lb.slowStartSeconds) : undefined,
-        });
-        const fleet = new ServiceFleet(this, fleetConstructId(name), {
-          ...shared,
-          ...fleetSizing(name, config.fleets[name]),
-          targetGroup,
-          requestsPerTargetPerMinute: config.fleets[name].requestsPerTargetPerMinute,
-        });
-        return [name, fleet];
-      }),
-    ) as Record<ServiceName, ServiceFleet>;
-
-    const workerFleet = new ServiceFleet(this, fleetConstructId('worker'), {
-      ...shared,
-      ...fleetSizing('worker', config.fleets.worker),
-      backlog: { queues: QUEUE_NAMES.map((name) => this.queues[name].queue), messagesPerInstance: config.fleets.worker.backlogPerInstance },
-    });
-    this.fleets = { ...serviceFleets, worker: workerFleet };
-
-    // The worker fleet runs both consumers and both outbox relays, so it alone touches the queues.
-    for (const name of QUEUE_NAMES) {
-      this.queues[name].queue.grantConsumeMessages(workerFleet.role);
-      this.queues[name].queue.grantSendMessages(workerFleet.role);
-    }
-
     this.database = new Database(this, 'Database', {
       vpc,
       instanceType: new ec2.InstanceType(config.database.instanceClass),
@@ -160,12 +135,62 @@ export class SurgeStack extends Stack {
       logRetention: retention,
     });
 
+    // Login tokens are signed with this key by the user service and verified by every service.
+    this.tokenSigningKey = new secretsmanager.Secret(this, 'TokenSigningKey', {
+      description: `Surge ${config.envName}: HS256 key signing login tokens`,
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    Validations.of(this.tokenSigningKey).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'Rotating the signing key would log every user out at once unless the services accepted two keys during the switch, which they do not yet; rotate by hand in a quiet hour (docs/FORKING.md).',
+    });
+
+    const saleWindows = config.saleEvents.map(toSaleWindow);
+    this.warnAboutPastSales(saleWindows, props.now ?? new Date());
+    const shared = { vpc, notificationTopic: this.fleetEvents, saleWindows };
+
+    const serviceFleets = Object.fromEntries(
+      SERVICE_NAMES.map((name) => {
+        const targetGroup = this.loadBalancer.addServiceRoute(name, {
+          ...SERVICE_ROUTES[name],
+          port: SERVICE_PORT,
+          healthCheckPath: '/health/ready',
+          deregistrationDelay: Duration.seconds(lb.deregistrationDelaySeconds),
+          slowStart: lb.slowStartSeconds > 0 ? Duration.seconds(lb.slowStartSeconds) : undefined,
+        });
+        const fleet = new ServiceFleet(this, fleetConstructId(name), {
+          ...shared,
+          ...fleetSizing(name, config.fleets[name]),
+          targetGroup,
+          requestsPerTargetPerMinute: config.fleets[name].requestsPerTargetPerMinute,
+          release: this.release(name, removalPolicy),
+        });
+        return [name, fleet];
+      }),
+    ) as Record<ServiceName, ServiceFleet>;
+
+    const workerFleet = new ServiceFleet(this, fleetConstructId('worker'), {
+      ...shared,
+      ...fleetSizing('worker', config.fleets.worker),
+      backlog: { queues: QUEUE_NAMES.map((name) => this.queues[name].queue), messagesPerInstance: config.fleets.worker.backlogPerInstance },
+      release: this.release('worker', removalPolicy),
+    });
+    this.fleets = { ...serviceFleets, worker: workerFleet };
+
+    // The worker fleet runs both consumers and both outbox relays, so it alone touches the queues.
+    for (const name of QUEUE_NAMES) {
+      this.queues[name].queue.grantConsumeMessages(workerFleet.role);
+      this.queues[name].queue.grantSendMessages(workerFleet.role);
+    }
+
     // Every fleet runs service code that reads and writes the database and the cache.
     for (const [name, fleet] of Object.entries(this.fleets)) {
       this.database.allowFrom(fleet.securityGroup, `Surge ${name} fleet to Aurora PostgreSQL`);
       this.database.grantReadCredentials(fleet.role);
       this.cache.allowFrom(fleet.securityGroup, `Surge ${name} fleet to the Valkey cache`);
       this.cache.grantReadAuthToken(fleet.role);
+      // The worker needs it too: the services' config refuses to start in dev/prod without a key.
+      this.tokenSigningKey.grantRead(fleet.role);
     }
 
     this.edge = new Edge(this, 'Edge', {
@@ -197,6 +222,48 @@ export class SurgeStack extends Stack {
     });
 
     this.addOutputs();
+  }
+
+  /**
+   * What one fleet runs: its bundle and the environment its processes read (services/platform/config.ts).
+   * Only the worker fleet applies migrations (see docs/ARCHITECTURE.md, "Deployment") and only it gets queue URLs.
+   */
+  private release(name: FleetName, removalPolicy: RemovalPolicy): ServiceRelease {
+    const { config } = this;
+    const environment: Record<string, string> = {
+      SURGE_ENV: config.envName,
+      PORT: String(SERVICE_PORT),
+      AWS_REGION: this.region,
+      DB_WRITER_HOST: this.database.writerEndpoint.hostname,
+      DB_READER_HOST: this.database.readerEndpoint.hostname,
+      DB_PORT: String(this.database.port),
+      DB_NAME: this.database.databaseName,
+      DB_SECRET_ARN: this.database.secret.secretArn,
+      DB_CA_BUNDLE: INSTANCE_PATHS.rdsCaBundle,
+      REDIS_HOST: this.cache.endpointAddress,
+      REDIS_PORT: String(this.cache.port),
+      REDIS_TLS: 'true',
+      REDIS_AUTH_SECRET_ARN: this.cache.authToken.secretArn,
+      TOKEN_SIGNING_SECRET_ARN: this.tokenSigningKey.secretArn,
+      RATE_LIMIT_ORDERS_PER_MINUTE: String(config.rateLimits.ordersPerMinute),
+      RATE_LIMIT_LOGIN_PER_MINUTE: String(config.rateLimits.loginPerMinute),
+      RATE_LIMIT_DEFAULT_PER_SECOND: String(config.rateLimits.defaultPerSecond),
+      RATE_LIMIT_DEFAULT_BURST: String(config.rateLimits.defaultBurst),
+      QUEUE_HANDLER_TIMEOUT_MS: String(config.queues.handlerTimeoutSeconds * 1000),
+      MIGRATE_ON_START: name === MIGRATING_FLEET ? 'true' : 'false',
+    };
+    if (name === 'worker') {
+      environment.ORDER_PLACED_QUEUE_URL = this.queues['order-placed'].queue.queueUrl;
+      environment.PAYMENT_RESULT_QUEUE_URL = this.queues['payment-result'].queue.queueUrl;
+    }
+    return {
+      bundleDirectory: bundleFleet(name),
+      environment,
+      // Below the ALB's deregistration delay, so a target finishes draining before the ALB gives up on it.
+      shutdownDeadline: Duration.seconds(config.loadBalancer.deregistrationDelaySeconds - 10),
+      logRetention: config.observability.logRetentionDays as logs.RetentionDays,
+      logRemovalPolicy: removalPolicy,
+    };
   }
 
   /** EC2 Auto Scaling rejects one-time scheduled actions in the past, which would fail the deployment. */

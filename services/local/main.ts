@@ -55,8 +55,9 @@ async function main(): Promise<void> {
       const pg = await startEmbeddedPostgres(dataDir);
       embedded.push(pg);
       env.DATABASE_URL = pg.url;
-      // One backend serves every connection; a few connections are plenty.
-      env.DB_POOL_MAX ??= '4';
+      // PGlite has one backend: concurrent connections interleave their protocol messages (unnamed
+      // prepared statements and portals collide, giving 500s under load), so use exactly one.
+      env.DB_POOL_MAX ??= '1';
       engines.push(`PGlite (embedded PostgreSQL, data in ${dataDir})`);
     }
 

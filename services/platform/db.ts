@@ -53,7 +53,15 @@ export function createDatabase(cfg: DatabaseConfig, options: DatabaseOptions = {
 /** Runs `fn` inside BEGIN/COMMIT on one connection; any error rolls back and is rethrown. */
 export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // While a client is checked out, pg-pool's own error listener is off: a server that ends the
+  // connection between two queries (restart, failover, pg_terminate_backend) would emit an
+  // unhandled 'error' and kill the process. The failing query rejects anyway; this only keeps
+  // the event from crashing us, and marks the client so it is discarded, not reused.
   let broken = false;
+  const onError = () => {
+    broken = true;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
@@ -68,6 +76,7 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
     }
     throw err;
   } finally {
+    client.off('error', onError);
     client.release(broken || undefined);
   }
 }

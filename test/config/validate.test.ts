@@ -22,6 +22,12 @@ describe('shipped environments', () => {
     expect(dev.network.natGateways).toBe(1);
   });
 
+  test('both environments pass the issue\'s rate limits to the services', () => {
+    for (const config of [dev, prod]) {
+      expect(config.rateLimits).toEqual({ ordersPerMinute: 20, loginPerMinute: 10, defaultPerSecond: 50, defaultBurst: 100 });
+    }
+  });
+
   test('prod ships one sample sale event and at least one Aurora reader', () => {
     expect(prod.saleEvents).toHaveLength(1);
     expect(prod.database.readers).toBeGreaterThanOrEqual(1);
@@ -66,6 +72,11 @@ describe('validateConfig rejects', () => {
     ['zero snapshot retention', (c) => { c.cache.snapshotRetentionDays = 0; }, /cache\.snapshotRetentionDays 0 must be 1-35/],
     ['a maxReceiveCount SQS refuses', (c) => { c.queues.maxReceiveCount = 0; }, /queues\.maxReceiveCount 0 must be 1-1000/],
     ['a handler timeout beyond the visibility limit', (c) => { c.queues.handlerTimeoutSeconds = 30_000; }, /queues\.handlerTimeoutSeconds 30000 must be 1-21600/],
+    ['a zero orders-per-minute rate limit', (c) => { c.rateLimits.ordersPerMinute = 0; }, /rateLimits\.ordersPerMinute 0 must be a whole number from 1 to 1000000/],
+    ['a fractional login rate limit', (c) => { c.rateLimits.loginPerMinute = 2.5; }, /rateLimits\.loginPerMinute 2\.5/],
+    ['a default rate above what the services accept', (c) => { c.rateLimits.defaultPerSecond = 2_000_000; }, /rateLimits\.defaultPerSecond 2000000/],
+    ['a burst below the sustained rate', (c) => { c.rateLimits.defaultBurst = 10; c.rateLimits.defaultPerSecond = 50; }, /rateLimits\.defaultBurst \(10\) must be at least defaultPerSecond \(50\)/],
+    ['a deregistration delay too short to drain in', (c) => { c.loadBalancer.deregistrationDelaySeconds = 10; }, /loadBalancer\.deregistrationDelaySeconds 10 must be at least 15/],
     ['a malformed account', (c) => { c.account = '1234'; }, /account "1234" must be 12 digits/],
     ['a malformed region', (c) => { c.region = 'mars-1'; }, /region "mars-1" is not an AWS region name/],
     ['a malformed alarm email', (c) => { c.observability.alarmEmail = 'ops'; }, /observability\.alarmEmail "ops" is not an email address/],

@@ -23,7 +23,7 @@ export const WHY_OPEN: Record<string, string> = {
   'S3BucketReplicationEnabled': 'Log and static-asset buckets are not replicated cross-region; static assets are rebuilt from the repository and logs are regional evidence.',
   'S3BucketVersioningEnabled': 'Log buckets expire objects by lifecycle and static assets are redeployed from the repository; versioning would keep deleted copies nobody restores.',
   'S3DefaultEncryptionKMS': 'Buckets use SSE-S3: ALB and CloudFront log delivery support only SSE-S3, and the static bucket is public content served through CloudFront.',
-  'SecretsManagerRotationEnabled': 'The origin header secret is copied into CloudFront and the listener rules at deploy time (rotate by redeploying); the Valkey AUTH token rotation needs a rotation Lambda not built yet. The Aurora master secret is rotated by RDS.',
+  'SecretsManagerRotationEnabled': 'The origin header secret is copied into CloudFront and the listener rules at deploy time (rotate by redeploying); the Valkey AUTH token rotation needs a rotation Lambda not built yet. The login-token signing key is rotated by hand: the services accept one key, so rotating it logs everyone out. The Aurora master secret is rotated by RDS.',
   'SecretsManagerUsingKMSKey': 'Secrets use the AWS managed aws/secretsmanager key; a customer managed key adds cost and key-policy work for no change in who can read them (IAM grants).',
   'SNSEncryptedKMS': 'The fleet-events and alarm topics carry instance IDs and alarm states; a customer managed key must name the Auto Scaling service-linked role and CloudWatch in its policy.',
   'RDSInstanceDeletionProtectionEnabled': 'Dev only: the dev cluster is destroyable. Prod has deletion protection and a final snapshot.',

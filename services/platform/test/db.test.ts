@@ -55,6 +55,19 @@ describe('withTransaction', () => {
     const { rows } = await t.db.writer.query('SELECT v FROM tx_probe');
     expect(rows).toEqual([{ v: 1 }]);
   });
+
+  it('survives the server ending the connection mid-transaction and reports it as unavailable', async () => {
+    const err = await withTransaction(t.db.writer, async (c) => {
+      const { rows } = await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      await t.db.reader.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
+      // Let the termination reach the idle client as an 'error' event before the next query.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await c.query('SELECT 1');
+    }).catch((e: unknown) => e);
+    expect(isDatabaseUnavailable(err)).toBe(true);
+    // The broken client was discarded: the pool still answers.
+    expect((await t.db.writer.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+  });
 });
 
 describe('isDatabaseUnavailable', () => {

@@ -1,0 +1,87 @@
+// Service bundles: each fleet's entry point (services/<fleet>/main.ts) bundled by esbuild into one
+// CommonJS file for Node 20, next to the SQL migrations it applies and the cluster launcher that runs
+// one process per vCPU. Bundles are cached by a hash of their inputs, so synthesizing the app (and
+// every infra test that does) bundles each fleet at most once per change to the services.
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { buildSync, version as esbuildVersion } from 'esbuild';
+import type { FleetName } from '../config';
+
+const REPO_ROOT = join(__dirname, '..', '..');
+const SERVICES_DIR = join(REPO_ROOT, 'services');
+const CACHE_DIR = join(REPO_ROOT, 'node_modules', '.cache', 'surge-bundles');
+const LAUNCHER = join(__dirname, 'cluster-launcher.js');
+
+/** Inside a bundle directory: the bundled entry point, relative to the directory. */
+export const BUNDLE_ENTRY = 'app/main.js';
+/** Inside a bundle directory: the launcher systemd starts (node:cluster, one worker per vCPU). */
+export const BUNDLE_LAUNCHER = 'cluster-launcher.js';
+
+/** Options that shape the output; part of the cache key. */
+const BUILD_OPTIONS = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  // Keeps function and class names in stack traces and error logs readable.
+  keepNames: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+} as const;
+
+/**
+ * Returns a directory holding `app/main.js` (the fleet's bundled entry point), `migrations/*.sql`
+ * (found at `__dirname/../migrations` by services/platform/migrate.ts) and `cluster-launcher.js`.
+ */
+export function bundleFleet(fleet: FleetName): string {
+  const entry = join(SERVICES_DIR, fleet, 'main.ts');
+  if (!existsSync(entry)) throw new Error(`No entry point for fleet "${fleet}": ${entry} does not exist`);
+  const dir = join(CACHE_DIR, `${fleet}-${inputHash(fleet)}`);
+  if (existsSync(join(dir, BUNDLE_ENTRY))) return dir;
+
+  // Build next to the final place and rename, so parallel jest workers never see half a bundle.
+  const staging = `${dir}.${process.pid}.tmp`;
+  rmSync(staging, { recursive: true, force: true });
+  buildSync({ ...BUILD_OPTIONS, entryPoints: [entry], outfile: join(staging, BUNDLE_ENTRY) });
+  mkdirSync(join(staging, 'migrations'));
+  for (const file of readdirSync(join(SERVICES_DIR, 'migrations')).filter((f) => f.endsWith('.sql')).sort()) {
+    copyFileSync(join(SERVICES_DIR, 'migrations', file), join(staging, 'migrations', file));
+  }
+  copyFileSync(LAUNCHER, join(staging, BUNDLE_LAUNCHER));
+  try {
+    renameSync(staging, dir);
+  } catch (err) {
+    // Another worker won the race with identical content.
+    if (!existsSync(join(dir, BUNDLE_ENTRY))) throw err;
+    rmSync(staging, { recursive: true, force: true });
+  }
+  return dir;
+}
+
+/** Hash of everything a bundle is made from: service sources, migrations, lockfile, esbuild and its options. */
+function inputHash(fleet: FleetName): string {
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify({ fleet, esbuildVersion, BUILD_OPTIONS }));
+  for (const file of sourceFiles(SERVICES_DIR)) {
+    hash.update(relative(REPO_ROOT, file));
+    hash.update(readFileSync(file));
+  }
+  hash.update(readFileSync(join(REPO_ROOT, 'package-lock.json')));
+  hash.update(readFileSync(LAUNCHER));
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** Service sources a bundle can include; tests and docs are left out. */
+function sourceFiles(dir: string): string[] {
+  const files: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) {
+      if (name !== 'test' && name !== 'node_modules') files.push(...sourceFiles(path));
+    } else if (/\.(ts|js|json|sql)$/.test(name)) {
+      files.push(path);
+    }
+  }
+  return files;
+}

@@ -1,0 +1,259 @@
+// `npm run bench [-- --duration 10s --connections 50]`: every benchmark of issue 5 in one run, side
+// by side, on this machine, against real PostgreSQL and Redis with the load generator on the same
+// cores. Writes perf/results/latest.json (read by `npm run capacity`) and docs/BENCHMARKS.md.
+// Benchmarks are not tests: nothing here fails on a number.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { formatSummaries, parseDuration, round, runLoad, type LoadSummary } from './lib/load-run';
+import {
+  mintBuyerTokens,
+  RAISED_LIMITS,
+  serviceEnv,
+  startEngines,
+  startServiceProcess,
+  type ServiceProcess,
+} from './lib/stack';
+import { catalogIds } from './scenarios';
+import { renderBenchmarksDoc } from './lib/bench-doc';
+
+const REPO = join(__dirname, '..');
+
+export interface BenchResults {
+  date: string;
+  machine: { cpuModel: string; cores: number; node: string; platform: string };
+  settings: { durationSeconds: number; connections: number; products: number };
+  runs: {
+    ceilingHttp: LoadSummary;
+    productCached: LoadSummary;
+    productUncached: LoadSummary;
+    txCeiling: LoadSummary;
+    orders: LoadSummary;
+    ordersWithWorker: LoadSummary;
+    ordersSlowProvider: LoadSummary;
+  };
+  ratios: {
+    cachedVsCeiling: number;
+    cachedVsUncached: number;
+    ordersVsTxCeiling: number;
+    orderP99SlowVsFast: number;
+    /** Orders that reached PAID/PAYMENT_FAILED per second while the worker drained run 4b's backlog. */
+    workerSettledPerSecond: number;
+  };
+  /** Highest resident memory seen per service process during the runs, MB. */
+  rssMb: Record<string, number>;
+  notes: string[];
+}
+
+export function cpuModel(): string {
+  try {
+    const out = execFileSync('lscpu', { encoding: 'utf8' });
+    return /Model name:\s*(.+)/.exec(out)?.[1].trim() ?? cpus()[0]?.model ?? 'unknown';
+  } catch {
+    return cpus()[0]?.model ?? 'unknown';
+  }
+}
+
+/** Samples every service's RSS twice a second and keeps the maximum per service. */
+function rssSampler(services: () => ServiceProcess[]) {
+  const max: Record<string, number> = {};
+  const timer = setInterval(() => {
+    for (const s of services()) max[s.name] = Math.max(max[s.name] ?? 0, s.rssMb());
+  }, 500);
+  return { max, stop: () => clearInterval(timer) };
+}
+
+async function pendingOrders(databaseUrl: string): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return Number((await client.query<{ n: string }>("SELECT count(*) AS n FROM orders WHERE status = 'PENDING'")).rows[0].n);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Waits (bounded) until no order is PENDING; returns how many still are. */
+async function waitForSettledOrders(databaseUrl: string, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const pending = await pendingOrders(databaseUrl);
+    if (pending === 0 || Date.now() > deadline) return pending;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+export interface BenchOptions {
+  durationSeconds: number;
+  connections: number;
+  products: number;
+  resultsFile: string;
+  docFile?: string;
+  progress: boolean;
+  log?: (line: string) => void;
+}
+
+export async function runBench(options: BenchOptions): Promise<BenchResults> {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const notes: string[] = [];
+  const engines = await startEngines({ products: options.products });
+  const running: ServiceProcess[] = [];
+  const sampler = rssSampler(() => running.filter((s) => ['user', 'order', 'payment', 'worker'].includes(s.name)));
+  const start = async (name: string, extra: Record<string, string>, entry?: string, tag?: string) => {
+    const p = await startServiceProcess(name, serviceEnv(engines, { ...RAISED_LIMITS, ...extra }), { entry, tag });
+    running.push(p);
+    return p;
+  };
+  const stop = async (p: ServiceProcess) => {
+    await p.stop();
+    running.splice(running.indexOf(p), 1);
+  };
+  const load = (title: string, url: string, requests: Parameters<typeof runLoad>[0]['requests']) => {
+    log(`bench: ${title}`);
+    return runLoad({ url, title, requests, connections: options.connections, durationSeconds: options.durationSeconds, progress: options.progress });
+  };
+  try {
+    const order = await start('order', {});
+    await start('user', {});
+    await start('payment', {});
+    let worker = await start('worker', { PAYMENT_SANDBOX_LATENCY_MS: '0' });
+
+    const ids = await catalogIds(order.url, options.products);
+    const hot = ids[0];
+    const productJson = await (await fetch(`${order.url}/api/products/${hot}`)).text();
+    const productPath = `/api/products/${hot}`;
+
+    // 1. the ceiling: bare node:http with the same bytes
+    const ceiling = await start('ceiling-http', { CEILING_BODY: productJson }, join(__dirname, 'targets', 'ceiling-http.ts'));
+    const ceilingHttp = await load('1 node:http ceiling (same product JSON)', ceiling.url, [{ path: productPath }]);
+    await stop(ceiling);
+
+    // 2. GET /api/products/:id, cache hit, rate limiting on (raised), logging on (info)
+    const productCached = await load('2 GET /api/products/:id cached', order.url, [{ path: productPath }]);
+
+    // 3. the same with the cache off (reader pool)
+    const uncached = await start('order-uncached', {}, join(__dirname, 'targets', 'order-uncached.ts'));
+    const productUncached = await load('3 GET /api/products/:id cache off', uncached.url, [{ path: productPath }]);
+    await stop(uncached);
+
+    // 4. POST /api/orders against a raw single-statement transaction ceiling
+    const pickProduct = () => ids[Math.floor(Math.random() * ids.length)];
+    const txServer = await start('ceiling-tx', {}, join(__dirname, 'targets', 'ceiling-tx.ts'));
+    const txCeiling = await load('4a raw single-statement tx ceiling', txServer.url, [
+      { method: 'POST', path: '/', body: '{}', setup: (req) => ({ ...req, body: JSON.stringify({ items: [{ productId: pickProduct() }] }) }) },
+    ]);
+    await stop(txServer);
+
+    const buyers = (await mintBuyerTokens(500)).map((b) => b.token);
+    const orderRequests = [
+      {
+        method: 'POST' as const,
+        path: '/api/orders',
+        body: '{}',
+        setup: (req: { path: string; headers: Record<string, string>; body?: string }) => ({
+          path: req.path,
+          headers: {
+            ...req.headers,
+            'content-type': 'application/json',
+            authorization: `Bearer ${buyers[Math.floor(Math.random() * buyers.length)]}`,
+            'idempotency-key': `bench-${Math.random().toString(36).slice(2)}-${Date.now()}`,
+          },
+          body: JSON.stringify({ items: [{ productId: pickProduct(), quantity: 1 }] }),
+        }),
+      },
+    ];
+    // The worker fleet runs on its own instances on AWS: stopped here so the order service has the cores.
+    await stop(worker);
+    const orders = await load('4b POST /api/orders (order service alone)', order.url, orderRequests);
+
+    // Worker throughput: how fast it settles the backlog run 4b left (relay + payment + order worker).
+    const drainStart = Date.now();
+    const settleBacklog = await pendingOrders(engines.databaseUrl);
+    worker = await start('worker', { PAYMENT_SANDBOX_LATENCY_MS: '0' });
+    const backlog = await waitForSettledOrders(engines.databaseUrl, 90_000);
+    const workerSettledPerSecond = round((settleBacklog - backlog) / ((Date.now() - drainStart) / 1000), 0);
+    if (backlog > 0) notes.push(`${backlog} of ${settleBacklog} orders from run 4b were still PENDING after 90 s of draining.`);
+
+    // 5. order acceptance while the worker charges, provider at 0 ms and at 500 ms
+    const ordersWithWorker = await load('5a POST /api/orders + worker (provider 0 ms)', order.url, orderRequests);
+    await waitForSettledOrders(engines.databaseUrl, 60_000);
+    await stop(worker);
+    worker = await start('worker', { PAYMENT_SANDBOX_LATENCY_MS: '500' });
+    const ordersSlowProvider = await load('5b POST /api/orders + worker (provider 500 ms)', order.url, orderRequests);
+
+    sampler.stop();
+    const ratio = (a: number, b: number) => (b > 0 ? round(a / b, 3) : 0);
+    const results: BenchResults = {
+      date: new Date().toISOString(),
+      machine: { cpuModel: cpuModel(), cores: cpus().length, node: process.version, platform: `${process.platform} ${process.arch}` },
+      settings: { durationSeconds: options.durationSeconds, connections: options.connections, products: options.products },
+      runs: { ceilingHttp, productCached, productUncached, txCeiling, orders, ordersWithWorker, ordersSlowProvider },
+      ratios: {
+        cachedVsCeiling: ratio(productCached.requestsPerSecond, ceilingHttp.requestsPerSecond),
+        cachedVsUncached: ratio(productCached.requestsPerSecond, productUncached.requestsPerSecond),
+        ordersVsTxCeiling: ratio(orders.requestsPerSecond, txCeiling.requestsPerSecond),
+        orderP99SlowVsFast: ratio(ordersSlowProvider.latencyMs.p99, ordersWithWorker.latencyMs.p99),
+        workerSettledPerSecond,
+      },
+      rssMb: { ...sampler.max },
+      notes,
+    };
+    mkdirSync(dirname(options.resultsFile), { recursive: true });
+    writeFileSync(options.resultsFile, `${JSON.stringify(results, null, 2)}\n`);
+    if (options.docFile) writeFileSync(options.docFile, renderBenchmarksDoc(results));
+    return results;
+  } finally {
+    sampler.stop();
+    for (const p of [...running].reverse()) await p.stop().catch(() => undefined);
+    await engines.stop();
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      duration: { type: 'string', default: '10s' },
+      connections: { type: 'string', default: '50' },
+      products: { type: 'string', default: '10000' },
+      out: { type: 'string', default: join(REPO, 'perf', 'results', 'latest.json') },
+      doc: { type: 'string', default: join(REPO, 'docs', 'BENCHMARKS.md') },
+      'no-doc': { type: 'boolean', default: false },
+      // Re-render docs/BENCHMARKS.md from the results file, adding --note lines, without running anything.
+      'doc-only': { type: 'boolean', default: false },
+      note: { type: 'string', multiple: true, default: [] },
+    },
+  });
+  if (values['doc-only']) {
+    const saved = JSON.parse(readFileSync(values.out!, 'utf8')) as BenchResults;
+    saved.notes = [...saved.notes, ...values.note!];
+    writeFileSync(values.out!, `${JSON.stringify(saved, null, 2)}\n`);
+    writeFileSync(values.doc!, renderBenchmarksDoc(saved));
+    return;
+  }
+  const results = await runBench({
+    durationSeconds: parseDuration(values.duration!),
+    connections: Number(values.connections),
+    products: Number(values.products),
+    resultsFile: values.out!,
+    docFile: values['no-doc'] ? undefined : values.doc,
+    progress: process.stderr.isTTY === true,
+  });
+  console.log(formatSummaries(Object.values(results.runs)));
+  console.log('\nratios', results.ratios);
+  console.log('max RSS MB', results.rssMb);
+  for (const note of results.notes) console.log(`note: ${note}`);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    () => process.exit(0),
+    (err: Error) => {
+      console.error(`bench: ${err.stack ?? err.message}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,209 @@
+// `npm run capacity -- --peak-rps 1000000 --read-ratio 0.9`: a fleet plan for a peak, from the
+// per-instance throughput `npm run bench` measured on this machine (perf/results/latest.json).
+// Every assumption is a flag with a default and is printed with the plan; the output ends with a
+// snippet for lib/config/prod.ts (fleets, Aurora readers, cache shards, a pre-warming sale event).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { BenchResults } from './bench';
+
+export interface CapacityInputs {
+  peakRps: number;
+  /** Share of requests that are product reads (the rest are order placements). */
+  readRatio: number;
+  /** Share of product reads CloudFront answers from its edge cache (max-age=1 s). */
+  cdnHitRatio: number;
+  /** Share of reads that are catalog pages (uncached, straight to the Aurora readers). */
+  listRatio: number;
+  /** EC2 instance type the fleets run. */
+  instanceType: string;
+  /** Throughput of one such instance relative to this benchmark machine. */
+  scalingFactor: number;
+  /** Fraction of an instance's measured throughput planned for (headroom for spikes, AZ loss). */
+  targetUtilization: number;
+  /** Redis (Valkey) operations per second one shard is planned for. */
+  redisOpsPerShard: number;
+  /** Order transactions per second one Aurora writer is planned for. */
+  writerTps: number;
+  /** Instances per fleet never go below this (one per AZ). */
+  minPerFleet: number;
+  /** Minutes before a sale the fleets scale to the planned size. */
+  prewarmMinutes: number;
+}
+
+export const DEFAULT_INPUTS: Omit<CapacityInputs, 'peakRps' | 'readRatio'> = {
+  cdnHitRatio: 0,
+  listRatio: 0.1,
+  instanceType: 'c7g.large',
+  scalingFactor: 1,
+  targetUtilization: 0.6,
+  redisOpsPerShard: 100_000,
+  writerTps: 20_000,
+  minPerFleet: 3,
+  prewarmMinutes: 45,
+};
+
+export interface CapacityPlan {
+  inputs: CapacityInputs;
+  measured: { productReadsPerInstance: number; ordersPerInstance: number; uncachedReadsPerReader: number; workerSettledPerInstance: number; source: string };
+  traffic: { productReads: number; cdnAbsorbed: number; originReads: number; listReads: number; orders: number };
+  fleets: { order: number; user: number; payment: number; worker: number };
+  redis: { opsPerSecond: number; shards: number; replicasPerShard: number };
+  aurora: { readers: number; writerTps: number; writerOk: boolean };
+  sqs: { messagesPerSecond: number; apiCallsPerSecond: number };
+  warnings: string[];
+}
+
+const ceil = (n: number) => Math.max(0, Math.ceil(n - 1e-9));
+
+export function planCapacity(inputs: CapacityInputs, bench: BenchResults, source = 'perf/results/latest.json'): CapacityPlan {
+  const per = (measured: number) => measured * inputs.scalingFactor * inputs.targetUtilization;
+  const productReadsPerInstance = per(bench.runs.productCached.requestsPerSecond);
+  const ordersPerInstance = per(bench.runs.orders.requestsPerSecond);
+  const uncachedReadsPerReader = per(bench.runs.productUncached.requestsPerSecond);
+  const warnings: string[] = [];
+
+  const reads = inputs.peakRps * inputs.readRatio;
+  const orders = inputs.peakRps - reads;
+  const listReads = reads * inputs.listRatio;
+  const productReads = reads - listReads;
+  const cdnAbsorbed = productReads * inputs.cdnHitRatio;
+  const originReads = productReads - cdnAbsorbed + listReads;
+
+  // The order fleet serves product reads and order placements; a list read costs about an uncached read.
+  const orderFleet = ceil((productReads - cdnAbsorbed) / productReadsPerInstance + listReads / uncachedReadsPerReader + orders / ordersPerInstance);
+  // Every order is one order-placed and one payment-result message; the bench measured how many orders
+  // per second one worker process settles (relay, charge, relay, settle).
+  const workerSettledPerInstance = per(bench.ratios.workerSettledPerSecond || bench.runs.orders.requestsPerSecond);
+  const workerFleet = ceil(orders / workerSettledPerInstance);
+  // Logins and sign-ups are not benchmarked: sized at the floor, scaled by CPU target tracking.
+  const userFleet = inputs.minPerFleet;
+  const paymentFleet = inputs.minPerFleet;
+
+  // Each origin request runs one token-bucket script; each cached product read one GET.
+  const redisOps = originReads + orders + (productReads - cdnAbsorbed);
+  const shards = Math.max(1, ceil(redisOps / inputs.redisOpsPerShard));
+  const readers = Math.max(1, ceil(listReads / uncachedReadsPerReader));
+  if (readers > 15) {
+    warnings.push(`catalog pages need ${readers} Aurora readers but a cluster has at most 15: cache catalog pages too (CloudFront max-age or Redis) or raise the reader instance class`);
+  }
+  const writerOk = orders <= inputs.writerTps;
+  if (!writerOk) {
+    warnings.push(
+      `${Math.round(orders)} orders/s exceeds one Aurora writer (${inputs.writerTps} tx/s planned): queue orders (accept to SQS, reserve asynchronously) or split stock by product range across clusters`,
+    );
+  }
+  if (shards > 1) {
+    warnings.push('more than one Redis shard needs REDIS_CLUSTER=true in the services and cache.clusterMode: true in lib/config/prod.ts; one hot product key still lives on one shard - an in-process L1 cache for hot keys removes that limit');
+  }
+  if (inputs.scalingFactor === 1) warnings.push(`scaling factor 1: a ${inputs.instanceType} is assumed to match this ${bench.machine.cores}-core benchmark machine; measure one and pass --scaling-factor`);
+  const clamp = (n: number) => Math.max(inputs.minPerFleet, n);
+  return {
+    inputs,
+    measured: { productReadsPerInstance, ordersPerInstance, uncachedReadsPerReader, workerSettledPerInstance, source },
+    traffic: { productReads, cdnAbsorbed, originReads, listReads, orders },
+    fleets: { order: clamp(orderFleet), user: userFleet, payment: paymentFleet, worker: clamp(workerFleet) },
+    redis: { opsPerSecond: redisOps, shards, replicasPerShard: 2 },
+    aurora: { readers: Math.min(15, readers), writerTps: orders, writerOk },
+    sqs: { messagesPerSecond: orders * 2, apiCallsPerSecond: (orders * 2 * 3) / 10 },
+    warnings,
+  };
+}
+
+export function formatPlan(plan: CapacityPlan): string {
+  const i = plan.inputs;
+  const n = (x: number) => Math.round(x).toLocaleString('en-US');
+  const maxOf = (x: number) => Math.max(x + 2, Math.ceil(x * 1.5));
+  return `Capacity plan for ${n(i.peakRps)} requests/s at peak (${(i.readRatio * 100).toFixed(0)}% reads)
+
+Assumptions (flags)
+  instance type ${i.instanceType}, scaling factor ${i.scalingFactor} vs the benchmark machine (--instance-type, --scaling-factor)
+  planned utilization ${i.targetUtilization} of measured throughput (--target-utilization)
+  CloudFront answers ${i.cdnHitRatio * 100}% of product reads (--cdn-hit-ratio); ${i.listRatio * 100}% of reads are catalog pages (--list-ratio)
+  ${n(i.redisOpsPerShard)} Redis ops/s per shard (--redis-ops-per-shard); ${n(i.writerTps)} order tx/s per Aurora writer (--writer-tps)
+  at least ${i.minPerFleet} instances per fleet (--min-per-fleet); pre-warm ${i.prewarmMinutes} min before a sale (--prewarm-minutes)
+
+Measured on this machine (${plan.measured.source}), per instance after factor and utilization
+  cached product reads ${n(plan.measured.productReadsPerInstance)}/s, orders ${n(plan.measured.ordersPerInstance)}/s, orders settled by a worker ${n(plan.measured.workerSettledPerInstance)}/s, uncached reads ${n(plan.measured.uncachedReadsPerReader)}/s
+
+Traffic
+  product reads ${n(plan.traffic.productReads)}/s (CloudFront ${n(plan.traffic.cdnAbsorbed)}/s), catalog pages ${n(plan.traffic.listReads)}/s, orders ${n(plan.traffic.orders)}/s
+
+Plan
+  order fleet      ${plan.fleets.order} x ${i.instanceType}
+  user fleet       ${plan.fleets.user} (not benchmarked; CPU target tracking)
+  payment fleet    ${plan.fleets.payment} (not benchmarked; low traffic)
+  worker fleet     ${plan.fleets.worker}
+  Redis (Valkey)   ${n(plan.redis.opsPerSecond)} ops/s -> ${plan.redis.shards} shard(s) x ${plan.redis.replicasPerShard} replicas
+  Aurora           writer at ${n(plan.aurora.writerTps)} order tx/s (${plan.aurora.writerOk ? 'within' : 'ABOVE'} plan), ${plan.aurora.readers} reader(s)
+  SQS              ${n(plan.sqs.messagesPerSecond)} messages/s, ~${n(plan.sqs.apiCallsPerSecond)} API calls/s in batches of 10 (standard queues: no practical limit)
+${plan.warnings.map((w) => `  warning: ${w}`).join('\n')}
+
+lib/config/prod.ts snippet
+  fleets: {
+    order: { ...serviceFleet, instanceType: '${i.instanceType}', maxCapacity: ${maxOf(plan.fleets.order)} },
+    user: { ...serviceFleet, instanceType: '${i.instanceType}', maxCapacity: ${maxOf(plan.fleets.user)} },
+    payment: { ...serviceFleet, instanceType: '${i.instanceType}', maxCapacity: ${maxOf(plan.fleets.payment)} },
+    worker: { ...workerFleet, instanceType: '${i.instanceType}', maxCapacity: ${maxOf(plan.fleets.worker)} },
+  },
+  saleEvents: [
+    { name: 'flash-sale', start: '<ISO start>', end: '<ISO end>', minCapacity: ${Math.max(plan.fleets.order, plan.fleets.worker)}, prewarmMinutes: ${i.prewarmMinutes} },
+  ],
+  database: { instanceClass: 'r7g.2xlarge', readers: ${plan.aurora.readers}, backupRetentionDays: 14 },
+  cache: { nodeType: 'cache.r7g.large', clusterMode: ${plan.redis.shards > 1}, shards: ${plan.redis.shards}, replicasPerShard: ${plan.redis.replicasPerShard}, snapshotRetentionDays: 7 },
+`;
+}
+
+function numberFlag(value: string | undefined, name: string, min: number, max: number): number {
+  const n = Number(value);
+  if (value === undefined || !Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be a number from ${min} to ${max}, got "${value}"`);
+  return n;
+}
+
+export function parseCapacityArgs(argv: string[]): { inputs: CapacityInputs; results: string } {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'peak-rps': { type: 'string' },
+      'read-ratio': { type: 'string', default: '0.9' },
+      'cdn-hit-ratio': { type: 'string', default: String(DEFAULT_INPUTS.cdnHitRatio) },
+      'list-ratio': { type: 'string', default: String(DEFAULT_INPUTS.listRatio) },
+      'instance-type': { type: 'string', default: DEFAULT_INPUTS.instanceType },
+      'scaling-factor': { type: 'string', default: String(DEFAULT_INPUTS.scalingFactor) },
+      'target-utilization': { type: 'string', default: String(DEFAULT_INPUTS.targetUtilization) },
+      'redis-ops-per-shard': { type: 'string', default: String(DEFAULT_INPUTS.redisOpsPerShard) },
+      'writer-tps': { type: 'string', default: String(DEFAULT_INPUTS.writerTps) },
+      'min-per-fleet': { type: 'string', default: String(DEFAULT_INPUTS.minPerFleet) },
+      'prewarm-minutes': { type: 'string', default: String(DEFAULT_INPUTS.prewarmMinutes) },
+      results: { type: 'string', default: join(__dirname, 'results', 'latest.json') },
+    },
+  });
+  if (values['peak-rps'] === undefined) throw new Error('--peak-rps is required (e.g. --peak-rps 1000000)');
+  return {
+    results: values.results!,
+    inputs: {
+      peakRps: numberFlag(values['peak-rps'], 'peak-rps', 1, 1e9),
+      readRatio: numberFlag(values['read-ratio'], 'read-ratio', 0, 1),
+      cdnHitRatio: numberFlag(values['cdn-hit-ratio'], 'cdn-hit-ratio', 0, 0.99),
+      listRatio: numberFlag(values['list-ratio'], 'list-ratio', 0, 1),
+      instanceType: values['instance-type']!,
+      scalingFactor: numberFlag(values['scaling-factor'], 'scaling-factor', 0.01, 100),
+      targetUtilization: numberFlag(values['target-utilization'], 'target-utilization', 0.05, 1),
+      redisOpsPerShard: numberFlag(values['redis-ops-per-shard'], 'redis-ops-per-shard', 1, 1e8),
+      writerTps: numberFlag(values['writer-tps'], 'writer-tps', 1, 1e8),
+      minPerFleet: numberFlag(values['min-per-fleet'], 'min-per-fleet', 1, 100),
+      prewarmMinutes: numberFlag(values['prewarm-minutes'], 'prewarm-minutes', 0, 1440),
+    },
+  };
+}
+
+if (require.main === module) {
+  try {
+    const { inputs, results } = parseCapacityArgs(process.argv.slice(2));
+    const bench = JSON.parse(readFileSync(results, 'utf8')) as BenchResults;
+    console.log(formatPlan(planCapacity(inputs, bench, results)));
+  } catch (err) {
+    console.error(`capacity: ${(err as Error).message}`);
+    process.exit(1);
+  }
+}

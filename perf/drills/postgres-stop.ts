@@ -1,0 +1,135 @@
+// PostgreSQL stopped for 5 s under checkout load: the order service answers 503 while it is down;
+// afterwards every accepted (202) order is present exactly once and reaches a final status. Runs on a
+// THROWAWAY PostgreSQL 15 cluster (initdb in a temp dir, run as the `postgres` user on a free loopback
+// port); the shared server on 5432 is never touched.
+import { execFileSync } from 'node:child_process';
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { seedCatalog } from '../../services/order/seed';
+import { createDatabase } from '../../services/platform/db';
+import { migrate } from '../../services/platform/migrate';
+import { freePort } from '../../services/platform/testing';
+import { runLoad } from '../lib/load-run';
+import { mintBuyerTokens, RAISED_LIMITS, serviceEnv, startEngines, startServiceProcess, type ServiceProcess } from '../lib/stack';
+import { catalogIds } from '../scenarios';
+import { acceptedOrders, report, sleep, waitForSettlement, type DrillReport } from './common';
+
+const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
+
+/** A PostgreSQL cluster of its own; `stop()`/`start()` are the outage. */
+export async function throwawayCluster() {
+  const dir = mkdtempSync(join(tmpdir(), 'surge-pg-'));
+  const port = await freePort();
+  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+  const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+  chownSync(dir, uid, gid);
+  const data = join(dir, 'data');
+  const asPostgres = (bin: string, args: string[]) =>
+    execFileSync('runuser', ['-u', 'postgres', '--', join(PG_BIN, bin), ...args], { stdio: 'pipe', encoding: 'utf8' });
+  asPostgres('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;
+  const start = () => asPostgres('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'log'), '-w', 'start']);
+  const stop = () => asPostgres('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+  start();
+  const admin = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres` });
+  await admin.connect();
+  await admin.query('CREATE DATABASE surge');
+  await admin.end();
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/surge`,
+    stop,
+    start,
+    destroy() {
+      try {
+        stop();
+      } catch {
+        // already stopped
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function postgresStopDrill(options: { loadSeconds?: number; downSeconds?: number } = {}): Promise<DrillReport> {
+  const loadSeconds = options.loadSeconds ?? 18;
+  const downSeconds = options.downSeconds ?? 5;
+  const cluster = await throwawayCluster();
+  const running: ServiceProcess[] = [];
+  let engines: Awaited<ReturnType<typeof startEngines>> | undefined;
+  try {
+    const db = createDatabase({ writerUrl: cluster.url, readerUrl: cluster.url, poolMax: 2 });
+    await migrate(db.writer);
+    await seedCatalog(db, 1000);
+    await db.close();
+    engines = await startEngines({ databaseUrl: cluster.url });
+    const env = serviceEnv(engines, { ...RAISED_LIMITS, PAYMENT_SANDBOX_LATENCY_MS: '20' });
+    const order = await startServiceProcess('order', env);
+    running.push(order);
+    running.push(await startServiceProcess('worker', env));
+    const ids = await catalogIds(order.url, 1000);
+    const buyers = (await mintBuyerTokens(200)).map((b) => b.token);
+    const accepted = acceptedOrders();
+    const timeline: string[] = [];
+    const t0 = Date.now();
+    const at = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+    const outage = (async () => {
+      await sleep(5000);
+      cluster.stop();
+      timeline.push(`stopped at ${at()}`);
+      await sleep(downSeconds * 1000);
+      cluster.start();
+      timeline.push(`started at ${at()}`);
+    })();
+    const summary = await runLoad({
+      url: order.url,
+      title: 'checkout during PostgreSQL outage',
+      connections: 20,
+      durationSeconds: loadSeconds,
+      onResponse: accepted.onResponse,
+      requests: [
+        {
+          method: 'POST',
+          path: '/api/orders',
+          body: '{}',
+          setup: (req) => ({
+            ...req,
+            headers: { ...req.headers, authorization: `Bearer ${buyers[Math.floor(Math.random() * buyers.length)]}`, 'idempotency-key': randomUUID() },
+            body: JSON.stringify({ items: [{ productId: ids[Math.floor(Math.random() * ids.length)], quantity: 1 }] }),
+          }),
+        },
+      ],
+    });
+    await outage;
+    const orderIds = [...accepted.ids];
+    const survivors = running.filter((s) => s.alive()).map((s) => s.name);
+    const crashed = running.filter((s) => !s.alive()).map((s) => `${s.name} (see ${s.logFile})`);
+    const ledger = await waitForSettlement(cluster.url, orderIds, crashed.length ? 10_000 : 90_000);
+    const c503 = summary.statusCodes['503'] ?? 0;
+    const c500 = summary.statusCodes['500'] ?? 0;
+    return report(
+      'postgres-stop',
+      [
+        { what: `services stayed up through the outage (${survivors.join(', ') || 'none'} up${crashed.length ? `; crashed: ${crashed.join(', ')}` : ''})`, ok: crashed.length === 0 },
+        { what: `503 while the database was down (${c503}), no 500 (${c500})`, ok: c503 > 0 && c500 === 0 },
+        { what: `every accepted order present exactly once: ${ledger.present}/${orderIds.length}`, ok: ledger.present === orderIds.length },
+        { what: `every accepted order reached a final status: ${ledger.settled}/${orderIds.length}`, ok: ledger.settled === orderIds.length },
+        { what: `one payment per accepted order (${ledger.ordersWithoutExactlyOnePayment} not)`, ok: ledger.ordersWithoutExactlyOnePayment === 0 },
+      ],
+      {
+        timeline: timeline.join('; '),
+        'status codes': JSON.stringify(summary.statusCodes),
+        'connection errors': summary.errors,
+        timeouts: summary.timeouts,
+        'p99 ms': summary.latencyMs.p99,
+        'order statuses': JSON.stringify(ledger.statuses),
+      },
+    );
+  } finally {
+    for (const s of running.reverse()) await s.stop().catch(() => undefined);
+    await engines?.stop();
+    cluster.destroy();
+  }
+}

@@ -1,0 +1,31 @@
+// A tiny bench run keeps the benchmark code working: every run reaches its target and gets answers,
+// and the results file and document are written. No throughput number is asserted.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runBench } from '../bench';
+
+jest.setTimeout(180_000);
+
+it('runs every benchmark briefly and writes results and the document', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'surge-bench-'));
+  const results = await runBench({
+    durationSeconds: 1,
+    connections: 4,
+    products: 300,
+    resultsFile: join(dir, 'latest.json'),
+    docFile: join(dir, 'BENCHMARKS.md'),
+    progress: false,
+    log: () => undefined,
+  });
+  for (const run of Object.values(results.runs)) {
+    expect(run.requests).toBeGreaterThan(0);
+    expect(run.errors).toBe(0);
+    expect(Object.keys(run.statusCodes).every((code) => code.startsWith('2'))).toBe(true);
+  }
+  expect(results.runs.productCached.cache.hitRatio).toBeGreaterThan(0.5);
+  expect(results.runs.productUncached.cache.hitRatio).toBe(0);
+  expect(Object.keys(results.rssMb).sort()).toEqual(['order', 'payment', 'user', 'worker']);
+  expect(JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')).ratios).toEqual(results.ratios);
+  expect(readFileSync(join(dir, 'BENCHMARKS.md'), 'utf8')).toMatch(/\| 2 \| cached product read vs bare node:http/);
+});

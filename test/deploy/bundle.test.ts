@@ -1,0 +1,35 @@
+// Service bundles: one CommonJS file per fleet for Node 20 with the migrations and the cluster
+// launcher beside it, built once per change to the services (cached by content hash).
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { FLEET_NAMES, type FleetName } from '../../lib/config';
+import { BUNDLE_ENTRY, BUNDLE_LAUNCHER, bundleFleet } from '../../lib/deploy/bundle';
+
+jest.setTimeout(60_000);
+
+test.each([...FLEET_NAMES])('%s: one bundled file, the migrations and the launcher, no node_modules', (fleet) => {
+  const dir = bundleFleet(fleet);
+  expect(readdirSync(dir).sort()).toEqual(['app', BUNDLE_LAUNCHER, 'migrations'].sort());
+  expect(readdirSync(join(dir, 'app'))).toEqual(['main.js']);
+  const migrations = readdirSync(join(dir, 'migrations'));
+  expect(migrations).toEqual(readdirSync(join(__dirname, '..', '..', 'services', 'migrations')).filter((f) => f.endsWith('.sql')).sort());
+  const code = readFileSync(join(dir, BUNDLE_ENTRY), 'utf8');
+  // Dependencies are inlined: nothing is left for require() to find in node_modules.
+  expect(code).not.toMatch(/require\("(fastify|pg|ioredis|jose|pino|@aws-sdk\/client-sqs)"\)/);
+});
+
+test('a second build of unchanged services reuses the cached bundle', () => {
+  const first = bundleFleet('user');
+  const builtAt = statSync(join(first, BUNDLE_ENTRY)).mtimeMs;
+  const second = bundleFleet('user');
+  expect(second).toBe(first);
+  expect(statSync(join(second, BUNDLE_ENTRY)).mtimeMs).toBe(builtAt);
+});
+
+test('each fleet gets its own bundle', () => {
+  expect(new Set(FLEET_NAMES.map((f) => bundleFleet(f))).size).toBe(FLEET_NAMES.length);
+});
+
+test('a fleet without an entry point is refused, naming the missing file', () => {
+  expect(() => bundleFleet('cart' as FleetName)).toThrow(/No entry point for fleet "cart": .*services\/cart\/main\.ts does not exist/);
+});

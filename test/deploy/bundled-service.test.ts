@@ -1,0 +1,150 @@
+// Each fleet's BUNDLED artifact (what the instance downloads), started the way systemd starts it:
+// `node cluster-launcher.js` with the environment the boot script writes, except that local engines
+// replace AWS (PostgreSQL 127.0.0.1:5432, Redis 6379, fauxqs) and a local key replaces the secret
+// ARNs. It must answer 200 on /health/ready within the time limit, then stop cleanly on SIGTERM.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { FleetName } from '../../lib/config';
+import { BUNDLE_LAUNCHER, bundleFleet } from '../../lib/deploy/bundle';
+import { createTestDatabase, freePort, type SqsEmulator, startSqsEmulator, type TestDatabase } from '../../services/platform/testing';
+
+const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const READY_WITHIN_MS = 20_000;
+
+jest.setTimeout(60_000);
+
+let sqs: SqsEmulator;
+let queues: { orderPlaced: string; paymentResult: string };
+let database: TestDatabase;
+
+beforeAll(async () => {
+  sqs = await startSqsEmulator();
+  queues = {
+    orderPlaced: (await sqs.createQueue('order-placed', { dlq: true })).queueUrl,
+    paymentResult: (await sqs.createQueue('payment-result', { dlq: true })).queueUrl,
+  };
+  database = await createTestDatabase();
+});
+
+afterAll(async () => {
+  await database?.drop();
+  await sqs?.stop();
+});
+
+/** The instance's environment (lib/stack/surge-stack.ts), with local engines and a local signing key. */
+function instanceEnvironment(fleet: FleetName, port: number, databaseUrl: string): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    SURGE_ENV: 'dev',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    TOKEN_SIGNING_KEY: 'bundled-service-test-signing-key-0123456789abcdef',
+    RATE_LIMIT_ORDERS_PER_MINUTE: '20',
+    RATE_LIMIT_LOGIN_PER_MINUTE: '10',
+    RATE_LIMIT_DEFAULT_PER_SECOND: '50',
+    RATE_LIMIT_DEFAULT_BURST: '100',
+    QUEUE_HANDLER_TIMEOUT_MS: '30000',
+    SHUTDOWN_DEADLINE_MS: '5000',
+    MIGRATE_ON_START: fleet === 'worker' ? 'true' : 'false',
+    METRICS_FLUSH_MS: '0',
+    LOG_LEVEL: 'warn',
+    SURGE_WORKERS: '1',
+    ...(fleet === 'worker'
+      ? { SQS_ENDPOINT: sqs.endpoint, ORDER_PLACED_QUEUE_URL: queues.orderPlaced, PAYMENT_RESULT_QUEUE_URL: queues.paymentResult }
+      : {}),
+  };
+}
+
+async function waitForReady(url: string, child: ChildProcess, output: () => string): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < READY_WITHIN_MS) {
+    if (child.exitCode !== null) throw new Error(`the bundle exited with code ${child.exitCode}:\n${output()}`);
+    try {
+      const response = await fetch(url);
+      if (response.status === 200) return Date.now() - started;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no 200 from ${url} within ${READY_WITHIN_MS} ms:\n${output()}`);
+}
+
+async function stop(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return child.exitCode;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const code = await exited;
+  clearTimeout(timer);
+  return code;
+}
+
+async function runBundle(fleet: FleetName, databaseUrl: string): Promise<void> {
+  const dir = bundleFleet(fleet);
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(dir, BUNDLE_LAUNCHER)], { env: instanceEnvironment(fleet, port, databaseUrl), stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  try {
+    await waitForReady(`http://127.0.0.1:${port}/health/ready`, child, () => output);
+    const live = await fetch(`http://127.0.0.1:${port}/health/live`);
+    expect(live.status).toBe(200);
+  } finally {
+    expect(await stop(child)).toBe(0);
+  }
+}
+
+test.each(['user', 'order', 'payment'] as const)('the bundled %s service gets ready against local engines', async (fleet) => {
+  await runBundle(fleet, database.url);
+});
+
+test('the bundled worker applies the migrations shipped in its bundle to an empty database, then gets ready', async () => {
+  const name = `surge_bundle_${Date.now()}_${process.pid}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  try {
+    await runBundle('worker', url.toString());
+    const client = new pg.Client({ connectionString: url.toString() });
+    await client.connect();
+    const { rows } = await client.query<{ count: string }>('SELECT count(*) FROM schema_migrations');
+    await client.end();
+    expect(Number(rows[0].count)).toBeGreaterThanOrEqual(3);
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+});
+
+test('a bundle that cannot start exits non-zero quickly, so systemd restarts it (no silent fork loop)', async () => {
+  const dir = bundleFleet('user');
+  const env = instanceEnvironment('user', await freePort(), database.url);
+  delete env.DATABASE_URL;
+  const child = spawn(process.execPath, [join(dir, BUNDLE_LAUNCHER)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the launcher kept running without a database:\n${output}`));
+    }, 15_000);
+    child.once('exit', (exitCode) => {
+      clearTimeout(timer);
+      resolve(exitCode);
+    });
+  });
+  expect(code).toBe(1);
+  expect(output).toMatch(/DATABASE_URL/);
+  expect(output).toMatch(/worker failed during startup/);
+});
