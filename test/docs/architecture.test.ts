@@ -48,3 +48,8 @@ test('only the worker fleet touches the queues, as the IAM grants say', () => {
   expect(queueArrows.length).toBe(4);
   for (const line of queueArrows) expect(line).toMatch(/WorkerFleet/);
 });
+
+test('the README embeds the same diagram', () => {
+  const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+  expect(readme.split('```mermaid\n')[1]?.split('```')[0]).toBe(diagram);
+});
