@@ -1,12 +1,11 @@
 // The payment worker SIGKILLed mid-batch: after a restart every order must be charged exactly once
 // (one payment row, one processor charge) and settled. The sandbox provider's latency is raised so
 // that the kill lands between "charge sent" and "outcome recorded" for some orders.
-import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { runLoad } from '../lib/load-run';
 import { mintBuyerTokens, RAISED_LIMITS, serviceEnv, startEngines, startServiceProcess, type ServiceProcess } from '../lib/stack';
 import { catalogIds } from '../scenarios';
-import { acceptedOrders, report, waitForSettlement, waitUntil, type DrillReport } from './common';
+import { acceptedOrders, randomOrderRequest, report, waitForSettlement, waitUntil, type DrillReport } from './common';
 
 export async function paymentWorkerKillDrill(options: { orders?: number } = {}): Promise<DrillReport> {
   const orders = options.orders ?? 300;
@@ -30,18 +29,7 @@ export async function paymentWorkerKillDrill(options: { orders?: number } = {}):
       durationSeconds: 0,
       amount: orders,
       onResponse: accepted.onResponse,
-      requests: [
-        {
-          method: 'POST',
-          path: '/api/orders',
-          body: '{}',
-          setup: (req) => ({
-            ...req,
-            headers: { ...req.headers, authorization: `Bearer ${buyers[Math.floor(Math.random() * buyers.length)]}`, 'idempotency-key': randomUUID() },
-            body: JSON.stringify({ items: [{ productId: ids[Math.floor(Math.random() * ids.length)], quantity: 1 }] }),
-          }),
-        },
-      ],
+      requests: [randomOrderRequest(buyers, ids)],
     });
     const orderIds = [...accepted.ids];
     const count = async (sql: string) => Number((await client.query<{ n: string }>(sql)).rows[0].n);

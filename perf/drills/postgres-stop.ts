@@ -6,7 +6,6 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { seedCatalog } from '../../services/order/seed';
 import { createDatabase } from '../../services/platform/db';
@@ -15,7 +14,7 @@ import { freePort } from '../../services/platform/testing';
 import { runLoad } from '../lib/load-run';
 import { mintBuyerTokens, RAISED_LIMITS, serviceEnv, startEngines, startServiceProcess, type ServiceProcess } from '../lib/stack';
 import { catalogIds } from '../scenarios';
-import { acceptedOrders, report, sleep, waitForSettlement, type DrillReport } from './common';
+import { acceptedOrders, randomOrderRequest, report, sleep, waitForSettlement, type DrillReport } from './common';
 
 const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
@@ -89,18 +88,7 @@ export async function postgresStopDrill(options: { loadSeconds?: number; downSec
       connections: 20,
       durationSeconds: loadSeconds,
       onResponse: accepted.onResponse,
-      requests: [
-        {
-          method: 'POST',
-          path: '/api/orders',
-          body: '{}',
-          setup: (req) => ({
-            ...req,
-            headers: { ...req.headers, authorization: `Bearer ${buyers[Math.floor(Math.random() * buyers.length)]}`, 'idempotency-key': randomUUID() },
-            body: JSON.stringify({ items: [{ productId: ids[Math.floor(Math.random() * ids.length)], quantity: 1 }] }),
-          }),
-        },
-      ],
+      requests: [randomOrderRequest(buyers, ids)],
     });
     await outage;
     const orderIds = [...accepted.ids];
