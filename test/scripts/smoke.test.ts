@@ -19,7 +19,7 @@ describe('against the local system', () => {
     database = await createTestDatabase();
     const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
-    server = spawn(process.execPath, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(ROOT, 'services', 'local', 'main.ts')], {
+    server = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services', 'local', 'main.ts')], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH,

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 const ROOT = join(__dirname, '..', '..', '..');
-const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
 interface Runner {
   child: ChildProcess;
@@ -24,7 +23,13 @@ function startRunner(dataDir: string, timeoutMs = 60000): Promise<Runner> {
     delete env[name];
   }
   const started = Date.now();
-  const child = spawn(process.execPath, [TSX, join(ROOT, 'services', 'local', 'main.ts')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // node with tsx's loader, not the tsx CLI: the CLI runs the program in a grandchild, which a
+  // SIGKILL of the CLI would orphan with our pipes open, leaving jest waiting forever.
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services', 'local', 'main.ts')], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (line) => output.push(line));
   return new Promise((resolve, reject) => {

@@ -6,7 +6,6 @@ import { createInterface } from 'node:readline';
 import { createTestDatabase, freePort, type TestDatabase } from '../testing';
 
 const ROOT = join(__dirname, '..', '..', '..');
-const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
 let t: TestDatabase;
 let child: ChildProcess | undefined;
@@ -21,7 +20,7 @@ afterAll(async () => {
 it('drains on SIGTERM and exits 0', async () => {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  child = spawn(process.execPath, [TSX, join(__dirname, 'fixtures', 'drain-service.ts')], {
+  child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures', 'drain-service.ts')], {
     cwd: ROOT,
     env: {
       ...process.env,
