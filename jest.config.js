@@ -16,6 +16,8 @@ module.exports = {
       testMatch: ['**/*.test.ts'],
       transform,
       transformIgnorePatterns,
+      // Every synth stages the fleets' bundles into a temporary cdk.out; remove them after each file.
+      setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
     },
     {
       displayName: 'services',

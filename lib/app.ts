@@ -3,6 +3,7 @@
 // so the tests exercise exactly what `cdk synth` produces.
 import { App, Tags } from 'aws-cdk-lib';
 import { configFor, type SurgeConfig } from './config';
+import { stackName, wafStackName } from './stack/outputs';
 import { SurgeStack } from './stack/surge-stack';
 import { SurgeWafStack } from './stack/surge-waf-stack';
 
@@ -28,13 +29,13 @@ export function createApp(context: Record<string, unknown> = {}, options: Create
   const config = configFor(envName);
   const account = config.account ?? options.defaultAccount;
 
-  const wafStack = new SurgeWafStack(app, `Surge-${config.envName}-Waf`, {
+  const wafStack = new SurgeWafStack(app, wafStackName(config.envName), {
     config,
     env: { account },
     description: `Surge ${config.envName}: CloudFront web ACL (us-east-1)`,
     terminationProtection: config.retainData,
   });
-  const stack = new SurgeStack(app, `Surge-${config.envName}`, {
+  const stack = new SurgeStack(app, stackName(config.envName), {
     config,
     env: { account, region: config.region },
     webAclArn: wafStack.webAcl.webAclArn,

@@ -17,7 +17,7 @@ import {
   startServiceProcess,
   type ServiceProcess,
 } from './lib/stack';
-import { catalogIds } from './scenarios';
+import { catalogIds, orderRequest, pick } from './scenarios';
 import { renderBenchmarksDoc } from './lib/bench-doc';
 
 const REPO = join(__dirname, '..');
@@ -140,31 +140,15 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     await stop(uncached);
 
     // 4. POST /api/orders against a raw single-statement transaction ceiling
-    const pickProduct = () => ids[Math.floor(Math.random() * ids.length)];
+    const pickProduct = () => pick(ids);
     const txServer = await start('ceiling-tx', {}, join(__dirname, 'targets', 'ceiling-tx.ts'));
     const txCeiling = await load('4a raw single-statement tx ceiling', txServer.url, [
       { method: 'POST', path: '/', body: '{}', setup: (req) => ({ ...req, body: JSON.stringify({ items: [{ productId: pickProduct() }] }) }) },
     ]);
     await stop(txServer);
 
-    const buyers = (await mintBuyerTokens(500)).map((b) => b.token);
-    const orderRequests = [
-      {
-        method: 'POST' as const,
-        path: '/api/orders',
-        body: '{}',
-        setup: (req: { path: string; headers: Record<string, string>; body?: string }) => ({
-          path: req.path,
-          headers: {
-            ...req.headers,
-            'content-type': 'application/json',
-            authorization: `Bearer ${buyers[Math.floor(Math.random() * buyers.length)]}`,
-            'idempotency-key': `bench-${Math.random().toString(36).slice(2)}-${Date.now()}`,
-          },
-          body: JSON.stringify({ items: [{ productId: pickProduct(), quantity: 1 }] }),
-        }),
-      },
-    ];
+    const buyers = await mintBuyerTokens(500);
+    const orderRequests = [orderRequest(buyers, pickProduct)];
     // The worker fleet runs on its own instances on AWS: stopped here so the order service has the cores.
     await stop(worker);
     const orders = await load('4b POST /api/orders (order service alone)', order.url, orderRequests);

@@ -27,7 +27,7 @@ export interface PreparedScenario {
   notes: string[];
 }
 
-const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)];
+export const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)];
 
 async function api<T>(base: string, path: string, init: { method?: string; body?: unknown; token?: string } = {}): Promise<T> {
   const res = await fetch(`${base}${path}`, {
@@ -79,8 +79,13 @@ export async function registerBuyers(userUrl: string, count: number): Promise<st
   return tokens;
 }
 
-/** POST /api/orders for one unit of a product chosen per request, as a rotating buyer, with a fresh key. */
-function orderRequest(tokens: string[], productIds: () => string): LoadRequest {
+/** GET /api/products/:id for a product chosen at random per request. */
+export function productReadRequest(ids: readonly string[]): LoadRequest {
+  return { path: '/api/products/x', setup: (req) => ({ ...req, path: `/api/products/${pick(ids)}` }) };
+}
+
+/** POST /api/orders for one unit of a product chosen per request, as a random buyer, with a fresh key. */
+export function orderRequest(tokens: readonly string[], productIds: () => string): LoadRequest {
   return {
     method: 'POST',
     path: '/api/orders',
@@ -105,9 +110,9 @@ export async function prepareScenario(name: ScenarioName, options: ScenarioOptio
     const ids = await catalogIds(options.url, 200);
     return {
       requests: [
-        { path: '/api/products/x', setup: (req) => ({ ...req, path: `/api/products/${pick(ids)}` }) },
-        { path: '/api/products/x', setup: (req) => ({ ...req, path: `/api/products/${pick(ids)}` }) },
-        { path: '/api/products/x', setup: (req) => ({ ...req, path: `/api/products/${pick(ids)}` }) },
+        productReadRequest(ids),
+        productReadRequest(ids),
+        productReadRequest(ids),
         { path: '/api/products?limit=20' },
       ],
       notes: [`${ids.length} hot products; 3 product reads per catalog page`],
@@ -119,7 +124,7 @@ export async function prepareScenario(name: ScenarioName, options: ScenarioOptio
     const ids = await catalogIds(options.url, 1000);
     return {
       requests: [
-        { path: '/api/products/x', setup: (req) => ({ ...req, path: `/api/products/${pick(ids)}` }) },
+        productReadRequest(ids),
         orderRequest(tokens, () => pick(ids)),
       ],
       notes: [tokenNote, `${ids.length} products; each buyer reads a product, then orders one unit`],

@@ -12,7 +12,8 @@ export const SERVICE_NAMES: readonly ServiceName[] = ['user', 'order', 'payment'
 export const FLEET_NAMES: readonly FleetName[] = ['user', 'order', 'payment', 'worker'];
 
 /** AWS service interface endpoints the network construct knows how to add. */
-export type InterfaceEndpointName = 'sqs' | 'logs' | 'monitoring' | 'secretsmanager' | 'ssm' | 'ssmmessages' | 'ec2messages' | 'kms';
+export const INTERFACE_ENDPOINT_NAMES = ['sqs', 'logs', 'monitoring', 'secretsmanager', 'ssm', 'ssmmessages', 'ec2messages', 'kms'] as const;
+export type InterfaceEndpointName = (typeof INTERFACE_ENDPOINT_NAMES)[number];
 
 /** Settings shared by every fleet. */
 export interface FleetConfig {

@@ -1,12 +1,12 @@
 // Validation of a SurgeConfig: every rule is checked, every problem is collected, and one error
 // lists them all, each naming the field and the value received, so a fork fixes its config in one pass.
-import { FLEET_NAMES, type SurgeConfig } from './types';
+import { FLEET_NAMES, INTERFACE_ENDPOINT_NAMES, SERVICE_NAMES, type SurgeConfig } from './types';
 
 /** CloudWatch Logs accepts only these retention periods (days). */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
-const INTERFACE_ENDPOINTS = ['sqs', 'logs', 'monitoring', 'secretsmanager', 'ssm', 'ssmmessages', 'ec2messages', 'kms'];
-const WAF_EVALUATION_WINDOWS = [60, 120, 300, 600];
-/** AWS WAF's documented bounds for a rate-based rule's limit. */
+/** The evaluation windows (seconds) AWS WAF accepts for a rate-based rule. */
+export const WAF_EVALUATION_WINDOWS_SECONDS: readonly number[] = [60, 120, 300, 600];
+/** AWS WAF's documented bounds for a rate-based rule's limit (requests per evaluation window). */
 export const WAF_RATE_LIMIT_MIN = 10;
 export const WAF_RATE_LIMIT_MAX = 2_000_000_000;
 /** SQS's maximum visibility timeout; the queues derive theirs from the handler timeout. */
@@ -54,7 +54,7 @@ export function validateConfig(config: SurgeConfig): SurgeConfig {
   );
   check(isInt(network.natGateways, 1, azs.length), `network.natGateways ${show(network.natGateways)} must be between 1 and the number of availabilityZones (${azs.length})`);
   for (const endpoint of network.interfaceEndpoints) {
-    check(INTERFACE_ENDPOINTS.includes(endpoint), `network.interfaceEndpoints entry ${show(endpoint)} must be one of ${INTERFACE_ENDPOINTS.join(', ')}`);
+    check(INTERFACE_ENDPOINT_NAMES.includes(endpoint), `network.interfaceEndpoints entry ${show(endpoint)} must be one of ${INTERFACE_ENDPOINT_NAMES.join(', ')}`);
   }
   check(LOG_RETENTION_DAYS.includes(network.flowLogRetentionDays), `network.flowLogRetentionDays ${show(network.flowLogRetentionDays)} must be a CloudWatch Logs retention value (${LOG_RETENTION_DAYS.join(', ')})`);
 
@@ -87,7 +87,7 @@ export function validateConfig(config: SurgeConfig): SurgeConfig {
     check(isInt(fleet.volumeSizeGiB, 8, 16384), `${at}.volumeSizeGiB ${show(fleet.volumeSizeGiB)} must be 8-16384 (the AMI's snapshot is 8 GiB)`);
     check(isInt(fleet.healthCheckGraceSeconds, 0, 7200), `${at}.healthCheckGraceSeconds ${show(fleet.healthCheckGraceSeconds)} must be 0-7200`);
   }
-  for (const name of ['user', 'order', 'payment'] as const) {
+  for (const name of SERVICE_NAMES) {
     const rate = config.fleets[name].requestsPerTargetPerMinute;
     check(rate > 0, `fleets.${name}.requestsPerTargetPerMinute ${show(rate)} must be above 0`);
   }
@@ -131,7 +131,7 @@ export function validateConfig(config: SurgeConfig): SurgeConfig {
 
   const waf = config.waf;
   check(isInt(waf.rateLimit, WAF_RATE_LIMIT_MIN, WAF_RATE_LIMIT_MAX), `waf.rateLimit ${show(waf.rateLimit)} must be a whole number from ${WAF_RATE_LIMIT_MIN} to ${WAF_RATE_LIMIT_MAX} (AWS WAF's bounds)`);
-  check(WAF_EVALUATION_WINDOWS.includes(waf.evaluationWindowSeconds), `waf.evaluationWindowSeconds ${show(waf.evaluationWindowSeconds)} must be one of ${WAF_EVALUATION_WINDOWS.join(', ')}`);
+  check(WAF_EVALUATION_WINDOWS_SECONDS.includes(waf.evaluationWindowSeconds), `waf.evaluationWindowSeconds ${show(waf.evaluationWindowSeconds)} must be one of ${WAF_EVALUATION_WINDOWS_SECONDS.join(', ')}`);
 
   const limits = config.rateLimits;
   for (const key of ['ordersPerMinute', 'loginPerMinute', 'defaultPerSecond', 'defaultBurst'] as const) {

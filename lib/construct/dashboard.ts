@@ -99,17 +99,7 @@ function fleetRow({ fleets }: DashboardInput): cloudwatch.IWidget[] {
 }
 
 function cacheRows({ cacheNodeIds }: DashboardInput): cloudwatch.IWidget[][] {
-  const perNode = (metricName: string, statistic: string) =>
-    cacheNodeIds.map(
-      (id) =>
-        new cloudwatch.Metric({
-          namespace: 'AWS/ElastiCache',
-          metricName,
-          dimensionsMap: { CacheClusterId: id },
-          statistic,
-          period: PERIOD,
-        }),
-    );
+  const perNode = (metricName: string, statistic: string) => cacheNodeIds.map((id) => cacheMetric(metricName, id, { statistic }));
   return [
     [
       new cloudwatch.GraphWidget({ title: 'Cache engine CPU per node (%)', width: HALF, left: perNode('EngineCPUUtilization', 'Average') }),
@@ -163,4 +153,16 @@ function databaseRow({ databaseCluster }: DashboardInput): cloudwatch.IWidget[] 
       left: [databaseCluster.metric('AuroraReplicaLagMaximum', { statistic: 'Maximum', period: PERIOD, label: 'Slowest reader' })],
     }),
   ];
+}
+
+/** An ElastiCache engine metric of one node (per-minute average unless `options` say otherwise). */
+export function cacheMetric(metricName: string, cacheClusterId: string, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: 'AWS/ElastiCache',
+    metricName,
+    dimensionsMap: { CacheClusterId: cacheClusterId },
+    statistic: 'Average',
+    period: PERIOD,
+    ...options,
+  });
 }

@@ -12,7 +12,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { buildDashboardWidgets } from './dashboard';
+import { buildDashboardWidgets, cacheMetric } from './dashboard';
 
 /** CloudWatch alarms on metric math accept at most this many metrics. */
 const MAX_METRICS_PER_ALARM = 10;
@@ -233,18 +233,6 @@ export function cacheNodeIds(cache: ObservedCache): string[] {
 
 function chunk<T>(items: T[], size: number): T[][] {
   return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
-}
-
-/** An ElastiCache engine metric of one node. */
-export function cacheMetric(metricName: string, cacheClusterId: string, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-  return new cloudwatch.Metric({
-    namespace: 'AWS/ElastiCache',
-    metricName,
-    dimensionsMap: { CacheClusterId: cacheClusterId },
-    statistic: 'Average',
-    period: Duration.minutes(1),
-    ...options,
-  });
 }
 
 function validate(props: ObservabilityProps, latencyP99Threshold: Duration, errorRatePercentThreshold: number): void {

@@ -6,12 +6,8 @@ import { Duration, RemovalPolicy, Stack, Token, ArnFormat } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { WAF_EVALUATION_WINDOWS_SECONDS, WAF_RATE_LIMIT_MAX, WAF_RATE_LIMIT_MIN } from '../config/validate';
 
-/** WAF's accepted range for a rate-based rule's limit (requests per evaluation window). */
-export const WAF_RATE_LIMIT_MIN = 10;
-export const WAF_RATE_LIMIT_MAX = 2_000_000_000;
-/** The evaluation windows WAF accepts, in seconds. */
-export const WAF_EVALUATION_WINDOWS_SECONDS: readonly number[] = [60, 120, 300, 600];
 /** WAF only delivers logs to CloudWatch log groups whose name starts with this. */
 const WAF_LOG_GROUP_PREFIX = 'aws-waf-logs-';
 

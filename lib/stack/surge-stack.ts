@@ -34,8 +34,8 @@ export const SERVICE_PORT = 8080;
 /** The one fleet whose processes apply database migrations at start (under an advisory lock). */
 export const MIGRATING_FLEET: FleetName = 'worker';
 
-/** The queues the services exchange events through (names shared with services/). */
-export const QUEUE_NAMES: readonly QueueName[] = ['order-placed', 'payment-result'];
+/** The queues the services exchange events through (names shared with services/), as listed in outputs.ts. */
+export const QUEUE_NAMES = Object.keys(QueueOutputs) as readonly QueueName[];
 
 export interface SurgeStackProps extends StackProps {
   readonly config: SurgeConfig;

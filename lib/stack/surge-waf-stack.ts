@@ -7,9 +7,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { SurgeConfig } from '../config';
 import { EdgeWebAcl } from '../construct/web-acl';
-import { StackOutputs } from './outputs';
-
-export const WAF_REGION = 'us-east-1';
+import { StackOutputs, WAF_STACK_REGION } from './outputs';
 
 export interface SurgeWafStackProps extends StackProps {
   readonly config: SurgeConfig;
@@ -19,7 +17,7 @@ export class SurgeWafStack extends Stack {
   public readonly webAcl: EdgeWebAcl;
 
   constructor(scope: Construct, id: string, props: SurgeWafStackProps) {
-    super(scope, id, { ...props, env: { account: props.env?.account, region: WAF_REGION }, crossRegionReferences: true });
+    super(scope, id, { ...props, env: { account: props.env?.account, region: WAF_STACK_REGION }, crossRegionReferences: true });
     const { config } = props;
     this.webAcl = new EdgeWebAcl(this, 'WebAcl', {
       rateLimit: config.waf.rateLimit,

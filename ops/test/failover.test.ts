@@ -8,7 +8,7 @@ import type { DrillPhase } from '../probe/latency-summary';
 import { captureOutput } from './support/capture';
 import { FailoverScenario, redisGroup } from './support/failover-scenario';
 import { FakeClock } from './support/fake-clock';
-import { awsError, mockHealthyStack, mocks, NOW, resetMocks } from './support/stack';
+import { awsError, mockHealthyStack, mocks, NOW } from './support/stack';
 
 let clock: FakeClock;
 let scenario: FailoverScenario;
@@ -21,7 +21,6 @@ async function failover(...argv: string[]) {
 }
 
 beforeEach(() => {
-  resetMocks();
   mockHealthyStack();
   clock = new FakeClock(NOW);
   scenario = new FailoverScenario(clock);

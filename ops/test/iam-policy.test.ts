@@ -11,7 +11,7 @@ import { captureOutput } from './support/capture';
 import { FailoverScenario } from './support/failover-scenario';
 import { FakeClock } from './support/fake-clock';
 import { dlqVisible, mockMoveTask, mockQueues } from './support/redrive-scenario';
-import { mockHealthyStack, mocks, NOW, resetMocks } from './support/stack';
+import { mockHealthyStack, mocks, NOW } from './support/stack';
 
 interface Statement {
   Action: string | string[];
@@ -49,10 +49,7 @@ function actionsSent(): Set<string> {
 /** StartMessageMoveTask runs as the caller: SQS receives and deletes from the DLQ and sends to the source. */
 const IMPLIED_BY_MESSAGE_MOVE = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:SendMessage'];
 
-beforeEach(() => {
-  resetMocks();
-  mockHealthyStack();
-});
+beforeEach(mockHealthyStack);
 
 test('preflight', async () => {
   expect(await preflightCli(['--env', 'prod'], { output: captureOutput(), progress: { update() {}, done() {} }, now: () => NOW, clients: createAwsClients })).toBe(0);

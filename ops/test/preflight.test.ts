@@ -9,7 +9,7 @@ import { createAwsClients } from '../aws/clients';
 import { progressLine } from '../cli/progress';
 import { preflightCli } from '../preflight';
 import { captureOutput } from './support/capture';
-import { awsError, HEALTHY_CLUSTER, mockHealthyStack, mocks, mockStackOutputs, NOW, OUTPUTS, resetMocks } from './support/stack';
+import { awsError, HEALTHY_CLUSTER, mockHealthyStack, mocks, mockStackOutputs, NOW, OUTPUTS } from './support/stack';
 
 const silentProgress = { update: jest.fn(), done: jest.fn() };
 
@@ -20,7 +20,6 @@ async function preflight(...argv: string[]) {
 }
 
 beforeEach(() => {
-  resetMocks();
   mockHealthyStack();
   silentProgress.update.mockClear();
   silentProgress.done.mockClear();

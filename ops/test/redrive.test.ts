@@ -6,7 +6,7 @@ import { redriveCli } from '../redrive';
 import { captureOutput } from './support/capture';
 import { FakeClock } from './support/fake-clock';
 import { DLQ_ARN, dlqVisible, mockMoveTask, mockQueues, SOURCE_ARN } from './support/redrive-scenario';
-import { awsError, mockHealthyStack, mocks, NOW, resetMocks } from './support/stack';
+import { awsError, mockHealthyStack, mocks, NOW } from './support/stack';
 
 let clock: FakeClock;
 
@@ -17,7 +17,6 @@ async function redrive(...argv: string[]) {
 }
 
 beforeEach(() => {
-  resetMocks();
   mockHealthyStack();
   clock = new FakeClock(NOW);
   mockQueues(10);

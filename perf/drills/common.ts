@@ -1,8 +1,6 @@
 // What every drill shares: its report (a verdict, named checks and figures), database look-ups that
 // decide whether accepted orders were kept exactly once and settled, and bounded waiting.
-import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import type { LoadRequest } from '../lib/load-run';
 
 export interface DrillCheck {
   what: string;
@@ -110,20 +108,5 @@ export function acceptedOrders() {
         // a truncated body is counted by the status anyway
       }
     },
-  };
-}
-
-/** One unit of a random catalog product, ordered by a random buyer under a fresh Idempotency-Key. */
-export function randomOrderRequest(buyerTokens: string[], productIds: string[]): LoadRequest {
-  const pick = <T>(list: T[]) => list[Math.floor(Math.random() * list.length)];
-  return {
-    method: 'POST',
-    path: '/api/orders',
-    body: '{}',
-    setup: (req) => ({
-      ...req,
-      headers: { ...req.headers, authorization: `Bearer ${pick(buyerTokens)}`, 'idempotency-key': randomUUID() },
-      body: JSON.stringify({ items: [{ productId: pick(productIds), quantity: 1 }] }),
-    }),
   };
 }

@@ -35,7 +35,7 @@ export async function flashSaleDrill(options: FlashSaleOptions): Promise<DrillRe
       await client.query<{ id: string }>("UPDATE products SET stock = $1 WHERE sku = 'SKU-000001' RETURNING id", [options.units])
     ).rows[0].id;
 
-    const buyers = (await mintBuyerTokens(options.buyers)).map((b) => b.token);
+    const buyers = await mintBuyerTokens(options.buyers);
     let next = 0;
     const accepted = acceptedOrders();
     const body = JSON.stringify({ items: [{ productId, quantity: 1 }] });

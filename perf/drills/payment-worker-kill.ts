@@ -4,8 +4,8 @@
 import pg from 'pg';
 import { runLoad } from '../lib/load-run';
 import { mintBuyerTokens, RAISED_LIMITS, serviceEnv, startEngines, startServiceProcess, type ServiceProcess } from '../lib/stack';
-import { catalogIds } from '../scenarios';
-import { acceptedOrders, randomOrderRequest, report, waitForSettlement, waitUntil, type DrillReport } from './common';
+import { catalogIds, orderRequest, pick } from '../scenarios';
+import { acceptedOrders, report, waitForSettlement, waitUntil, type DrillReport } from './common';
 
 export async function paymentWorkerKillDrill(options: { orders?: number } = {}): Promise<DrillReport> {
   const orders = options.orders ?? 300;
@@ -20,7 +20,7 @@ export async function paymentWorkerKillDrill(options: { orders?: number } = {}):
     running.push(worker);
     await client.connect();
     const ids = await catalogIds(order.url, 1000);
-    const buyers = (await mintBuyerTokens(100)).map((b) => b.token);
+    const buyers = await mintBuyerTokens(100);
     const accepted = acceptedOrders();
     await runLoad({
       url: order.url,
@@ -29,7 +29,7 @@ export async function paymentWorkerKillDrill(options: { orders?: number } = {}):
       durationSeconds: 0,
       amount: orders,
       onResponse: accepted.onResponse,
-      requests: [randomOrderRequest(buyers, ids)],
+      requests: [orderRequest(buyers, () => pick(ids))],
     });
     const orderIds = [...accepted.ids];
     const count = async (sql: string) => Number((await client.query<{ n: string }>(sql)).rows[0].n);

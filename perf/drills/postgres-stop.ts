@@ -13,8 +13,8 @@ import { migrate } from '../../services/platform/migrate';
 import { freePort } from '../../services/platform/testing';
 import { runLoad } from '../lib/load-run';
 import { mintBuyerTokens, RAISED_LIMITS, serviceEnv, startEngines, startServiceProcess, type ServiceProcess } from '../lib/stack';
-import { catalogIds } from '../scenarios';
-import { acceptedOrders, randomOrderRequest, report, sleep, waitForSettlement, type DrillReport } from './common';
+import { catalogIds, orderRequest, pick } from '../scenarios';
+import { acceptedOrders, report, sleep, waitForSettlement, type DrillReport } from './common';
 
 const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
@@ -69,7 +69,7 @@ export async function postgresStopDrill(options: { loadSeconds?: number; downSec
     running.push(order);
     running.push(await startServiceProcess('worker', env));
     const ids = await catalogIds(order.url, 1000);
-    const buyers = (await mintBuyerTokens(200)).map((b) => b.token);
+    const buyers = await mintBuyerTokens(200);
     const accepted = acceptedOrders();
     const timeline: string[] = [];
     const t0 = Date.now();
@@ -88,7 +88,7 @@ export async function postgresStopDrill(options: { loadSeconds?: number; downSec
       connections: 20,
       durationSeconds: loadSeconds,
       onResponse: accepted.onResponse,
-      requests: [randomOrderRequest(buyers, ids)],
+      requests: [orderRequest(buyers, () => pick(ids))],
     });
     await outage;
     const orderIds = [...accepted.ids];

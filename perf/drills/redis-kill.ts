@@ -2,7 +2,7 @@
 // <= 0.1%) while Redis is down, and the cache must serve hits again after Redis returns.
 import { runLoad } from '../lib/load-run';
 import { RAISED_LIMITS, serviceEnv, startEngines, startServiceProcess } from '../lib/stack';
-import { catalogIds } from '../scenarios';
+import { catalogIds, productReadRequest } from '../scenarios';
 import { report, sleep, waitUntil, type DrillReport } from './common';
 
 export async function redisKillDrill(options: { loadSeconds?: number; downSeconds?: number } = {}): Promise<DrillReport> {
@@ -38,7 +38,7 @@ export async function redisKillDrill(options: { loadSeconds?: number; downSecond
       title: 'browse during Redis outage',
       connections: 20,
       durationSeconds: loadSeconds,
-      requests: [{ path: '/api/products/x', setup: (req) => ({ ...req, path: `/api/products/${ids[Math.floor(Math.random() * ids.length)]}` }) }],
+      requests: [productReadRequest(ids)],
     });
     await chaos;
     const ok200 = summary.statusCodes['200'] ?? 0;

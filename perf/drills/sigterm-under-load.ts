@@ -14,7 +14,7 @@ export async function sigtermUnderLoadDrill(options: { connections?: number; bef
   const order = await startServiceProcess('order', serviceEnv(engines, RAISED_LIMITS));
   try {
     const ids = await catalogIds(order.url, 1000);
-    const buyers = (await mintBuyerTokens(200)).map((b) => b.token);
+    const buyers = await mintBuyerTokens(200);
     const { port } = new URL(order.url);
     const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
     const counts = { ok: 0, rejected4xx: 0, failed5xx: 0, refused: 0, failedInFlight: 0 };

@@ -3,6 +3,7 @@
 // running its production entry point (services/<name>/main.ts), exactly as on its AWS fleet. Only
 // loopback is used; everything started here is stopped by `stop()`.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { seedCatalog } from '../../services/order/seed';
@@ -195,13 +196,9 @@ export function readRssMb(pid: number): number {
 }
 
 /** Bearer tokens for `count` fresh buyer ids, signed with the services' key (orders need no users row). */
-export async function mintBuyerTokens(count: number): Promise<Array<{ userId: string; token: string }>> {
+export async function mintBuyerTokens(count: number): Promise<string[]> {
   const tokens = createTokenService(PERF_SIGNING_KEY, 86400);
-  const { randomUUID } = await import('node:crypto');
-  const buyers: Array<{ userId: string; token: string }> = [];
-  for (let i = 0; i < count; i++) {
-    const userId = randomUUID();
-    buyers.push({ userId, token: (await tokens.issue(userId)).token });
-  }
+  const buyers: string[] = [];
+  for (let i = 0; i < count; i++) buyers.push((await tokens.issue(randomUUID())).token);
   return buyers;
 }

@@ -2,6 +2,7 @@
 // consumes it. The producer owns the contract; consumers validate every message against it.
 import { FormatRegistry, Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { UUID_PATTERN } from './cursor';
 
 export const ORDER_PLACED = 'order-placed';
 
@@ -23,8 +24,7 @@ export const OrderPlacedEvent = Type.Object({
 });
 export type OrderPlacedEvent = Static<typeof OrderPlacedEvent>;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-if (!FormatRegistry.Has('uuid')) FormatRegistry.Set('uuid', (value) => UUID.test(value));
+if (!FormatRegistry.Has('uuid')) FormatRegistry.Set('uuid', (value) => UUID_PATTERN.test(value));
 
 /** Why a queue message cannot be processed; the handler rethrows it so SQS redrives it to the DLQ. */
 export class MalformedEventError extends Error {}

@@ -1,10 +1,14 @@
 // Transactional outbox: `enqueueEvent` writes an event in the caller's transaction, and an outbox
 // relay publishes pending rows of one topic to its SQS queue. Publishing is at-least-once (a crash
 // between SendMessageBatch and the commit re-sends the batch), so every consumer is idempotent.
+// `startConsumerAndRelay` is how the order and payment workers run: one queue consumer plus the relay
+// of the service's own outbox topic.
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
+import type { ServiceContext } from '../platform/context';
 import { withTransaction, type Queryable } from '../platform/db';
+import { startQueueWorker, type QueueWorkerOptions } from '../platform/queue';
 
 const SEND_TIMEOUT_MS = 10_000;
 
@@ -103,6 +107,53 @@ export function startOutboxRelay(opts: OutboxRelayOptions): { stop(): Promise<vo
       stopped = true;
       wake?.();
       await loop;
+    },
+  };
+}
+
+/** Knobs of a service's worker that tests shorten. */
+export interface WorkerTuning {
+  /** Queue polling knobs. @default the queue worker's defaults */
+  readonly queue?: Pick<QueueWorkerOptions, 'visibilityTimeoutSeconds' | 'waitTimeSeconds' | 'retryDelaySeconds'>;
+  /** Outbox relay pause when idle, in ms. @default 200 */
+  readonly relayIdleDelayMs?: number;
+}
+
+/** Both queue URLs, which every worker needs (it consumes one queue and relays to the other). */
+export function requireQueueUrls(ctx: ServiceContext, worker: string): { orderPlacedQueueUrl: string; paymentResultQueueUrl: string } {
+  const { orderPlacedQueueUrl, paymentResultQueueUrl } = ctx.config.sqs;
+  if (!orderPlacedQueueUrl) throw new Error(`ORDER_PLACED_QUEUE_URL must be set to run the ${worker}`);
+  if (!paymentResultQueueUrl) throw new Error(`PAYMENT_RESULT_QUEUE_URL must be set to run the ${worker}`);
+  return { orderPlacedQueueUrl, paymentResultQueueUrl };
+}
+
+/** A service's worker: consumes one queue with `handle` and relays its own outbox topic; stop() stops the consumer first. */
+export function startConsumerAndRelay(
+  ctx: ServiceContext,
+  worker: WorkerTuning & {
+    consume: { queueName: string; queueUrl: string; handle: QueueWorkerOptions['handle'] };
+    relay: { topic: string; queueUrl: string };
+  },
+): { stop(): Promise<void> } {
+  const consumer = startQueueWorker({
+    ...worker.queue,
+    ...worker.consume,
+    sqs: ctx.sqs,
+    handlerTimeoutMs: ctx.config.queueHandlerTimeoutMs,
+    logger: ctx.logger,
+    metrics: ctx.metrics,
+  });
+  const relay = startOutboxRelay({
+    ...worker.relay,
+    pool: ctx.db.writer,
+    sqs: ctx.sqs,
+    logger: ctx.logger,
+    idleDelayMs: worker.relayIdleDelayMs,
+  });
+  return {
+    async stop() {
+      await consumer.stop();
+      await relay.stop();
     },
   };
 }

@@ -100,9 +100,10 @@ const LOCAL_SIGNING_KEY = 'surge-local-signing-key-not-for-deployed-environments
 
 export async function loadConfig(env: Env = process.env, secrets?: SecretSource): Promise<ServiceConfig> {
   const surgeEnv = parseEnvName(env);
-  const deadline = integer(env, 'SHUTDOWN_DEADLINE_MS', 20000, 100, 300000);
-  if (integer(env, 'DRAIN_DELAY_MS', 0, 0, 300000) >= deadline) {
-    throw new ConfigError('DRAIN_DELAY_MS', `must be shorter than SHUTDOWN_DEADLINE_MS (${deadline})`);
+  const shutdownDeadlineMs = integer(env, 'SHUTDOWN_DEADLINE_MS', 20000, 100, 300000);
+  const drainDelayMs = integer(env, 'DRAIN_DELAY_MS', 0, 0, 300000);
+  if (drainDelayMs >= shutdownDeadlineMs) {
+    throw new ConfigError('DRAIN_DELAY_MS', `must be shorter than SHUTDOWN_DEADLINE_MS (${shutdownDeadlineMs})`);
   }
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
   const source = secrets ?? secretsManagerSource(region);
@@ -124,8 +125,8 @@ export async function loadConfig(env: Env = process.env, secrets?: SecretSource)
     },
     tokenSigningKey: await tokenSigningKey(env, source, deployed),
     tokenTtlSeconds: integer(env, 'TOKEN_TTL_SECONDS', 3600, 60, 86400),
-    shutdownDeadlineMs: integer(env, 'SHUTDOWN_DEADLINE_MS', 20000, 100, 300000),
-    drainDelayMs: integer(env, 'DRAIN_DELAY_MS', 0, 0, 300000),
+    shutdownDeadlineMs,
+    drainDelayMs,
     queueHandlerTimeoutMs: integer(env, 'QUEUE_HANDLER_TIMEOUT_MS', 30000, 100, 600000),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),
     trustedProxyHops: integer(env, 'TRUSTED_PROXY_HOPS', deployed ? 2 : 0, 0, 10),

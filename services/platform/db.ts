@@ -50,35 +50,46 @@ export function createDatabase(cfg: DatabaseConfig, options: DatabaseOptions = {
   };
 }
 
-/** Runs `fn` inside BEGIN/COMMIT on one connection; any error rolls back and is rethrown. */
-export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` on one checked-out connection and returns it to the pool afterwards, or discards it when
+ * it broke (`fn` may call `discard()` too). While a client is checked out, pg-pool's own error
+ * listener is off: a server that ends the connection between two queries (restart, failover,
+ * pg_terminate_backend) would emit an unhandled 'error' and kill the process. The failing query
+ * rejects anyway; the listener here only keeps the event from crashing us and marks the client broken.
+ */
+export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient, discard: () => void) => Promise<T>): Promise<T> {
   const client = await pool.connect();
-  // While a client is checked out, pg-pool's own error listener is off: a server that ends the
-  // connection between two queries (restart, failover, pg_terminate_backend) would emit an
-  // unhandled 'error' and kill the process. The failing query rejects anyway; this only keeps
-  // the event from crashing us, and marks the client so it is discarded, not reused.
   let broken = false;
-  const onError = () => {
+  const discard = () => {
     broken = true;
   };
-  client.on('error', onError);
+  client.on('error', discard);
   try {
-    await client.query('BEGIN');
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    try {
-      await client.query('ROLLBACK');
-    } catch {
-      // The connection itself failed; do not return it to the pool.
-      broken = true;
-    }
-    throw err;
+    return await fn(client, discard);
   } finally {
-    client.off('error', onError);
+    client.off('error', discard);
     client.release(broken || undefined);
   }
+}
+
+/** Runs `fn` inside BEGIN/COMMIT on one connection; any error rolls back and is rethrown. */
+export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return withClient(pool, async (client, discard) => {
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        // The connection itself failed; do not return it to the pool.
+        discard();
+      }
+      throw err;
+    }
+  });
 }
 
 // SQLSTATE classes meaning "the server is not there or not accepting work", not "your query is wrong".

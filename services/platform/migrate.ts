@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { loadDatabaseConfig } from './config';
-import { createDatabase } from './db';
+import { createDatabase, withClient } from './db';
 
 export const MIGRATIONS_DIR = join(__dirname, '..', 'migrations');
 
@@ -36,9 +36,8 @@ export function listMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
 /** Applies the pending migrations; returns the versions it applied (empty when up to date). */
 export async function migrate(pool: pg.Pool, dir: string = MIGRATIONS_DIR): Promise<string[]> {
   const migrations = listMigrations(dir);
-  const client = await pool.connect();
   const applied: string[] = [];
-  try {
+  await withClient(pool, async (client) => {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
     try {
       await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -63,9 +62,7 @@ export async function migrate(pool: pg.Pool, dir: string = MIGRATIONS_DIR): Prom
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]);
     }
-  } finally {
-    client.release();
-  }
+  });
   return applied;
 }
 

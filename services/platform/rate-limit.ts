@@ -155,13 +155,15 @@ export interface RateLimitPluginOptions {
  * It runs before route-level preHandlers such as requireUser, so it reads the Bearer token itself.
  */
 export function installRateLimit(app: SurgeApp, { limiter, policies, onLimited }: RateLimitPluginOptions): void {
+  // The policies are fixed at start, so their RateLimit-Policy values are built once, not per request.
+  const policyHeaders = new Map(Object.values(policies).map((policy) => [policy, policyHeader(policy)]));
   app.addHook('preHandler', async (request, reply) => {
     const setting = request.routeOptions.config?.rateLimit;
     if (setting === false) return;
     const policy = policies[setting?.policy ?? 'default'];
     const who = setting?.key ? setting.key(request) : await clientIdentity(request);
     const result = await limiter.take(`rl:${policy.name}:${who}`, policy);
-    reply.header('ratelimit-policy', policyHeader(policy));
+    reply.header('ratelimit-policy', policyHeaders.get(policy)!);
     reply.header('ratelimit', `"${policy.name}";r=${result.remaining};t=${result.allowed ? result.resetSeconds : result.retryAfterSeconds}`);
     if (!result.allowed) {
       onLimited?.(policy.name);

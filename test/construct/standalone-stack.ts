@@ -1,23 +1,18 @@
 // Shared fixtures for the construct tests: a small stack with an explicit environment and cdk.json's
 // feature flags, a two-AZ VPC (with a flow log, so the VPC itself passes cdk-nag), and a helper that
 // lists cdk-nag AwsSolutions findings that no acknowledgment covers.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-
-const cdkJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as {
-  context: Record<string, unknown>;
-};
+import { cdkContext } from '../helpers/app';
 
 export const TEST_ACCOUNT = '123456789012';
 export const TEST_REGION = 'us-west-2';
 
 /** A stack in its own App with cdk.json's context (`new App()` alone would ignore cdk.json). */
 export function standaloneStack(id = 'Test', region = TEST_REGION): Stack {
-  const app = new App({ context: cdkJson.context });
+  const app = new App({ context: cdkContext });
   return new Stack(app, id, { env: { account: TEST_ACCOUNT, region } });
 }
 

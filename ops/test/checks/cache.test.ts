@@ -10,15 +10,11 @@ import {
   HEALTHY_REPLICATION_GROUP,
   mockHealthyStack,
   mocks,
-  resetMocks,
 } from '../support/stack';
 
 const row = async (check: string) => (await cacheChecks.run(checkContext())).find((r) => r.check === check)!;
 
-beforeEach(() => {
-  resetMocks();
-  mockHealthyStack();
-});
+beforeEach(mockHealthyStack);
 
 test('a healthy replication group passes every cache check', async () => {
   const rows = await cacheChecks.run(checkContext());

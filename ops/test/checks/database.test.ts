@@ -10,15 +10,11 @@ import {
   mockHealthyStack,
   mocks,
   READERS,
-  resetMocks,
 } from '../support/stack';
 
 const row = async (check: string) => (await databaseChecks.run(checkContext())).find((r) => r.check === check)!;
 
-beforeEach(() => {
-  resetMocks();
-  mockHealthyStack();
-});
+beforeEach(mockHealthyStack);
 
 test('an available cluster with two current readers passes', async () => {
   const rows = await databaseChecks.run(checkContext());

@@ -3,12 +3,9 @@ import { GetDistributionCommand } from '@aws-sdk/client-cloudfront';
 import { GetWebACLCommand } from '@aws-sdk/client-wafv2';
 import { edgeChecks } from '../../checks/edge';
 import { firewallChecks, parseWebAclArn } from '../../checks/firewall';
-import { awsError, checkContext, HEALTHY_WEB_ACL, mockHealthyStack, mocks, resetMocks } from '../support/stack';
+import { awsError, checkContext, HEALTHY_WEB_ACL, mockHealthyStack, mocks } from '../support/stack';
 
-beforeEach(() => {
-  resetMocks();
-  mockHealthyStack();
-});
+beforeEach(mockHealthyStack);
 
 describe('cloudfront', () => {
   test('a deployed, enabled distribution passes', async () => {

@@ -1,14 +1,11 @@
 import '../support/fake-aws-env';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { queueChecks } from '../../checks/queues';
-import { answerMetrics, awsError, checkContext, HEALTHY_METRICS, mockHealthyStack, mocks, OUTPUTS, resetMocks } from '../support/stack';
+import { answerMetrics, awsError, checkContext, HEALTHY_METRICS, mockHealthyStack, mocks, OUTPUTS } from '../support/stack';
 
 const row = async (check: string) => (await queueChecks.run(checkContext())).find((r) => r.check === check)!;
 
-beforeEach(() => {
-  resetMocks();
-  mockHealthyStack();
-});
+beforeEach(mockHealthyStack);
 
 test('empty dead-letter queues and fresh main queues pass', async () => {
   const rows = await queueChecks.run(checkContext());

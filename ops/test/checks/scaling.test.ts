@@ -1,16 +1,13 @@
 import '../support/fake-aws-env';
 import { DescribeAutoScalingGroupsCommand, DescribeScheduledActionsCommand } from '@aws-sdk/client-auto-scaling';
 import { namedFor, scalingChecks } from '../../checks/scaling';
-import { awsError, checkContext, mockHealthyStack, mocks, prewarmAction, resetMocks, SALE_END, SALE_START } from '../support/stack';
+import { awsError, checkContext, mockHealthyStack, mocks, prewarmAction, SALE_END, SALE_START } from '../support/stack';
 
 const rowsFor = (now?: number, overrides = {}) => scalingChecks.run(checkContext(overrides, now));
 const row = async (check: string, now?: number, overrides = {}) =>
   (await rowsFor(now, overrides)).find((r) => r.check === check)!;
 
-beforeEach(() => {
-  resetMocks();
-  mockHealthyStack();
-});
+beforeEach(mockHealthyStack);
 
 test('every fleet pre-warmed for the sale with room to grow passes', async () => {
   const rows = await rowsFor();

@@ -182,8 +182,9 @@ export function mockStackOutputs(outputs: Record<string, string>): void {
   mocks.cloudFormation.on(DescribeStacksCommand, { StackName: 'Surge-prod-Waf' }).resolves(stack('Surge-prod-Waf', entries.filter(isWaf)));
 }
 
-/** Mocks every service answering as a healthy, sale-ready prod stack. */
+/** Resets every mock, then mocks every service answering as a healthy, sale-ready prod stack. */
 export function mockHealthyStack(): void {
+  resetMocks();
   mockStackOutputs(OUTPUTS);
   mocks.elastiCache.on(DescribeReplicationGroupsCommand).resolves({ ReplicationGroups: [HEALTHY_REPLICATION_GROUP] });
   mocks.rds.on(DescribeDBClustersCommand).resolves({ DBClusters: [HEALTHY_CLUSTER] });

@@ -41,12 +41,19 @@ function startRunner(dataDir: string, timeoutMs = 60000): Promise<Runner> {
       clearTimeout(timer);
       reject(new Error(`runner exited with ${code} before listening:\n${output.join('\n')}`));
     });
+    let baseUrl: string | undefined;
+    let startMs = 0;
     createInterface({ input: child.stdout! }).on('line', (line) => {
       output.push(line);
       const match = /Surge is listening on (http:\/\/localhost:\d+)/.exec(line);
       if (match) {
+        baseUrl = match[1];
+        startMs = Date.now() - started;
+      }
+      // The banner's last line: the engines and database lines printed after "listening" are in.
+      if (baseUrl && line.startsWith('  try:')) {
         clearTimeout(timer);
-        resolve({ child, baseUrl: match[1], output, startMs: Date.now() - started });
+        resolve({ child, baseUrl, output, startMs });
       }
     });
   });

@@ -14,7 +14,7 @@ const Widget = Type.Object(
   { additionalProperties: false },
 );
 
-const widgetRoutes: ServicePlugin = async (app) => {
+const widgetRoutes: ServicePlugin = async (app, ctx) => {
   app.post('/widgets', { schema: { body: Widget } }, async (request, reply) => reply.status(201).send({ name: request.body.name }));
   app.get('/widgets', { schema: { querystring: Type.Object({ limit: Type.Integer({ maximum: 100, default: 20 }) }) } }, async (request) => ({
     limit: request.query.limit,
@@ -24,18 +24,13 @@ const widgetRoutes: ServicePlugin = async (app) => {
     throw new Error('secret internal detail');
   });
   app.get('/tables', async (_request) => {
-    const { rows } = await (app as SurgeApp & { ctx?: ServiceContext }).ctx!.db.reader.query('SELECT 1 AS one');
+    const { rows } = await ctx.db.reader.query('SELECT 1 AS one');
     return rows[0];
   });
   app.post('/orders-like', { config: { rateLimit: { policy: 'orders' } } }, async () => ({ ok: true }));
   app.post('/login-like', { config: { rateLimit: { policy: 'login', key: (request) => `${request.ip}:${(request.body as { email: string }).email}` } } }, async () => ({
     ok: true,
   }));
-};
-
-const withCtx: ServicePlugin = async (app, ctx) => {
-  (app as SurgeApp & { ctx?: ServiceContext }).ctx = ctx;
-  await widgetRoutes(app, ctx);
 };
 
 let t: TestDatabase;
@@ -45,7 +40,7 @@ let http: TestClient;
 beforeAll(async () => {
   t = await createTestDatabase();
   ctx = await createTestContext({ databaseUrl: t.url, redis: true, env: { BODY_LIMIT_BYTES: '2048', RATE_LIMIT_LOGIN_PER_MINUTE: '2', RATE_LIMIT_ORDERS_PER_MINUTE: '2' } });
-  app = await buildApp(ctx, [withCtx]);
+  app = await buildApp(ctx, [widgetRoutes]);
   http = await listenForTest(app);
 });
 afterAll(async () => {
@@ -190,7 +185,7 @@ describe('health', () => {
 
   it('answers 503 on readiness once draining', async () => {
     const ctx2 = await createTestContext({ databaseUrl: t.url });
-    const app2 = await buildApp(ctx2, [withCtx]);
+    const app2 = await buildApp(ctx2, [widgetRoutes]);
     const http2 = await listenForTest(app2);
     try {
       app2.markDraining();
@@ -209,7 +204,7 @@ describe('database down', () => {
   it('answers 503 with a clear error and fails readiness', async () => {
     const deadUrl = `postgres://postgres@127.0.0.1:${await freePort()}/surge`;
     const ctx3 = await createTestContext({ databaseUrl: deadUrl });
-    const app3 = await buildApp(ctx3, [withCtx]);
+    const app3 = await buildApp(ctx3, [widgetRoutes]);
     const http3 = await listenForTest(app3);
     try {
       const res = await http3.request('/tables');
