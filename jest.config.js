@@ -4,14 +4,21 @@
 // light-my-request, which powers fastify's inject()).
 const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest'] };
 const transformIgnorePatterns = ['/node_modules/(?!cookie/)'];
+// Decides once per run which test engines are real, embedded or missing (services/platform/test-engines.ts);
+// the same path in several projects runs once.
+const globalSetup = '<rootDir>/services/platform/support/jest-global-setup.ts';
 
 /** @type {import('jest').Config} */
 module.exports = {
   reporters: ['default', '<rootDir>/test/summary-reporter.js'],
+  // In CI a missing engine fails the run; test files whose setup failed may leave children (SQS
+  // emulators) that would keep jest from exiting after it has printed the failures.
+  forceExit: process.env.CI === 'true',
   projects: [
     {
       displayName: 'infra',
       testEnvironment: 'node',
+      globalSetup,
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.test.ts'],
       transform,
@@ -22,6 +29,7 @@ module.exports = {
     {
       displayName: 'services',
       testEnvironment: 'node',
+      globalSetup,
       roots: ['<rootDir>/services'],
       testMatch: ['**/test/**/*.test.ts'],
       transform,
@@ -30,6 +38,7 @@ module.exports = {
     {
       displayName: 'perf',
       testEnvironment: 'node',
+      globalSetup,
       roots: ['<rootDir>/perf'],
       testMatch: ['**/test/**/*.test.ts'],
       transform,

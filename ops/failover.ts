@@ -1,20 +1,27 @@
-// `npm run failover -- --env prod redis|aurora [--yes] [--url <url>]`: a game-day failover drill.
-// Parses arguments, confirms, runs the drill, prints its progress and result.
+// `npm run failover -- --env prod redis|aurora [--yes] [--url <base>]`: a game-day failover drill.
+// Parses arguments, confirms, runs the drill (with the load tool's scenario through it when --url is
+// given), prints its progress and result.
+import type { SurgeConfig } from '../lib/config';
 import { StackOutputs } from '../lib/stack/outputs';
 import { createAwsClients, type AwsClients } from './aws/clients';
 import { systemClock, type Clock } from './clock';
 import { parseCommandLine, processOutput, runCommand, type CommandOutput } from './cli/command';
 import { lineConfirm, type Confirm } from './cli/confirm';
 import { ENVIRONMENT_OPTIONS, ENVIRONMENT_USAGE, resolveEnvironment } from './cli/environment';
-import { positiveNumber } from './cli/numeric-option';
+import { positiveNumber, wholeNumber } from './cli/numeric-option';
 import { UsageError } from './cli/usage-error';
 import { auroraFailoverTarget } from './failover/aurora';
-import { runFailoverDrill, type DrillReport } from './failover/drill';
+import { runFailoverDrill, type DrillReport, type LoadDuringDrill } from './failover/drill';
 import { redisFailoverTarget } from './failover/redis';
-import { startHttpProbe, type HttpProbeOptions, type LoadDuringDrill } from './probe/http-probe';
+import type { PhaseSummary } from './probe/latency-summary';
+import { DRILL_SCENARIOS, startScenarioLoad, type DrillLoadOptions, type DrillScenario } from './probe/scenario-load';
 import { readDeployedOutputs } from './stack/outputs';
 
-export const FAILOVER_USAGE = `usage: npm run failover -- --env <name> redis|aurora [--yes] [--url <url>]
+/** A drill, not a load test: half the prod WAF's per-IP limit (3000 per 300 s), enough for a p99 per phase. */
+const DEFAULT_RATE = 5;
+const DEFAULT_CONNECTIONS = 10;
+
+export const FAILOVER_USAGE = `usage: npm run failover -- --env <name> redis|aurora [--yes] [--url <base> [--scenario browse|checkout] [--rate <n>] [--connections <n>]]
 
 Fails over the cache (ElastiCache TestFailover on the first shard) or the database (Aurora
 FailoverDBCluster), follows it until healthy on a new primary and reports the time to recover.
@@ -23,11 +30,15 @@ time or refused, 2 bad arguments, 3 AWS access or lookup problem.
 
 ${ENVIRONMENT_USAGE}
   --yes                    skip the confirmation prompt
-  --url <url>              probe this URL during the drill (GET, fixed rate) and report error
-                           rate and p99 before, during and after
-  --probe-rate <n>         probe requests per second (default 10)
-  --baseline-seconds <n>   probe time before the failover (default 30)
-  --settle-seconds <n>     probe time after recovery (default 30)
+  --url <base>             run the load tool against this site (e.g. https://shop.example.com)
+                           through the drill; report requests, errors, p50 and p99 before, during
+                           and after
+  --scenario <name>        browse (default): product and catalog reads; checkout: registers 20
+                           throwaway buyers, reads products and places real orders
+  --rate <n>               requests per second, a whole number (default ${DEFAULT_RATE}, a drill, not a load test)
+  --connections <n>        most connections open at once (default ${DEFAULT_CONNECTIONS}, never more than --rate)
+  --baseline-seconds <n>   load before the failover (default 30)
+  --settle-seconds <n>     load after recovery (default 30)
   --poll-seconds <n>       time between status checks (default 5)
   --timeout-minutes <n>    give up after this long (default 15)`;
 
@@ -39,8 +50,8 @@ export interface FailoverDependencies {
   readonly clock?: Clock;
   readonly confirm?: Confirm;
   readonly clients?: (region: string) => AwsClients;
-  /** Replaces the built-in HTTP probe (tests, or the benchmarks issue's load tool). */
-  readonly load?: (options: HttpProbeOptions) => LoadDuringDrill;
+  /** Prepares and starts the load for --url; the default runs the load tool's scenario. */
+  readonly load?: (options: DrillLoadOptions) => Promise<LoadDuringDrill>;
 }
 
 export function failoverCli(argv: readonly string[], deps: FailoverDependencies = {}): Promise<number> {
@@ -51,7 +62,9 @@ export function failoverCli(argv: readonly string[], deps: FailoverDependencies 
         ...ENVIRONMENT_OPTIONS,
         yes: { type: 'boolean' },
         url: { type: 'string' },
-        'probe-rate': { type: 'string' },
+        scenario: { type: 'string' },
+        rate: { type: 'string' },
+        connections: { type: 'string' },
         'baseline-seconds': { type: 'string' },
         'settle-seconds': { type: 'string' },
         'poll-seconds': { type: 'string' },
@@ -62,12 +75,21 @@ export function failoverCli(argv: readonly string[], deps: FailoverDependencies 
         return 0;
       }
       const targetName = targetFrom(positionals);
-      const probeRate = positiveNumber('--probe-rate', values['probe-rate'], 10);
       const baselineMs = positiveNumber('--baseline-seconds', values['baseline-seconds'], 30) * 1000;
       const settleMs = positiveNumber('--settle-seconds', values['settle-seconds'], 30) * 1000;
       const pollIntervalMs = positiveNumber('--poll-seconds', values['poll-seconds'], 5) * 1000;
       const timeoutMs = positiveNumber('--timeout-minutes', values['timeout-minutes'], 15) * 60_000;
-      const url = values.url === undefined ? undefined : probeUrl(values.url);
+      const loadOptions =
+        values.url === undefined
+          ? noLoadFlags(values)
+          : {
+              url: siteUrl(values.url),
+              scenario: drillScenario(values.scenario),
+              ratePerSecond: wholeNumber('--rate', values.rate, DEFAULT_RATE, 1, 1000),
+              connections: wholeNumber('--connections', values.connections, DEFAULT_CONNECTIONS, 1, 1000),
+              // Bounded even if the drill hangs: baseline + timeout + settle, plus a margin.
+              maxDurationMs: baselineMs + timeoutMs + settleMs + 10_000,
+            };
       const environment = resolveEnvironment(values);
       const clients = (deps.clients ?? createAwsClients)(environment.region);
       const clock = deps.clock ?? systemClock;
@@ -86,27 +108,24 @@ export function failoverCli(argv: readonly string[], deps: FailoverDependencies 
         }
       }
 
-      const startLoad = deps.load ?? startHttpProbe;
+      if (loadOptions) {
+        const warning = wafRateWarning(loadOptions.ratePerSecond, environment.config);
+        if (warning) output.err(warning);
+      }
+      const load = loadOptions && (await (deps.load ?? startScenarioLoad)(loadOptions));
       const started = clock.now();
       const elapsed = (at: number) => `+${Math.round((at - started) / 1000)}s`;
-      output.out(`failing over ${target.description}${url ? `, probing ${url} at ${probeRate}/s` : ''}`);
+      output.out(
+        `failing over ${target.description}` +
+          (loadOptions ? `, ${loadOptions.scenario} load on ${loadOptions.url} at ${loadOptions.ratePerSecond}/s` : ''),
+      );
       const report = await runFailoverDrill(target, {
         clock,
         pollIntervalMs,
         timeoutMs,
         baselineMs,
         settleMs,
-        load:
-          url === undefined
-            ? undefined
-            : () =>
-                startLoad({
-                  url,
-                  ratePerSecond: probeRate,
-                  requestTimeoutMs: 5000,
-                  // Bounded even if the drill hangs: baseline + timeout + settle, plus a margin.
-                  maxDurationMs: baselineMs + timeoutMs + settleMs + 10_000,
-                }),
+        load,
         onEvent: (event) => output.out(`  event  ${new Date(event.at).toISOString()}  ${event.message}`),
         onStatus: (seen) => output.out(`  status ${elapsed(clock.now())}  ${seen.status}${seen.primary ? `, primary ${seen.primary}` : ''}`),
       });
@@ -125,14 +144,52 @@ function targetFrom(positionals: string[]): TargetName {
   return positionals[0] as TargetName;
 }
 
-function probeUrl(value: string): string {
+/** The site's base URL: the scenarios add the API paths themselves. */
+function siteUrl(value: string): string {
+  let url: URL | undefined;
   try {
-    const url = new URL(value);
-    if (url.protocol === 'http:' || url.protocol === 'https:') return url.toString();
+    url = new URL(value);
   } catch {
-    // fall through to the usage error
+    // reported below
   }
-  throw new UsageError(`--url must be an http(s) URL, got ${JSON.stringify(value)}`);
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new UsageError(`--url must be an http(s) URL, got ${JSON.stringify(value)}`);
+  }
+  if (url.pathname !== '/' || url.search !== '') {
+    throw new UsageError(`--url must be the site's base URL without a path (the scenario adds /api/...), got ${JSON.stringify(value)}`);
+  }
+  return url.origin;
+}
+
+function drillScenario(value: string | undefined): DrillScenario {
+  if (value === undefined) return 'browse';
+  if (!(DRILL_SCENARIOS as readonly string[]).includes(value)) {
+    throw new UsageError(`--scenario must be ${DRILL_SCENARIOS.join(' or ')}, got ${JSON.stringify(value)}`);
+  }
+  return value as DrillScenario;
+}
+
+/** The load's own flags without --url would be silently ignored: say so instead. */
+function noLoadFlags(values: Record<string, unknown>): undefined {
+  const given = ['scenario', 'rate', 'connections', 'baseline-seconds', 'settle-seconds'].filter((flag) => values[flag] !== undefined);
+  if (given.length > 0) throw new UsageError(`--${given[0]} needs --url (the site to load during the drill)`);
+  return undefined;
+}
+
+/**
+ * The drill's requests all come from this machine's IP, so the WAF's per-IP rate rule counts them.
+ * Above it the WAF answers 403 and the drill would measure its own blocking, not the failover.
+ */
+function wafRateWarning(ratePerSecond: number, config: SurgeConfig): string | undefined {
+  const { rateLimit, evaluationWindowSeconds } = config.waf;
+  const perWindow = ratePerSecond * evaluationWindowSeconds;
+  if (perWindow <= rateLimit) return undefined;
+  const safeRate = Math.floor(rateLimit / evaluationWindowSeconds);
+  return (
+    `warning: at ${ratePerSecond} requests/s the drill sends ${perWindow} requests per ${evaluationWindowSeconds} s from this IP, ` +
+    `above ${config.envName}'s WAF limit of ${rateLimit}: expect 403s from the WAF once it counts them` +
+    (safeRate >= 1 ? ` (--rate ${safeRate} stays under it)` : '')
+  );
 }
 
 export function formatDrillReport(report: DrillReport, pollIntervalMs: number): string {
@@ -144,21 +201,29 @@ export function formatDrillReport(report: DrillReport, pollIntervalMs: number): 
       : `NOT recovered after ${seconds(recovery.elapsedMs)}`,
     `primary: ${recovery.primaryBefore ?? 'unknown'} -> ${recovery.primaryAfter ?? 'unknown'}`,
   ];
-  if (report.load) {
-    lines.push('', 'PHASE   REQUESTS  ERRORS  ERROR RATE  P99');
-    for (const p of report.load) {
-      lines.push(
-        [
-          p.phase.padEnd(6),
-          String(p.requests).padStart(8),
-          String(p.errors).padStart(6),
-          `${(p.errorRate * 100).toFixed(1)}%`.padStart(10),
-          p.p99Ms === undefined ? '-' : `${Math.round(p.p99Ms)} ms`,
-        ].join('  '),
-      );
-    }
-  }
+  if (report.load) lines.push('', formatPhases(report.load));
   return lines.join('\n');
+}
+
+/** One row per drill phase; ERROR KINDS counts each error status code, `timeout` and socket error. */
+function formatPhases(phases: readonly PhaseSummary[]): string {
+  const ms = (value: number | undefined) => (value === undefined ? '-' : `${Math.round(value)} ms`);
+  const header = ['PHASE', 'REQUESTS', 'ERRORS', 'ERROR RATE', 'P50', 'P99', 'ERROR KINDS'];
+  const rows = phases.map((p) => [
+    p.phase,
+    String(p.requests),
+    String(p.errors),
+    `${(p.errorRate * 100).toFixed(1)}%`,
+    ms(p.p50Ms),
+    ms(p.p99Ms),
+    Object.entries(p.errorKinds)
+      .map(([kind, n]) => `${kind}:${n}`)
+      .join(' ') || '-',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  // Text columns left-aligned, figures right-aligned, the last column unpadded.
+  const cell = (text: string, i: number) => (i === 0 ? text.padEnd(widths[i]) : i === header.length - 1 ? text : text.padStart(widths[i]));
+  return [header, ...rows].map((r) => r.map(cell).join('  ')).join('\n');
 }
 
 if (require.main === module) {

@@ -4,7 +4,7 @@
 // Benchmarks are not tests: nothing here fails on a number.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -12,9 +12,11 @@ import { formatSummaries, parseDuration, round, runLoad, type LoadSummary } from
 import {
   mintBuyerTokens,
   RAISED_LIMITS,
+  serviceBundle,
   serviceEnv,
   startEngines,
   startServiceProcess,
+  type ServiceName,
   type ServiceProcess,
 } from './lib/stack';
 import { catalogIds, orderRequest, pick } from './scenarios';
@@ -99,10 +101,14 @@ export interface BenchOptions {
 export async function runBench(options: BenchOptions): Promise<BenchResults> {
   const log = options.log ?? ((line: string) => console.error(line));
   const notes: string[] = [];
+  // Other work on the same cores moves every figure; the load average says how busy the machine was.
+  const loadAtStart = loadavg()[0].toFixed(2);
   const engines = await startEngines({ products: options.products });
   const running: ServiceProcess[] = [];
   const sampler = rssSampler(() => running.filter((s) => ['user', 'order', 'payment', 'worker'].includes(s.name)));
+  // Services run their production bundle (what the fleets run); the ceilings run from source.
   const start = async (name: string, extra: Record<string, string>, entry?: string, tag?: string) => {
+    entry ??= serviceBundle(name as ServiceName);
     const p = await startServiceProcess(name, serviceEnv(engines, { ...RAISED_LIMITS, ...extra }), { entry, tag });
     running.push(p);
     return p;
@@ -135,7 +141,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     const productCached = await load('2 GET /api/products/:id cached', order.url, [{ path: productPath }]);
 
     // 3. the same with the cache off (reader pool)
-    const uncached = await start('order-uncached', {}, join(__dirname, 'targets', 'order-uncached.ts'));
+    // The order service's own switch (PRODUCT_CACHE=off): every read goes to the reader pool.
+    const uncached = await start('order-uncached', { PRODUCT_CACHE: 'off' }, serviceBundle('order'));
     const productUncached = await load('3 GET /api/products/:id cache off', uncached.url, [{ path: productPath }]);
     await stop(uncached);
 
@@ -169,6 +176,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     const ordersSlowProvider = await load('5b POST /api/orders + worker (provider 500 ms)', order.url, orderRequests);
 
     sampler.stop();
+    notes.push(`Load average (1 min) ${loadAtStart} at the start, ${loadavg()[0].toFixed(2)} at the end, on ${cpus().length} cores.`);
     const ratio = (a: number, b: number) => (b > 0 ? round(a / b, 3) : 0);
     const results: BenchResults = {
       date: new Date().toISOString(),

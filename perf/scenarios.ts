@@ -23,6 +23,8 @@ export interface ScenarioOptions {
 
 export interface PreparedScenario {
   requests: LoadRequest[];
+  /** Answers besides 2xx/3xx that are correct in this scenario (409: the product sold out). */
+  acceptedStatuses: readonly number[];
   /** What was prepared, for the report. */
   notes: string[];
 }
@@ -115,6 +117,7 @@ export async function prepareScenario(name: ScenarioName, options: ScenarioOptio
         productReadRequest(ids),
         { path: '/api/products?limit=20' },
       ],
+      acceptedStatuses: [],
       notes: [`${ids.length} hot products; 3 product reads per catalog page`],
     };
   }
@@ -127,12 +130,14 @@ export async function prepareScenario(name: ScenarioName, options: ScenarioOptio
         productReadRequest(ids),
         orderRequest(tokens, () => pick(ids)),
       ],
+      acceptedStatuses: [409],
       notes: [tokenNote, `${ids.length} products; each buyer reads a product, then orders one unit`],
     };
   }
   const productId = options.productId ?? (await catalogIds(options.url, 1))[0];
   return {
     requests: [orderRequest(tokens, () => productId)],
+    acceptedStatuses: [409],
     notes: [tokenNote, `every request orders one unit of ${productId}`],
   };
 }

@@ -1,12 +1,14 @@
 // `npm run cost`: writes docs/COST.md from the synthesized templates of every environment. Counts
-// (instances, NAT gateways, database and cache nodes, endpoints, secrets, alarms) are read from the
-// templates, so the table cannot drift from the stack; unit prices are the table below, each with
-// its source. test/scripts/cost.test.ts fails when docs/COST.md differs from what this renders.
+// (instances, NAT gateways and NAT instances, database and cache nodes, endpoints, secrets, alarms)
+// are read from the templates, so the table cannot drift from the stack; unit prices are the table
+// below, each with its source. test/scripts/cost.test.ts fails when docs/COST.md differs from what
+// this renders, and when dev at idle exceeds its goal.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { createApp } from '../lib/app';
-import { environments } from '../lib/config';
+import { environments, FLEET_NAMES } from '../lib/config';
+import { NAT_ROOT_VOLUME_GIB } from '../lib/construct/network';
 
 const ROOT = join(__dirname, '..');
 export const COST_PATH = join(ROOT, 'docs', 'COST.md');
@@ -34,12 +36,14 @@ export const PRICES: Record<string, Price> = {
   albLcuHour: { usd: 0.008, unit: 'LCU-hour', basis: 'quoted', source: ELB_PRICING },
   publicIpv4Hour: { usd: 0.005, unit: 'public IPv4 address-hour', basis: 'estimate', source: VPC_PRICING },
   interfaceEndpointHour: { usd: 0.01, unit: 'endpoint ENI-hour (per AZ)', basis: 'estimate', source: 'aws.amazon.com/privatelink/pricing' },
+  'ec2:t4g.nano': { usd: 0.0042, unit: 'instance-hour', basis: 'estimate', source: EC2_PRICING },
   'ec2:t4g.small': { usd: 0.0168, unit: 'instance-hour', basis: 'estimate', source: EC2_PRICING },
   'ec2:t4g.micro': { usd: 0.0084, unit: 'instance-hour', basis: 'estimate', source: EC2_PRICING },
   'ec2:c7g.large': { usd: 0.0725, unit: 'instance-hour', basis: 'estimate', source: EC2_PRICING },
   ebsGp3GbMonth: { usd: 0.08, unit: 'GB-month gp3', basis: 'estimate', source: 'aws.amazon.com/ebs/pricing' },
   'rds:db.t4g.medium': { usd: 0.073, unit: 'Aurora instance-hour', basis: 'estimate', source: RDS_PRICING },
   'rds:db.r7g.large': { usd: 0.276, unit: 'Aurora instance-hour', basis: 'estimate', source: RDS_PRICING },
+  'rds:serverlessV2Acu': { usd: 0.12, unit: 'Aurora Serverless v2 ACU-hour', basis: 'estimate', source: RDS_PRICING },
   'cache:cache.t4g.small': { usd: 0.032, unit: 'node-hour', basis: 'estimate', source: CACHE_PRICING },
   'cache:cache.t4g.micro': { usd: 0.016, unit: 'node-hour', basis: 'estimate', source: CACHE_PRICING },
   'cache:cache.r7g.large': { usd: 0.219, unit: 'node-hour', basis: 'estimate', source: CACHE_PRICING },
@@ -89,10 +93,20 @@ export function idleLines(regional: Resources, waf: Resources): CostLine[] {
   }
   const nat = ofType(regional, 'AWS::EC2::NatGateway').length;
   lines.push({ item: 'NAT gateways', count: nat, priceKey: 'natGatewayHour', unitsPerMonth: HOURS_PER_MONTH });
+  const instances = standaloneInstances(regional);
+  for (const { type, role, count, volumeGb } of instances.groups.values()) {
+    lines.push({ item: `EC2 ${type} (${role})`, count, priceKey: `ec2:${type}`, unitsPerMonth: HOURS_PER_MONTH });
+    lines.push({ item: `EBS gp3 root volumes (GB, ${type} ${role})`, count: volumeGb, priceKey: 'ebsGp3GbMonth', unitsPerMonth: 1 });
+  }
   const albs = ofType(regional, 'AWS::ElasticLoadBalancingV2::LoadBalancer');
   lines.push({ item: 'Application Load Balancer', count: albs.length, priceKey: 'albHour', unitsPerMonth: HOURS_PER_MONTH });
   const albAzs = albs.reduce((n, alb) => n + alb.Properties.Subnets.length, 0);
-  lines.push({ item: 'Public IPv4 addresses (one per NAT gateway, one per ALB subnet)', count: nat + albAzs, priceKey: 'publicIpv4Hour', unitsPerMonth: HOURS_PER_MONTH });
+  lines.push({
+    item: 'Public IPv4 addresses (one per NAT gateway or NAT instance, one per ALB subnet)',
+    count: nat + instances.publicIps + albAzs,
+    priceKey: 'publicIpv4Hour',
+    unitsPerMonth: HOURS_PER_MONTH,
+  });
   const endpointEnis = ofType(regional, 'AWS::EC2::VPCEndpoint')
     .filter((e) => e.Properties.VpcEndpointType === 'Interface')
     .reduce((n, e) => n + e.Properties.SubnetIds.length, 0);
@@ -116,6 +130,31 @@ export function idleLines(regional: Resources, waf: Resources): CostLine[] {
   return lines.filter((l) => l.count > 0);
 }
 
+/**
+ * EC2 instances outside the Auto Scaling groups, by type and role (a NAT instance has its
+ * source/destination check off), with their root volumes and public addresses. The template must state
+ * each root volume: its size otherwise comes from the image, which the template does not show.
+ */
+function standaloneInstances(regional: Resources) {
+  const groups = new Map<string, { type: string; role: string; count: number; volumeGb: number }>();
+  let publicIps = 0;
+  for (const [id, instance] of Object.entries(regional).filter(([, r]) => r.Type === 'AWS::EC2::Instance')) {
+    const p = instance.Properties;
+    const volumes: unknown[] = (p.BlockDeviceMappings ?? []).map((m: { Ebs?: { VolumeSize?: unknown } }) => m.Ebs?.VolumeSize);
+    if (volumes.length === 0 || !volumes.every((size) => typeof size === 'number')) {
+      throw new Error(`EC2 instance ${id} does not state its EBS volume sizes (BlockDeviceMappings[].Ebs.VolumeSize): its storage cost cannot be counted`);
+    }
+    const role = p.SourceDestCheck === false ? 'NAT instances' : 'standalone instances';
+    const key = `${p.InstanceType} ${role}`;
+    const entry = groups.get(key) ?? { type: p.InstanceType, role, count: 0, volumeGb: 0 };
+    entry.count += 1;
+    entry.volumeGb += (volumes as number[]).reduce((a, b) => a + b, 0);
+    groups.set(key, entry);
+    if ((p.NetworkInterfaces ?? []).some((nic: { AssociatePublicIpAddress?: boolean }) => nic.AssociatePublicIpAddress === true)) publicIps += 1;
+  }
+  return { groups, publicIps };
+}
+
 /** Request-driven cost of 1,000 requests per second sustained for a month (instances excluded: see the note). */
 export function perThousandRpsLines(): CostLine[] {
   const requests = 1000 * SECONDS_PER_MONTH;
@@ -130,7 +169,11 @@ export function perThousandRpsLines(): CostLine[] {
 }
 
 const money = (usd: number) => `$${usd.toFixed(2)}`;
-const total = (lines: readonly CostLine[]) => lines.reduce((sum, l) => sum + l.count * l.unitsPerMonth * price(l.priceKey).usd, 0);
+/** Monthly cost of the lines, in USD. */
+export const total = (lines: readonly CostLine[]) => lines.reduce((sum, l) => sum + l.count * l.unitsPerMonth * price(l.priceKey).usd, 0);
+/** Monthly cost of `count` of one hourly-priced thing running all month. */
+const monthly = (priceKey: string, count = 1) => count * HOURS_PER_MONTH * price(priceKey).usd;
+const gbMonth = (gb: number) => gb * price('ebsGp3GbMonth').usd;
 
 function table(lines: readonly CostLine[]): string[] {
   const rows = lines.map((l) => {
@@ -169,16 +212,46 @@ export function renderCostDoc(templates: Record<string, { regional: Resources; w
     '',
     ...table(rps),
     '',
-    '## What keeps dev cheap, and what each choice saves',
-    '',
-    '- **One NAT gateway** instead of one per AZ: saves $32.85 a month per AZ (plus its public IPv4 address, $3.65); an AZ outage cuts dev\'s egress.',
-    '- **No interface endpoints** in dev: each endpoint costs $7.30 a month per AZ; dev\'s AWS API traffic goes through the NAT gateway instead.',
-    '- **Graviton burstable instances** (t4g.small) at one per fleet: about $12.26 a month each instead of $52.93 for c7g.large.',
-    '- **Aurora on db.t4g.medium** with one reader, **Valkey on cache.t4g.small** with one replica: the smallest classes that keep failover working.',
-    '- Further savings not applied (each trades away part of what dev exercises): `database.readers: 0` saves one Aurora instance (about $53); `cache.t4g.micro` nodes save about $23; t4g.micro fleets save about $24; scaling every fleet to 0 at night with a scheduled action would save about half the EC2 line; Aurora Serverless v2 with auto-pause would remove most of the database line when idle.',
-    '',
+    ...devChoices(),
   );
   return out.join('\n');
+}
+
+/**
+ * "What keeps dev cheap": each choice in lib/config/dev.ts, what it saves (from the price table above,
+ * so the figures cannot disagree with it) and what dev gives up for it.
+ */
+function devChoices(): string[] {
+  const dev = environments.dev;
+  const natType = dev.network.natInstanceType ?? 'none';
+  const natInstance = monthly(`ec2:${natType}`) + gbMonth(NAT_ROOT_VOLUME_GIB);
+  const fleetMinimums = FLEET_NAMES.map((name) => dev.fleets[name]);
+  const fleetTypes = [...new Set(fleetMinimums.map((f) => f.instanceType))].join(', ');
+  const fleetVolumes = [...new Set(fleetMinimums.map((f) => f.volumeSizeGiB))].join(', ');
+  const smallFleets = fleetMinimums.reduce((sum, f) => sum + f.minCapacity * (monthly('ec2:t4g.small') + gbMonth(20)), 0);
+  const devFleets = fleetMinimums.reduce((sum, f) => sum + f.minCapacity * (monthly(`ec2:${f.instanceType}`) + gbMonth(f.volumeSizeGiB)), 0);
+  const dbInstance = monthly(`rds:db.${dev.database.instanceClass}`);
+  const cacheNodes = dev.cache.shards * (dev.cache.replicasPerShard + 1);
+  const cacheNode = monthly(`cache:${dev.cache.nodeType}`);
+  const serviceFleetType = dev.fleets.user.instanceType;
+  return [
+    '## What keeps dev cheap, and what each choice saves',
+    '',
+    'Each choice is set in `lib/config/dev.ts`; prod keeps the managed, highly available form of each.',
+    '',
+    `- **One NAT instance (${natType})** instead of a NAT gateway: ${money(natInstance)} a month with its ${NAT_ROOT_VOLUME_GIB} GB root volume against ${money(monthly('natGatewayHour'))}, and no $${price('natGatewayGb').usd}/GB processing charge: saves ${money(monthly('natGatewayHour') - natInstance)}. Gives up the managed gateway: egress is capped by the instance (network bandwidth and CPU credits of a ${natType}), stops if it fails until EC2's automatic recovery restarts it, and pauses for a minute or two when a deployment picks up a new Amazon Linux image (the instance is replaced). It is also one instance for both AZs, as the single NAT gateway was: an outage of its AZ cuts the other AZ's egress.`,
+    `- **No interface endpoints**: each costs ${money(monthly('interfaceEndpointHour'))} a month per AZ; dev's AWS API traffic goes through the NAT instance instead.`,
+    `- **${fleetTypes} fleets at one instance each, with ${fleetVolumes} GB root volumes**: ${money(devFleets)} a month for the four minimums against ${money(smallFleets)} for t4g.small with 20 GB: saves ${money(smallFleets - devFleets)}. Gives up headroom: 1 GiB of memory holds the two service processes node:cluster starts (one per vCPU, about 110-185 MB each under load) and the CloudWatch and SSM agents, with little to spare for a leak; the CPU baseline is half a t4g.small's, so sustained load tests use up CPU credits sooner (unlimited mode then bills the surplus); ${fleetVolumes} GB is the Amazon Linux 2023 image's own size, the smallest a volume can be, leaving about 5 GB after the system, Node and the agents for logs, which are shipped to CloudWatch and rotated.`,
+    `- **Aurora writer only** (\`database.readers: ${dev.database.readers}\`): saves ${money(dbInstance)} for each db.${dev.database.instanceClass} reader. Gives up the reader: the reader endpoint then resolves to the writer (AWS documents this), so dev never shows replica lag, and a write sent by mistake to the reader pool succeeds in dev where prod refuses it; replica lag has no alarm or graph in dev; a writer failure has no reader to promote, so Aurora creates a new writer instead of failing over (\`npm run failover -- --env dev aurora\` does not exercise a promotion).`,
+    `- **Valkey on ${dev.cache.nodeType}** with ${dev.cache.replicasPerShard} replica: ${money(cacheNode * cacheNodes)} a month for ${cacheNodes} nodes against ${money(monthly('cache:cache.t4g.small', cacheNodes))} for cache.t4g.small: saves ${money(monthly('cache:cache.t4g.small', cacheNodes) - cacheNode * cacheNodes)}. The replica stays so that Multi-AZ automatic failover is deployed and can be drilled in dev; the node has 0.5 GiB of memory instead of 1.37 GiB.`,
+    '',
+    'Further savings not applied, each trading away more of what dev exercises:',
+    '',
+    `- **One Valkey node** (no replica): saves ${money(cacheNode * dev.cache.replicasPerShard)}. Automatic failover (and Multi-AZ with it) needs a replica to promote (ElastiCache wants at least 2 nodes when it is on), so dev would no longer exercise the failover the services must survive in prod; the cache construct, its config validation and the preflight's cache checks all require a replica today.`,
+    `- **Scheduled scale-in at night**: the three service fleets at 0 for 12 hours a day save about ${money(monthly(`ec2:${serviceFleetType}`, 3) / 2)} (the worker fleet keeps one instance: it divides the queue backlog by in-service instances). Small next to the database, cache, load balancer and NAT, which run around the clock, and the first request of the morning finds no instance.`,
+    `- **Aurora Serverless v2** at its 0.5 ACU minimum: ${money(monthly('rds:serverlessV2Acu', 0.5))} a month against ${money(dbInstance)} for the db.${dev.database.instanceClass} writer, with about 1 GiB of memory instead of 4. Its auto-pause (0 ACU) needs the database to have no connections, which the fleets' connection pools never allow while they run.`,
+    '',
+  ];
 }
 
 /** Synthesizes every environment the way `cdk synth -c env=<name>` does and renders the document. */

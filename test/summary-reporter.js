@@ -1,8 +1,32 @@
 // Prints one plain closing line, `jest: N passed, N failed`, after jest's own summary, so the totals
 // of every project stand on a single line. A suite that crashed before running its tests counts as
-// one failure, so a broken file can never read as green.
+// one failure, so a broken file can never read as green. Before it, when some test engine was not
+// real (services/platform/test-engines.ts), the same notice as at the start and the suites skipped
+// for that reason, each with its reason.
+const { relative } = require('node:path');
+
+// Kept in step with SKIP_MARK in services/platform/test-engines.ts (this file is plain JavaScript).
+const SKIPPED_TITLE = /\[skipped: needs (.+)\]$/;
+
 class SummaryReporter {
+  constructor(globalConfig) {
+    this.rootDir = globalConfig.rootDir;
+  }
+
   onRunComplete(_contexts, results) {
+    // Set by the engines' global setup in this same process (services/platform/support/jest-global-setup.ts).
+    const notice = process.env.SURGE_TEST_ENGINE_NOTICE;
+    if (notice) {
+      process.stdout.write(`\n${notice}\n`);
+      const skipped = new Set();
+      for (const file of results.testResults) {
+        for (const test of file.testResults) {
+          const title = test.status === 'pending' && test.ancestorTitles.find((t) => SKIPPED_TITLE.test(t));
+          if (title) skipped.add(`  ${relative(this.rootDir, file.testFilePath)} > ${title}`);
+        }
+      }
+      if (skipped.size > 0) process.stdout.write(`skipped for missing engines:\n${[...skipped].join('\n')}\n`);
+    }
     const failed = results.numFailedTests + results.numRuntimeErrorTestSuites;
     const skipped = results.numPendingTests + results.numTodoTests;
     const tail = skipped > 0 ? `, ${skipped} skipped` : '';

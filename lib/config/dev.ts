@@ -1,5 +1,7 @@
-// Development environment: the whole architecture at the smallest sizes that still exercise it
-// (two AZs, one NAT gateway, one instance per fleet, one Aurora reader, one Redis replica).
+// Development environment: the whole architecture at the smallest sizes that still exercise it, within
+// $150 a month at idle (docs/COST.md says what each choice saves and gives up): two AZs, one t4g.nano
+// NAT instance, one t4g.micro per fleet, an Aurora writer without readers, two cache.t4g.micro Valkey
+// nodes (the replica keeps Multi-AZ failover exercised).
 import type { SurgeConfig } from './types';
 
 export const dev: SurgeConfig = {
@@ -10,7 +12,8 @@ export const dev: SurgeConfig = {
   network: {
     cidr: '10.10.0.0/16',
     natGateways: 1,
-    // Everything goes through the single NAT gateway; endpoints would cost more than dev's traffic.
+    natInstanceType: 't4g.nano',
+    // Everything goes through the single NAT instance; endpoints would cost more than dev's traffic.
     interfaceEndpoints: [],
     flowLogRetentionDays: 14,
   },
@@ -22,15 +25,18 @@ export const dev: SurgeConfig = {
     slowStartSeconds: 0,
     accessLogRetentionDays: 30,
   },
+  // t4g.micro: 1 GiB holds the two service processes node:cluster starts (one per vCPU, ~110-185 MB
+  // each under load) plus the CloudWatch and SSM agents. 8 GiB is the image's own size, the smallest allowed.
   fleets: {
-    user: { instanceType: 't4g.small', minCapacity: 1, maxCapacity: 2, cpuTargetPercent: 70, volumeSizeGiB: 20, healthCheckGraceSeconds: 120, requestsPerTargetPerMinute: 3000 },
-    order: { instanceType: 't4g.small', minCapacity: 1, maxCapacity: 2, cpuTargetPercent: 70, volumeSizeGiB: 20, healthCheckGraceSeconds: 120, requestsPerTargetPerMinute: 3000 },
-    payment: { instanceType: 't4g.small', minCapacity: 1, maxCapacity: 2, cpuTargetPercent: 70, volumeSizeGiB: 20, healthCheckGraceSeconds: 120, requestsPerTargetPerMinute: 3000 },
-    worker: { instanceType: 't4g.small', minCapacity: 1, maxCapacity: 2, cpuTargetPercent: 70, volumeSizeGiB: 20, healthCheckGraceSeconds: 120, backlogPerInstance: 100 },
+    user: { instanceType: 't4g.micro', minCapacity: 1, maxCapacity: 2, cpuTargetPercent: 70, volumeSizeGiB: 8, healthCheckGraceSeconds: 120, requestsPerTargetPerMinute: 3000 },
+    order: { instanceType: 't4g.micro', minCapacity: 1, maxCapacity: 2, cpuTargetPercent: 70, volumeSizeGiB: 8, healthCheckGraceSeconds: 120, requestsPerTargetPerMinute: 3000 },
+    payment: { instanceType: 't4g.micro', minCapacity: 1, maxCapacity: 2, cpuTargetPercent: 70, volumeSizeGiB: 8, healthCheckGraceSeconds: 120, requestsPerTargetPerMinute: 3000 },
+    worker: { instanceType: 't4g.micro', minCapacity: 1, maxCapacity: 2, cpuTargetPercent: 70, volumeSizeGiB: 8, healthCheckGraceSeconds: 120, backlogPerInstance: 100 },
   },
   saleEvents: [],
-  database: { instanceClass: 't4g.medium', readers: 1, backupRetentionDays: 7 },
-  cache: { nodeType: 'cache.t4g.small', clusterMode: false, shards: 1, replicasPerShard: 1, snapshotRetentionDays: 1 },
+  // No readers: the reader endpoint then resolves to the writer, so the services run unchanged.
+  database: { instanceClass: 't4g.medium', readers: 0, backupRetentionDays: 7 },
+  cache: { nodeType: 'cache.t4g.micro', clusterMode: false, shards: 1, replicasPerShard: 1, snapshotRetentionDays: 1 },
   queues: { maxReceiveCount: 5, handlerTimeoutSeconds: 30, oldestMessageAlarmSeconds: 300 },
   waf: { rateLimit: 1000, evaluationWindowSeconds: 300 },
   rateLimits: { ordersPerMinute: 20, loginPerMinute: 10, defaultPerSecond: 50, defaultBurst: 100 },

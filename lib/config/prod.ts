@@ -43,8 +43,9 @@ export const prod: SurgeConfig = {
     { name: 'black-friday-2027', start: '2027-11-26T05:00:00Z', end: '2027-11-27T08:00:00Z', minCapacity: 12, prewarmMinutes: 45 },
   ],
   database: { instanceClass: 'r7g.large', readers: 2, backupRetentionDays: 14 },
-  // Cluster mode stays off until the services connect with a cluster client (services/platform uses a
-  // single-node client); set clusterMode: true and shards > 1 then. Two replicas: one per spare AZ.
+  // One shard, cluster mode off. The services speak Redis Cluster too (REDIS_CLUSTER, which the stack
+  // sets from clusterMode): set clusterMode: true and shards > 1 when one primary is not enough
+  // (docs/FORKING.md, "Shard the cache"). Two replicas: one per spare AZ.
   cache: { nodeType: 'cache.r7g.large', clusterMode: false, shards: 1, replicasPerShard: 2, snapshotRetentionDays: 7 },
   queues: { maxReceiveCount: 5, handlerTimeoutSeconds: 30, oldestMessageAlarmSeconds: 300 },
   waf: { rateLimit: 3000, evaluationWindowSeconds: 300 },

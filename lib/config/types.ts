@@ -72,8 +72,16 @@ export interface DomainConfig {
 export interface NetworkConfig {
   /** VPC IPv4 CIDR, /16 or /17: each AZ takes a /20 private subnet plus /24 public and isolated subnets. */
   readonly cidr: string;
-  /** NAT gateways: one per AZ in prod for AZ independence, one in dev to save cost. */
+  /** NAT gateways (or NAT instances, with `natInstanceType`): one per AZ in prod for AZ independence, one in dev to save cost. */
   readonly natGateways: number;
+  /**
+   * Route egress through EC2 NAT instances of this type (Amazon Linux 2023, placed by CDK's
+   * `NatProvider.instanceV2`, see lib/construct/network.ts) instead of managed NAT gateways. A t4g.nano costs about a tenth of a NAT
+   * gateway and processes bytes for free, but it is an instance: its bandwidth is the instance's and a
+   * failed instance cuts egress until EC2 recovers it. Graviton types get the arm64 image.
+   * @default - managed NAT gateways
+   */
+  readonly natInstanceType?: string;
   /** Interface endpoints to add (an S3 gateway endpoint is always added: it is free). */
   readonly interfaceEndpoints: readonly InterfaceEndpointName[];
   /** VPC flow log retention in days (a CloudWatch Logs retention value). */

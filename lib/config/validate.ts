@@ -13,6 +13,7 @@ export const WAF_RATE_LIMIT_MAX = 2_000_000_000;
 const SQS_MAX_VISIBILITY_SECONDS = 43_200;
 /** The services' HTTP keep-alive timeout (services/platform/server.ts). */
 const SERVICE_KEEP_ALIVE_SECONDS = 70;
+const EC2_INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z$/;
 
 export class ConfigError extends Error {
@@ -53,6 +54,7 @@ export function validateConfig(config: SurgeConfig): SurgeConfig {
     `network.cidr ${show(network.cidr)} must be an IPv4 CIDR of /16 or /17 (each AZ takes a /20 private subnet and two /24s)`,
   );
   check(isInt(network.natGateways, 1, azs.length), `network.natGateways ${show(network.natGateways)} must be between 1 and the number of availabilityZones (${azs.length})`);
+  check(network.natInstanceType === undefined || EC2_INSTANCE_TYPE.test(network.natInstanceType), `network.natInstanceType ${show(network.natInstanceType)} is not an EC2 instance type`);
   for (const endpoint of network.interfaceEndpoints) {
     check(INTERFACE_ENDPOINT_NAMES.includes(endpoint), `network.interfaceEndpoints entry ${show(endpoint)} must be one of ${INTERFACE_ENDPOINT_NAMES.join(', ')}`);
   }
@@ -77,7 +79,7 @@ export function validateConfig(config: SurgeConfig): SurgeConfig {
   for (const name of FLEET_NAMES) {
     const fleet = config.fleets[name];
     const at = `fleets.${name}`;
-    check(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(fleet.instanceType), `${at}.instanceType ${show(fleet.instanceType)} is not an EC2 instance type`);
+    check(EC2_INSTANCE_TYPE.test(fleet.instanceType), `${at}.instanceType ${show(fleet.instanceType)} is not an EC2 instance type`);
     // The worker divides the backlog by in-service instances, so it keeps at least one.
     const minFloor = name === 'worker' ? 1 : 0;
     check(isInt(fleet.minCapacity, minFloor), `${at}.minCapacity ${show(fleet.minCapacity)} must be a whole number >= ${minFloor}`);

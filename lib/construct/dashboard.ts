@@ -134,25 +134,38 @@ function queueRow({ queues }: DashboardInput): cloudwatch.IWidget[] {
   ];
 }
 
-function databaseRow({ databaseCluster }: DashboardInput): cloudwatch.IWidget[] {
-  return [
+function databaseRow(input: DashboardInput): cloudwatch.IWidget[] {
+  const { databaseCluster } = input;
+  const withReaders = hasDatabaseReaders(input);
+  const width = withReaders ? THIRD : HALF;
+  const widgets = [
     new cloudwatch.GraphWidget({
       title: 'Aurora CPU (%)',
-      width: THIRD,
+      width,
       left: [databaseCluster.metricCPUUtilization({ statistic: 'Maximum', period: PERIOD, label: 'Busiest instance' })],
       leftYAxis: { min: 0, max: 100 },
     }),
     new cloudwatch.GraphWidget({
       title: 'Aurora connections',
-      width: THIRD,
+      width,
       left: [databaseCluster.metricDatabaseConnections({ statistic: 'Sum', period: PERIOD, label: 'All instances' })],
     }),
-    new cloudwatch.GraphWidget({
-      title: 'Aurora replica lag (ms)',
-      width: THIRD,
-      left: [databaseCluster.metric('AuroraReplicaLagMaximum', { statistic: 'Maximum', period: PERIOD, label: 'Slowest reader' })],
-    }),
   ];
+  if (withReaders) {
+    widgets.push(
+      new cloudwatch.GraphWidget({
+        title: 'Aurora replica lag (ms)',
+        width,
+        left: [databaseCluster.metric('AuroraReplicaLagMaximum', { statistic: 'Maximum', period: PERIOD, label: 'Slowest reader' })],
+      }),
+    );
+  }
+  return widgets;
+}
+
+/** Whether the Aurora cluster has readers whose replica lag can be measured. */
+export function hasDatabaseReaders(props: Pick<ObservabilityProps, 'databaseReaders'>): boolean {
+  return (props.databaseReaders ?? 1) > 0;
 }
 
 /** An ElastiCache engine metric of one node (per-minute average unless `options` say otherwise). */

@@ -12,7 +12,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { buildDashboardWidgets, cacheMetric } from './dashboard';
+import { buildDashboardWidgets, cacheMetric, hasDatabaseReaders } from './dashboard';
 
 /** CloudWatch alarms on metric math accept at most this many metrics. */
 const MAX_METRICS_PER_ALARM = 10;
@@ -58,6 +58,12 @@ export interface ObservabilityProps {
   readonly queues: ObservedQueue[];
   /** The Aurora cluster. */
   readonly databaseCluster: rds.IDatabaseCluster;
+  /**
+   * Readers in the Aurora cluster. With none there is no replica lag to measure, so it gets neither an
+   * alarm (one that could never fire) nor a graph.
+   * @default - the cluster has readers: replica lag is alarmed and graphed
+   */
+  readonly databaseReaders?: number;
 
   /**
    * Alarms created elsewhere (e.g. `EventQueue.alarms`) that should notify the alarm topic too.
@@ -182,12 +188,14 @@ export class Observability extends Construct {
       threshold: 80,
       evaluationPeriods: 10,
     });
-    this.addAlarm('DatabaseReplicaLag', {
-      alarmDescription: 'An Aurora reader more than 2 s behind the writer for 5 minutes: reads are stale',
-      metric: db.metric('AuroraReplicaLagMaximum', { period: Duration.minutes(1), statistic: 'Maximum' }),
-      threshold: 2000,
-      evaluationPeriods: 5,
-    });
+    if (hasDatabaseReaders(props)) {
+      this.addAlarm('DatabaseReplicaLag', {
+        alarmDescription: 'An Aurora reader more than 2 s behind the writer for 5 minutes: reads are stale',
+        metric: db.metric('AuroraReplicaLagMaximum', { period: Duration.minutes(1), statistic: 'Maximum' }),
+        threshold: 2000,
+        evaluationPeriods: 5,
+      });
+    }
 
     const notify = new cloudwatchActions.SnsAction(this.alarmTopic);
     for (const alarm of [...this.alarms, ...(props.alarms ?? [])]) {
@@ -253,6 +261,9 @@ function validate(props: ObservabilityProps, latencyP99Threshold: Duration, erro
   }
   if (!Number.isInteger(replicasPerShard) || replicasPerShard < 0) {
     problems.push(`cache.replicasPerShard must be a non-negative integer, got ${replicasPerShard}`);
+  }
+  if (props.databaseReaders !== undefined && !Token.isUnresolved(props.databaseReaders) && !(Number.isInteger(props.databaseReaders) && props.databaseReaders >= 0)) {
+    problems.push(`databaseReaders must be a non-negative integer, got ${props.databaseReaders}`);
   }
   if (props.alarmEmail !== undefined && !Token.isUnresolved(props.alarmEmail) && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.alarmEmail)) {
     problems.push(`alarmEmail must be an email address, got '${props.alarmEmail}'`);

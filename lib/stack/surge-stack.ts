@@ -77,6 +77,7 @@ export class SurgeStack extends Stack {
       cidr: config.network.cidr,
       availabilityZones: config.availabilityZones,
       natGateways: config.network.natGateways,
+      natInstanceType: config.network.natInstanceType ? new ec2.InstanceType(config.network.natInstanceType) : undefined,
       interfaceEndpoints: config.network.interfaceEndpoints,
       flowLogRetention: config.network.flowLogRetentionDays as logs.RetentionDays,
       removalPolicy,
@@ -216,6 +217,7 @@ export class SurgeStack extends Stack {
       cache: this.cache,
       queues: QUEUE_NAMES.map((name) => this.queues[name]),
       databaseCluster: this.database.cluster,
+      databaseReaders: config.database.readers,
       alarms: QUEUE_NAMES.flatMap((name) => this.queues[name].alarms),
       alarmEmail: config.observability.alarmEmail,
       dashboardName: `Surge-${config.envName}`,
@@ -252,6 +254,9 @@ export class SurgeStack extends Stack {
       QUEUE_HANDLER_TIMEOUT_MS: String(config.queues.handlerTimeoutSeconds * 1000),
       MIGRATE_ON_START: name === MIGRATING_FLEET ? 'true' : 'false',
     };
+    // The services then speak the cluster protocol, seeded by the configuration endpoint (REDIS_HOST).
+    // Only set when on, so a stack without cluster mode renders the same environment as before.
+    if (this.cache.clusterMode) environment.REDIS_CLUSTER = 'true';
     if (name === 'worker') {
       environment.ORDER_PLACED_QUEUE_URL = this.queues['order-placed'].queue.queueUrl;
       environment.PAYMENT_RESULT_QUEUE_URL = this.queues['payment-result'].queue.queueUrl;

@@ -10,3 +10,13 @@ export function positiveNumber(flag: string, value: string | undefined, fallback
   }
   return parsed;
 }
+
+/** The option's value as a whole number from `min` to `max`, or `fallback` when it was not given. */
+export function wholeNumber(flag: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+    throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return parsed;
+}

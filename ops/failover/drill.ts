@@ -1,15 +1,22 @@
 // A game-day drill: optional load running through it, a baseline, the failover followed to
 // recovery, then a settle period, with load measured in each phase.
 import type { Clock } from '../clock';
-import type { LoadDuringDrill } from '../probe/http-probe';
-import type { PhaseSummary } from '../probe/latency-summary';
+import type { DrillPhase, PhaseSummary } from '../probe/latency-summary';
 import { followFailover, type FollowOptions, type RecoveryReport } from './follow-recovery';
 import type { FailoverTarget } from './target';
 
+/** What the drill needs from the load running through it. */
+export interface LoadDuringDrill {
+  /** Files every request that ends from now on under `phase`. */
+  setPhase(phase: DrillPhase): void;
+  /** Stops sending (requests still in flight are dropped) and summarizes each phase. */
+  stop(): Promise<PhaseSummary[]>;
+}
+
 export interface DrillOptions extends Omit<FollowOptions, 'onTriggered'> {
   readonly clock: Clock;
-  /** Started before the baseline; undefined runs the drill without load. */
-  readonly load?: () => LoadDuringDrill;
+  /** Already running, in phase `before`; stopped when the drill ends however it ends. Undefined: no load. */
+  readonly load?: LoadDuringDrill;
   /** Load measured before triggering. */
   readonly baselineMs: number;
   /** Load measured after recovery. */
@@ -22,7 +29,7 @@ export interface DrillReport {
 }
 
 export async function runFailoverDrill(target: FailoverTarget, options: DrillOptions): Promise<DrillReport> {
-  const load = options.load?.();
+  const { load } = options;
   try {
     if (load) await options.clock.sleep(options.baselineMs);
     const recovery = await followFailover(target, { ...options, onTriggered: () => load?.setPhase('during') });
@@ -32,7 +39,7 @@ export async function runFailoverDrill(target: FailoverTarget, options: DrillOpt
     }
     return { recovery, load: await load?.stop() };
   } catch (error) {
-    await load?.stop();
+    await load?.stop().catch(() => undefined);
     throw error;
   }
 }

@@ -26,12 +26,14 @@ Numbers are from this machine only; benchmarks are not tests and nothing fails o
 - Date: ${r.date}
 - Machine: ${r.machine.cores} cores, ${r.machine.cpuModel}, Node ${r.machine.node}, ${r.machine.platform}
 - Engines: PostgreSQL 15 (shared server on 127.0.0.1:5432, fresh database, ${r.settings.products} seeded products),
-  Redis 7 (a throwaway redis-server), fauxqs 1.9.2 (SQS). Each service runs its production entry point
-  (\`services/<name>/main.ts\`) in its own Node process; autocannon runs on the same ${r.machine.cores} cores.
+  Redis 7 (a throwaway redis-server), fauxqs 1.9.2 (SQS). Each service runs its production bundle
+  (\`services/<name>/main.ts\` bundled by esbuild as the CDK app ships it, \`lib/deploy/bundle.ts\`) on plain
+  node in its own process, as one process of its fleet's cluster does; autocannon runs on the same ${r.machine.cores} cores.
 - Load: autocannon, ${r.settings.connections} connections, ${r.settings.durationSeconds} s per run, keep-alive.
-- Services: logging on (\`LOG_LEVEL=info\`; the platform writes no per-request access log), rate limiting on
-  with limits raised above the load (every request runs the Redis Lua token bucket, none is refused),
-  \`DB_POOL_MAX=10\`, metrics off (\`METRICS_FLUSH_MS=0\`).
+- Services: logging as in production (\`LOG_LEVEL=info\`: every 4xx/5xx and every settled order is logged;
+  the platform writes no per-request access log, as before this change), rate limiting on with limits
+  raised above the load (every request is checked against tokens taken from the Redis bucket, none is
+  refused), \`DB_POOL_MAX=10\`, metrics aggregated per request but not written (\`METRICS_FLUSH_MS=0\`).
 
 ## Results
 
@@ -54,10 +56,11 @@ ${Object.values(runs).map(row).join('\n')}
 1. **Ceiling**: \`perf/targets/ceiling-http.ts\`, a bare \`node:http\` server answering with the exact bytes
    the order service returns for the product.
 2. **Cached read**: \`GET /api/products/:id\` on the order service, one hot product, so after the first
-   request every read is a Redis cache hit (the X-Cache column shows the ratio). Per request: token-bucket
-   EVALSHA in Redis, Redis GET, JSON parse and serialisation, Fastify schema serialisation.
-3. **Cache off**: \`perf/targets/order-uncached.ts\` - the same context and app with a pass-through cache,
-   so every read queries the reader pool (the services have no switch for this yet).
+   request every read is a cache hit (the X-Cache column shows the ratio). Per request: the rate-limit
+   check against the process's token lease, the in-process L1 copy of the Redis entry, Fastify schema
+   serialisation. In the steady state no request waits on Redis: the lease is topped up and the L1 copy
+   reloaded (within the 1 s TTL counted from the database read) in the background.
+3. **Cache off**: the order service with \`PRODUCT_CACHE=off\`, so every read queries the reader pool.
 4. **Orders**: \`POST /api/orders\`, one unit of a random product of the catalog, a fresh Idempotency-Key
    per request, 500 buyers (tokens signed with the services' key), the order service alone (on AWS the
    worker fleet has its own instances). The ceiling (\`perf/targets/ceiling-tx.ts\`) runs one
@@ -71,23 +74,28 @@ ${Object.values(runs).map(row).join('\n')}
 ## What limits each path
 
 These follow from the code, not from one run:
-- **Cached read** (target 2): every request makes two Redis round trips - the token-bucket script and the
-  cache GET - plus Fastify's hooks, schema serialisation and a JSON parse of the cached value. The
-  ceiling makes none. Reaching 0.75x needs an in-process L1 for hot keys in front of Redis and a
-  limiter that leases tokens in blocks instead of one script call per request (requested from the
-  platform owners; not done here, so not measured).
+- **Cached read** (target 2): no Redis round trip per request any more (L1 + token lease); what is left
+  is Fastify's routing, hooks, validation of the id and serialisation, plus five response headers
+  (request id, two rate-limit headers, X-Cache, Cache-Control) that the ceiling does not send and
+  autocannon has to parse on the same cores.
 - **Cache off** (target 3): on this machine the reader is a primary-key lookup on a PostgreSQL on the same
   host, barely dearer than a Redis GET; on AWS the reader is a network hop away and shared by the fleet,
   which is where the cache pays. The ratio here understates that.
-- **Orders** (target 4): one order is about eight statements in one transaction (idempotency claim,
-  stock reservation, order, items, outbox, stored response, BEGIN/COMMIT) against the ceiling's one,
-  through the same 10-connection pool; 50 connections queue for 10 database connections, which sets
-  p99. Fewer round trips (one CTE for order + items + outbox) would move it.
+- **Orders** (target 4): an order is now one statement in its own transaction - it was eight statements
+  between BEGIN and COMMIT: it locks, checks and reserves every line, writes the order, its items, the
+  Idempotency-Key with the stored response and the outbox event, or rolls itself back (surge_abort).
+  What remains above the ceiling's single UPDATE: that statement's own work in PostgreSQL (four inserts,
+  their indexes and foreign keys, planned on every call), the token check in Redis (orders are limited
+  per user, exactly, so never leased) and the JWT verification. On this machine every socket write
+  costs a lot of CPU (the kernel delivers loopback traffic in the writer's time), so the Redis round
+  trip weighs about as much as the database's. 50 connections queue for 10 database connections,
+  which sets p99.
 - **Provider latency** (target 5): acceptance never waits for the provider (outbox + queue); with the
   provider at 500 ms the worker sleeps more and takes less CPU from the order service on these shared
   cores, so acceptance is even faster than at 0 ms.
 - **Memory** (target 6): the worker process runs four loops (two consumers, two outbox relays) and the
-  AWS SDK; the HTTP services stay under 150 MB at 50 connections.
+  AWS SDK. Measured from the bundles the fleets run: running from TypeScript source through tsx, as this
+  bench did before, adds about 25 MB per process that production never has.
 - The two cores are shared by the load generator, PostgreSQL, Redis, fauxqs and every service, and
   with other work on this machine: figures move by tens of percent between runs.
 

@@ -31,7 +31,20 @@ export interface LoadOptions {
   onResponse?: (status: number, body: string) => void;
   /** Seconds before a request counts as timed out. @default 10 */
   timeoutSeconds?: number;
+  /**
+   * Caps the request rate over all connections (autocannon's `overallRate`), in whole requests per
+   * second; autocannon then opens at most this many connections.
+   * @default no cap: each connection sends its next request as soon as the last one is answered
+   */
+  ratePerSecond?: number;
+  /** Aborting it ends the run early; the summary covers what ran until then. */
+  signal?: AbortSignal;
+  /** Called once per request as it ends, from autocannon's `response` and `reqError` events. */
+  onOutcome?: (outcome: RequestOutcome) => void;
 }
+
+/** How one request ended: a status and its latency, or an error without a response (`timeout`, `ECONNRESET`, ...). */
+export type RequestOutcome = { status: number; latencyMs: number } | { error: string };
 
 export interface LoadSummary {
   title: string;
@@ -75,9 +88,17 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     connections: options.connections,
     ...(options.amount ? { amount: options.amount } : { duration: options.durationSeconds }),
     timeout: options.timeoutSeconds ?? 10,
+    ...(options.ratePerSecond ? { overallRate: options.ratePerSecond } : {}),
     requests: requests as autocannon.Request[],
     }, (err, res) => (err ? reject(err) : resolve(res)));
   });
+  const onOutcome = options.onOutcome;
+  if (onOutcome) {
+    instance.on('response', (_client, status, _bytes, latencyMs) => onOutcome({ status, latencyMs }));
+    instance.on('reqError', (error: NodeJS.ErrnoException) => onOutcome({ error: requestErrorKind(error) }));
+  }
+  if (options.signal?.aborted) instance.stop();
+  else options.signal?.addEventListener('abort', () => instance.stop(), { once: true });
   if (options.progress) {
     autocannon.track(instance, { outputStream: process.stderr, renderProgressBar: true, renderResultsTable: false, renderLatencyTable: false });
   }
@@ -103,6 +124,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     timeouts: result.timeouts,
     cache: { hits, misses, hitRatio: hits + misses > 0 ? round(hits / (hits + misses), 4) : null },
   };
+}
+
+/** autocannon reports a timeout as an Error without a code, and socket errors with Node's code. */
+function requestErrorKind(error: NodeJS.ErrnoException): string {
+  if (error?.message === 'request timed out') return 'timeout';
+  return error?.code ?? 'socket error';
 }
 
 export function round(value: number, digits: number): number {

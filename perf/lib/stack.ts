@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BUNDLE_ENTRY, bundleFleet } from '../../lib/deploy/bundle';
 import { seedCatalog } from '../../services/order/seed';
 import { createTokenService } from '../../services/platform/auth';
 import {
@@ -115,6 +116,14 @@ export function serviceEnv(engines: Engines, extra: Record<string, string> = {})
   };
 }
 
+/**
+ * The fleet's production artifact: services/<name>/main.ts bundled by esbuild exactly as the CDK app
+ * ships it (cached per change), to run on plain node as each instance's process does.
+ */
+export function serviceBundle(name: ServiceName): string {
+  return join(bundleFleet(name), BUNDLE_ENTRY);
+}
+
 export interface ServiceProcess {
   name: string;
   url: string;
@@ -144,8 +153,9 @@ export async function startServiceProcess(
   const logFile = join(LOG_DIR, `${options.tag ?? name}-${port}.log`);
   const log = createWriteStream(logFile);
   const entry = options.entry ?? join(REPO, 'services', name, 'main.ts');
-  // node --import tsx runs the TypeScript entry in this very process, so the pid is the service's.
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  // node --import tsx runs a TypeScript entry in this very process, so the pid is the service's; a
+  // bundled .js entry (the production artifact) runs on plain node.
+  const child = spawn(process.execPath, entry.endsWith('.js') ? [entry] : ['--import', 'tsx', entry], {
     cwd: REPO,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],

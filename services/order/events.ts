@@ -1,5 +1,6 @@
-// The `order-placed` event: the order service produces it (through the outbox), the payment worker
-// consumes it. The producer owns the contract; consumers validate every message against it.
+// The order service's events for the payment worker: `order-placed` and `order-cancelled`. The order
+// service produces them (through the outbox), the payment worker consumes them. The producer owns the
+// contract; consumers validate every message against it.
 import { FormatRegistry, Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { UUID_PATTERN } from './cursor';
@@ -24,6 +25,26 @@ export const OrderPlacedEvent = Type.Object({
 });
 export type OrderPlacedEvent = Static<typeof OrderPlacedEvent>;
 
+/**
+ * A PENDING order was cancelled by its buyer (stock already back on the shelf). It travels on the
+ * `order-placed` outbox topic and queue, which carry every order event for the payment worker, so
+ * cancelling needs no new queue. SQS does not keep order: it may arrive before its `order-placed`.
+ * Amount and currency let the payment worker record a never-charged payment when it comes first.
+ */
+export const ORDER_CANCELLED = 'order-cancelled';
+
+export const OrderCancelledEvent = Type.Object({
+  type: Type.Literal(ORDER_CANCELLED),
+  orderId: Type.String({ format: 'uuid' }),
+  userId: Type.String({ format: 'uuid' }),
+  totalCents: Type.Integer({ minimum: 0 }),
+  currency: Type.String({ minLength: 3, maxLength: 3 }),
+  occurredAt: Type.String(),
+});
+export type OrderCancelledEvent = Static<typeof OrderCancelledEvent>;
+
+const OrderEventType = Type.Object({ type: Type.Union([Type.Literal(ORDER_PLACED), Type.Literal(ORDER_CANCELLED)]) });
+
 if (!FormatRegistry.Has('uuid')) FormatRegistry.Set('uuid', (value) => UUID_PATTERN.test(value));
 
 /** Why a queue message cannot be processed; the handler rethrows it so SQS redrives it to the DLQ. */
@@ -42,4 +63,10 @@ export function parseEvent<S extends TSchema>(schema: S, body: string | undefine
     throw new MalformedEventError(`message does not match the event schema: ${first?.path || '/'} ${first?.message ?? ''}`.trim());
   }
   return value;
+}
+
+/** Parses a message of the `order-placed` queue: its `type` picks the schema it must then match. */
+export function parseOrderEvent(body: string | undefined): OrderPlacedEvent | OrderCancelledEvent {
+  const { type } = parseEvent(OrderEventType, body);
+  return type === ORDER_PLACED ? parseEvent(OrderPlacedEvent, body) : parseEvent(OrderCancelledEvent, body);
 }

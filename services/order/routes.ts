@@ -1,10 +1,19 @@
 // HTTP entry point of the order service: catalog reads and the buyer's orders. Handlers only map
 // HTTP to the use cases; schemas live in ./schemas.
+import type { FastifyRequest } from 'fastify';
 import { requireUser } from '../platform/auth';
 import type { SurgeApp } from '../platform/app';
 import type { ServiceContext } from '../platform/context';
-import { notFound } from '../platform/errors';
-import { getOrderSchema, getProductSchema, listOrdersSchema, listProductsSchema, placeOrderSchema } from './schemas';
+import { badRequest, notFound } from '../platform/errors';
+import {
+  cancelOrderSchema,
+  getOrderSchema,
+  getProductSchema,
+  listOrdersSchema,
+  listProductsSchema,
+  placeOrderSchema,
+} from './schemas';
+import { cancelOrder } from './use-cases/cancel-order';
 import { browseProducts, getProduct, PRODUCT_MAX_AGE_SECONDS } from './use-cases/read-catalog';
 import { getOrder, listMyOrders } from './use-cases/read-orders';
 import { placeOrder } from './use-cases/place-order';
@@ -46,7 +55,32 @@ export async function orderRoutes(api: SurgeApp, ctx: ServiceContext): Promise<v
     return order;
   });
 
+  // Shares the 'orders' bucket with placing orders: both are the buyer's order writes.
+  api.post(
+    '/api/orders/:id/cancel',
+    {
+      schema: cancelOrderSchema,
+      onRequest: requireUser,
+      preValidation: requireNoBody,
+      config: { rateLimit: { policy: 'orders' } },
+    },
+    async (request, reply) => {
+      const { order, replayed } = await cancelOrder(ctx.db, { userId: request.userId, orderId: request.params.id });
+      if (replayed) reply.header('idempotent-replayed', 'true');
+      return order;
+    },
+  );
+
   api.get('/api/orders', { schema: listOrdersSchema, onRequest: requireUser }, async (request) =>
     listMyOrders(ctx.db, request.userId, request.query),
   );
+}
+
+/** For routes that take no input but the URL: no body, or an empty JSON object; anything else is a 400 naming it. */
+async function requireNoBody(request: FastifyRequest): Promise<void> {
+  const body = request.body;
+  if (body === undefined) return;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body must be empty or {}');
+  const [field] = Object.keys(body);
+  if (field !== undefined) throw badRequest(`body.${field} is not allowed`);
 }

@@ -95,6 +95,15 @@ export const getOrderSchema = {
   response: { 200: Order },
 };
 
+// No body schema: Fastify would then require a body, and this route takes none (or `{}`), which
+// routes.ts checks before validation.
+export const cancelOrderSchema = {
+  summary: 'Cancel a PENDING order, releasing its stock; a CANCELLED order replays 200, a PAID or PAYMENT_FAILED one is 409',
+  description: 'No request body, or an empty JSON object.',
+  params: IdParams,
+  response: { 200: Order },
+};
+
 export const listOrdersSchema = {
   summary: "The caller's orders, newest first",
   querystring: Type.Object({ limit: Limit, cursor: Type.Optional(Cursor) }, { additionalProperties: false }),

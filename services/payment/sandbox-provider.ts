@@ -8,11 +8,12 @@
 // two halves around the moment the "processor" records the charge, so a worker killed in the second
 // half leaves a charge it never recorded - the case the payment worker must resume without charging twice.
 //
-// Its ledger is the `sandbox_charges` table, keyed by idempotency key like a real processor's records.
+// Its ledger is the `sandbox_charges` table, keyed by idempotency key like a real processor's records;
+// refunds go to `sandbox_refunds` the same way (same latency split), at most one per charge.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool } from 'pg';
-import type { ChargeOutcome, ChargeRequest, PaymentProvider } from './provider';
+import type { ChargeOutcome, ChargeRequest, PaymentProvider, RefundOutcome, RefundRequest } from './provider';
 
 export const SANDBOX_DECLINE_REASON = 'card_declined';
 
@@ -50,6 +51,31 @@ export function createSandboxProvider(options: { pool: Pool; latencyMs: number }
       return charge.outcome === 'DECLINED'
         ? { status: 'DECLINED', reference: charge.reference, reason: charge.reason ?? SANDBOX_DECLINE_REASON }
         : { status: 'SUCCEEDED', reference: charge.reference };
+    },
+
+    async refund(request: RefundRequest): Promise<RefundOutcome> {
+      await sleep(options.latencyMs / 2);
+      // Only a successful charge of at least the amount; a second refund of one charge (another key)
+      // conflicts on charge_reference and is refused below, as a processor refuses to over-refund.
+      await options.pool.query(
+        `INSERT INTO sandbox_refunds (idempotency_key, reference, charge_reference, amount_cents, currency)
+         SELECT $1, $2, reference, $4, $5 FROM sandbox_charges
+          WHERE reference = $3 AND outcome = 'SUCCEEDED' AND amount_cents >= $4 AND currency = $5
+         ON CONFLICT DO NOTHING`,
+        [request.idempotencyKey, `sbx_rf_${randomUUID()}`, request.chargeReference, request.amountCents, request.currency],
+      );
+      const { rows } = await options.pool.query<{ reference: string; chargeReference: string }>(
+        `SELECT reference, charge_reference AS "chargeReference" FROM sandbox_refunds WHERE idempotency_key = $1`,
+        [request.idempotencyKey],
+      );
+      await sleep(options.latencyMs / 2);
+      const refund = rows[0];
+      if (!refund || refund.chargeReference !== request.chargeReference) {
+        throw new Error(
+          `sandbox: cannot refund ${request.amountCents} ${request.currency} of charge ${request.chargeReference} with key ${request.idempotencyKey}`,
+        );
+      }
+      return { reference: refund.reference };
     },
   };
 }

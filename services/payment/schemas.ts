@@ -8,10 +8,20 @@ export const Payment = Type.Object({
   orderId: Uuid,
   amountCents: Type.Integer({ minimum: 0 }),
   currency: Type.String(),
-  status: Type.Union([Type.Literal('PENDING'), Type.Literal('SUCCEEDED'), Type.Literal('DECLINED')]),
+  status: Type.Union(
+    [
+      Type.Literal('PENDING'),
+      Type.Literal('SUCCEEDED'),
+      Type.Literal('DECLINED'),
+      Type.Literal('CANCELLED'),
+      Type.Literal('REFUNDED'),
+    ],
+    { description: 'CANCELLED: the order was cancelled before any charge; REFUNDED: charged, then refunded in full because the order was cancelled' },
+  ),
   provider: Type.String(),
-  providerReference: Type.Union([Type.String(), Type.Null()]),
+  providerReference: Type.Union([Type.String(), Type.Null()], { description: "the provider's reference of the charge" }),
   declineReason: Type.Union([Type.String(), Type.Null()]),
+  refundReference: Type.Union([Type.String(), Type.Null()], { description: "the provider's reference of the refund" }),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
 });

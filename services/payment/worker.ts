@@ -1,13 +1,15 @@
-// Queue entry point of the payment service, run on the worker fleet: consumes `order-placed`,
-// charges each order exactly once (chargeOrder), and relays the resulting `payment-result` events
+// Queue entry point of the payment service, run on the worker fleet: consumes the `order-placed`
+// queue - charges each placed order exactly once (chargeOrder) and makes sure a cancelled one ends
+// with no net charge (cancelPayment) - and relays the resulting `payment-result` events
 // from the outbox to SQS. Without a real provider it uses the sandbox, which DECLINES amounts whose
 // cents end in 13 (e.g. 12.13 USD) and approves everything else (see sandbox-provider.ts).
 import type { ServiceContext } from '../platform/context';
-import { ORDER_PLACED, OrderPlacedEvent, parseEvent } from '../order/events';
+import { ORDER_CANCELLED, ORDER_PLACED, parseOrderEvent } from '../order/events';
 import { requireQueueUrls, startConsumerAndRelay, type WorkerTuning } from '../order/outbox';
 import { PAYMENT_RESULT } from './events';
 import type { PaymentProvider } from './provider';
 import { createSandboxProvider } from './sandbox-provider';
+import { cancelPayment } from './use-cases/cancel-payment';
 import { chargeOrder } from './use-cases/charge-order';
 
 export interface PaymentWorkerOptions extends WorkerTuning {
@@ -26,7 +28,12 @@ export function startPaymentWorkers(ctx: ServiceContext, options: PaymentWorkerO
       queueUrl: orderPlacedQueueUrl,
       // A malformed message or an unknown provider outcome throws: SQS redelivers, then dead-letters.
       handle: async (message) => {
-        const event = parseEvent(OrderPlacedEvent, message.Body);
+        const event = parseOrderEvent(message.Body);
+        if (event.type === ORDER_CANCELLED) {
+          const payment = await cancelPayment({ db: ctx.db, provider }, event);
+          ctx.logger.info({ orderId: event.orderId, paymentId: payment.id, status: payment.status }, 'payment: order cancelled');
+          return;
+        }
         const { payment, recorded } = await chargeOrder({ db: ctx.db, provider }, event);
         ctx.logger.info({ orderId: event.orderId, paymentId: payment.id, status: payment.status, recorded }, 'payment: order charged');
       },

@@ -8,7 +8,7 @@ import swagger from '@fastify/swagger';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type onResponseHookHandler } from 'fastify';
 import type { ServiceContext } from './context';
 import { handleError } from './errors';
 import { installRateLimit } from './rate-limit';
@@ -56,6 +56,9 @@ export async function buildApp(ctx: ServiceContext, plugins: ServicePlugin[]): P
     // Per-request access logs cost more than the request (FIELD-NOTES); metrics count requests and
     // the error handler logs every 4xx/5xx with its request id.
     logController: new LogController({ disableRequestLogging: true }),
+    // request.log is the service logger itself, not a child per request (an allocation on every
+    // request); whoever logs for a request passes its id (`reqId`), as the error handler does.
+    childLoggerFactory: (logger) => logger,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Query strings, params and headers arrive as text and are coerced to the schema's types; JSON
@@ -74,30 +77,43 @@ export async function buildApp(ctx: ServiceContext, plugins: ServicePlugin[]): P
   app.decorate('tokens', ctx.tokens);
 
   app.setErrorHandler(handleError);
-  app.setNotFoundHandler((request, reply) => {
-    reply.status(404).send({ error: 'not_found', message: `Route ${request.method} ${request.url.split('?')[0]} not found` });
-  });
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Hooks in callback style: on the hot read path an async hook's promise per request is measurable.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
   // While draining, every response closes its connection, so keep-alive clients reconnect to another
   // instance and the server can finish closing once in-flight requests are answered.
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (draining) reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
-  app.addHook('onResponse', async (request, reply) => {
-    const route = `${request.method} ${request.routeOptions.url ?? 'unmatched'}`;
-    const dims = { Route: route };
+  // Per-route metrics: the route's dimensions object is built once, when the route is added, so
+  // metrics aggregate without building keys per request (the not-found handler counts its own).
+  const countResponse = (dims: { Route: string }, reply: FastifyReply) => {
     ctx.metrics.count('Requests', dims);
     ctx.metrics.count('Errors5xx', dims, reply.statusCode >= 500 ? 1 : 0);
     ctx.metrics.timing('Latency', dims, reply.elapsedTime);
+  };
+  app.addHook('onRoute', (route) => {
+    const dims = { Route: `${[route.method].flat().join(',')} ${route.url}` };
+    const own = route.onResponse === undefined ? [] : [route.onResponse].flat();
+    const count: onResponseHookHandler = (_request, reply, done) => {
+      countResponse(dims, reply);
+      done();
+    };
+    route.onResponse = [...own, count as (typeof own)[number]];
   });
-  installRateLimit(app, {
+  const rateLimitUnmatched = installRateLimit(app, {
     limiter: ctx.limiter,
     policies: ctx.config.rateLimits,
     onLimited: (policy) => ctx.metrics.count('RateLimited', { Policy: policy }),
+  });
+  const unmatched = { Route: 'unmatched' };
+  app.setNotFoundHandler({ preHandler: rateLimitUnmatched }, (request, reply) => {
+    reply.status(404).send({ error: 'not_found', message: `Route ${request.method} ${request.url.split('?')[0]} not found` });
+    countResponse(unmatched, reply);
   });
 
   await app.register(swagger, {

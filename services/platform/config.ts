@@ -38,6 +38,8 @@ export interface ServiceConfig {
   readonly database: DatabaseConfig;
   /** redis:// or rediss:// URL; undefined means an in-memory cache and rate limiter (local only). */
   readonly redisUrl?: string;
+  /** Redis Cluster (ElastiCache cluster mode): `redisUrl` names a seed node, the configuration endpoint. */
+  readonly redisCluster: boolean;
   readonly sqs: {
     readonly endpoint?: string;
     readonly region: string;
@@ -62,6 +64,8 @@ export interface ServiceConfig {
   readonly payment: { readonly sandboxLatencyMs: number };
   /** How often aggregated metrics are written (CloudWatch EMF lines on stdout); 0 turns it off. */
   readonly metricsFlushMs: number;
+  /** Single products are read through the cache; false sends every read to the reader pool (benchmarks). */
+  readonly productCache: boolean;
 }
 
 export class ConfigError extends Error {
@@ -116,7 +120,7 @@ export async function loadConfig(env: Env = process.env, secrets?: SecretSource)
     migrateOnStart: oneOf(env, 'MIGRATE_ON_START', ['true', 'false'] as const, 'true') === 'true',
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     database: await loadDatabaseConfig(env, source),
-    redisUrl: await redisUrl(env, source, deployed),
+    ...(await redisConfig(env, source, deployed)),
     sqs: {
       endpoint: optionalUrl(env, 'SQS_ENDPOINT'),
       region,
@@ -141,6 +145,7 @@ export async function loadConfig(env: Env = process.env, secrets?: SecretSource)
     },
     payment: { sandboxLatencyMs: integer(env, 'PAYMENT_SANDBOX_LATENCY_MS', 50, 0, 60000) },
     metricsFlushMs: integer(env, 'METRICS_FLUSH_MS', deployed ? 60000 : 0, 0, 3600000),
+    productCache: oneOf(env, 'PRODUCT_CACHE', ['on', 'off'] as const, 'on') === 'on',
   };
 }
 
@@ -192,6 +197,14 @@ export async function loadDatabaseConfig(env: Env = process.env, secrets?: Secre
 
 function parseEnvName(env: Env): SurgeEnv {
   return oneOf(env, 'SURGE_ENV', ['dev', 'prod', 'local'] as const, 'local');
+}
+
+async function redisConfig(env: Env, secrets: SecretSource, deployed: boolean): Promise<Pick<ServiceConfig, 'redisUrl' | 'redisCluster'>> {
+  const redisCluster = oneOf(env, 'REDIS_CLUSTER', ['true', 'false'] as const, 'false') === 'true';
+  const url = await redisUrl(env, secrets, deployed);
+  // Without a Redis the services would silently run the in-memory cache instead of the cluster asked for.
+  if (redisCluster && !url) throw new ConfigError('REDIS_CLUSTER', 'is true but no Redis is configured (set REDIS_URL or REDIS_HOST)');
+  return { redisUrl: url, redisCluster };
 }
 
 async function redisUrl(env: Env, secrets: SecretSource, deployed: boolean): Promise<string | undefined> {

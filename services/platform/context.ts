@@ -2,7 +2,6 @@
 // cache, rate limiter, token service, logger, metrics and the SQS client. With REDIS_URL unset the
 // cache and limiter live in process memory (local runs only; config refuses that in dev and prod).
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type Redis from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { createTokenService, type TokenService } from './auth';
 import { createMemoryCache, createRedisCache, type Cache } from './cache';
@@ -10,8 +9,11 @@ import type { ServiceConfig } from './config';
 import { createDatabase, type Database } from './db';
 import { createMetrics, type Metrics } from './metrics';
 import { createSqsClient } from './queue';
-import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from './rate-limit';
-import { connectRedis, createBreaker, createRedisClient } from './redis';
+import { createMemoryRateLimiter, createRedisRateLimiter, leaseSizeFor, type RateLimiter } from './rate-limit';
+import { connectRedis, createBreaker, createRedisClient, type RedisClient } from './redis';
+
+/** Entries of the in-process cache in front of Redis: a few MB at product size. */
+const LOCAL_CACHE_ENTRIES = 10_000;
 
 export interface ServiceContext {
   readonly service: string;
@@ -23,8 +25,8 @@ export interface ServiceContext {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly sqs: SQSClient;
-  /** The shared Redis connection; undefined when running with in-memory engines. */
-  readonly redis?: Redis;
+  /** The shared Redis connection (one node or a cluster); undefined when running with in-memory engines. */
+  readonly redis?: RedisClient;
   /** What readiness reports: the database must answer; Redis is reported but optional (see README). */
   checkHealth(): Promise<HealthReport>;
   /** Closes pools and clients; call after the HTTP server and workers have stopped. */
@@ -54,11 +56,11 @@ export async function createServiceContext(config: ServiceConfig, options: Servi
   });
   const observe = (cache: string, hit: boolean) => metrics.count(hit ? 'CacheHit' : 'CacheMiss', { Cache: cache });
 
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   let cache: Cache;
   let limiter: RateLimiter;
   if (config.redisUrl) {
-    const client = createRedisClient(config.redisUrl, { keyPrefix: options.redisKeyPrefix });
+    const client = createRedisClient(config.redisUrl, { keyPrefix: options.redisKeyPrefix, cluster: config.redisCluster });
     redis = client;
     // Reconnect attempts emit 'error' events; the breaker reports the outage once instead.
     client.on('error', () => undefined);
@@ -73,11 +75,14 @@ export async function createServiceContext(config: ServiceConfig, options: Servi
       redis: client,
       breaker,
       observe,
-      onError: (err, operation) => logger.debug({ err, operation }, 'cache write skipped'),
+      onError: (err, operation) => logger.debug({ err, operation }, 'cache write or background reload skipped'),
+      // Hot keys answered from process memory without a Redis round trip (values stay within their TTL).
+      localEntries: LOCAL_CACHE_ENTRIES,
     });
     limiter = createRedisRateLimiter({
       redis: client,
       breaker,
+      leaseSize: leaseSizeFor,
       onFailOpen: () => {
         metrics.count('RateLimitFailOpen', {});
         if (Date.now() - lastFailOpenLog > 10000) {

@@ -39,7 +39,7 @@ export function handleError(err: FastifyError | Error, request: FastifyRequest, 
   if (status >= 500) {
     request.log.error({ err, reqId: request.id }, 'request failed');
   } else {
-    request.log.info({ status, error: body.error, message: body.message }, 'request rejected');
+    request.log.info({ reqId: request.id, status, error: body.error, message: body.message }, 'request rejected');
   }
   return reply.status(status).headers(headers).send(body);
 }

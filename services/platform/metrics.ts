@@ -41,12 +41,18 @@ export function createMetrics(options: MetricsOptions): Metrics {
   // dimension-set key -> (dimensions, metric name -> series)
   let groups = new Map<string, { dimensions: Dimensions; series: Map<string, Series> }>();
 
+  // Callers on the request path pass the same dimensions object every time (one per route; it must not
+  // be changed afterwards), so its canonical key is computed once per object, not sorted per request.
+  const keys = new WeakMap<Dimensions, string>();
   const seriesFor = (name: string, dims: Dimensions, unit: Series['unit']): Series => {
-    const dimensions = { Service: options.service, ...dims };
-    const key = JSON.stringify(Object.entries(dimensions).sort(([a], [b]) => a.localeCompare(b)));
+    let key = keys.get(dims);
+    if (key === undefined) {
+      key = JSON.stringify(Object.entries({ Service: options.service, ...dims }).sort(([a], [b]) => a.localeCompare(b)));
+      keys.set(dims, key);
+    }
     let group = groups.get(key);
     if (!group) {
-      group = { dimensions, series: new Map() };
+      group = { dimensions: { Service: options.service, ...dims }, series: new Map() };
       groups.set(key, group);
     }
     let series = group.series.get(name);

@@ -5,13 +5,22 @@
 // RateLimit-Policy (IETF draft structured-field syntax). If Redis is down the limiter FAILS OPEN:
 // requests pass and a warning is logged (at most every 10 s), because refusing all traffic during a
 // cache outage hurts more than letting a burst through to a database that has its own pool limits.
-import type { FastifyRequest } from 'fastify';
-import type Redis from 'ioredis';
+//
+// Token leases: for a policy with a lease size above 1 (the context leases only the high-rate
+// `default` policy, never `orders` or `login`), a process takes up to that many tokens from the Redis
+// bucket in one script call and spends them locally, topping up in the background when half are gone,
+// so a busy client costs one Redis call per lease rather than per request. Every request is still
+// checked against tokens taken from the shared bucket, so one process admits exactly what the bucket
+// allows. A lease lives LEASE_MS; tokens unspent by then are dropped (the client loses them, never
+// gains). Across N processes the only extra is timing: tokens leased up to LEASE_MS before a window
+// may be spent inside it, so any window admits at most the bucket's own bound plus
+// min(N x lease size, refillPerSecond x LEASE_MS / 1000).
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SurgeApp } from './app';
 import { bearerToken, verifyBearer } from './auth';
 import type { RateLimitPolicy, RateLimitPolicyName } from './config';
 import { tooManyRequests } from './errors';
-import type { Breaker } from './redis';
+import type { Breaker, RedisClient } from './redis';
 
 export interface RateLimitDecision {
   allowed: boolean;
@@ -24,7 +33,8 @@ export interface RateLimitDecision {
 }
 
 export interface RateLimiter {
-  take(key: string, policy: RateLimitPolicy): Promise<RateLimitDecision>;
+  /** Spends one token of `key`'s bucket; decided at once (no promise) when a local lease covers it. */
+  take(key: string, policy: RateLimitPolicy): RateLimitDecision | Promise<RateLimitDecision>;
 }
 
 export interface RouteRateLimit {
@@ -40,11 +50,14 @@ declare module 'fastify' {
   }
 }
 
-// KEYS[1] bucket; ARGV[1] capacity; ARGV[2] refill per second. Redis's own clock, so instance clock
-// skew cannot mint tokens. Returns {allowed, whole tokens left, ms until a token, ms until full}.
+// KEYS[1] bucket; ARGV[1] capacity; ARGV[2] refill per second; ARGV[3] tokens wanted (a lease; 1 for
+// one request). Redis's own clock, so instance clock skew cannot mint tokens. Takes as many whole
+// tokens as it can, up to the number wanted. Returns {tokens taken, whole tokens left, ms until a
+// token (when none was taken), ms until full}.
 const TOKEN_BUCKET_LUA = `
 local capacity = tonumber(ARGV[1])
 local perMs = tonumber(ARGV[2]) / 1000
+local wanted = tonumber(ARGV[3] or '1')
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
@@ -55,12 +68,12 @@ if tokens == nil or at == nil then
   at = now
 end
 tokens = math.min(capacity, tokens + math.max(0, now - at) * perMs)
-local allowed = 0
+local allowed = math.min(wanted, math.floor(tokens))
 local waitMs = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-  allowed = 1
+if allowed >= 1 then
+  tokens = tokens - allowed
 else
+  allowed = 0
   waitMs = math.ceil((1 - tokens) / perMs)
 end
 local fullMs = math.ceil((capacity - tokens) / perMs)
@@ -69,33 +82,128 @@ redis.call('PEXPIRE', KEYS[1], fullMs + 1000)
 return { allowed, math.floor(tokens), waitMs, fullMs }
 `;
 
-type TokenBucketCommand = (key: string, capacity: number, refillPerSecond: number) => Promise<[number, number, number, number]>;
+type TokenBucketCommand = (
+  key: string,
+  capacity: number,
+  refillPerSecond: number,
+  wanted: number,
+) => Promise<[number, number, number, number]>;
+
+/** How long a lease's tokens may be spent; bounds both staleness and cross-process over-admission. */
+export const LEASE_MS = 1000;
+
+/**
+ * Tokens per lease for a policy: up to a tenth of a second of refill (at most 100) for the `default`
+ * policy; 1 (no lease, one script call per request) for `orders` and `login`, whose small per-user
+ * quotas must stay exact across instances.
+ */
+export function leaseSizeFor(policy: RateLimitPolicy): number {
+  if (policy.name !== 'default') return 1;
+  return Math.max(1, Math.min(100, Math.floor(policy.refillPerSecond / 10)));
+}
 
 export interface RedisRateLimiterOptions {
-  redis: Redis;
+  redis: RedisClient;
   breaker: Breaker;
   /** Called when a request is let through because Redis could not be asked. */
   onFailOpen?: (err: unknown) => void;
+  /** Tokens taken per Redis call for a policy; 1 = no lease. @default 1 for every policy */
+  leaseSize?: (policy: RateLimitPolicy) => number;
+  /** Clock in ms, for tests. @default Date.now */
+  now?: () => number;
 }
 
-export function createRedisRateLimiter({ redis, breaker, onFailOpen }: RedisRateLimiterOptions): RateLimiter {
+interface Lease {
+  /** Tokens this process may still spend. */
+  tokens: number;
+  expiresAt: number;
+  /** Whole tokens the Redis bucket had left at the last lease (for the RateLimit header). */
+  bucketRemaining: number;
+  fullMs: number;
+  /** A top-up or renewal under way, shared by the requests that wait for it. */
+  pending?: Promise<boolean>;
+}
+
+export function createRedisRateLimiter({ redis, breaker, onFailOpen, leaseSize = () => 1, now = Date.now }: RedisRateLimiterOptions): RateLimiter {
   // defineCommand uses EVALSHA and falls back to EVAL once per script cache miss.
   if (!(redis as unknown as { surgeTokenBucket?: unknown }).surgeTokenBucket) {
     redis.defineCommand('surgeTokenBucket', { numberOfKeys: 1, lua: TOKEN_BUCKET_LUA });
   }
   const bucket = (redis as unknown as { surgeTokenBucket: TokenBucketCommand }).surgeTokenBucket.bind(redis);
+  const failOpen = (policy: RateLimitPolicy, err?: unknown) => {
+    onFailOpen?.(err);
+    return decision(true, policy.capacity, 0, 0);
+  };
+
+  const takeOne = (key: string, policy: RateLimitPolicy) =>
+    breaker.run(
+      async () => {
+        const [taken, remaining, waitMs, fullMs] = await bucket(key, policy.capacity, policy.refillPerSecond, 1);
+        return decision(taken === 1, remaining, waitMs, fullMs);
+      },
+      (err) => failOpen(policy, err),
+    );
+
+  const leases = new Map<string, Lease>();
+  let nextSweep = now() + LEASE_MS;
+
+  /** Adds up to `size` tokens from Redis to the lease (one call per key at a time); false if Redis could not be asked. */
+  const refill = (key: string, policy: RateLimitPolicy, size: number, held: Lease): Promise<boolean> => {
+    held.pending ??= breaker
+      .run(
+        () => bucket(key, policy.capacity, policy.refillPerSecond, size),
+        () => undefined,
+      )
+      .then((answer) => {
+        if (!answer) return false;
+        const [taken, remaining, , fullMs] = answer;
+        const at = now();
+        // Unspent tokens of an expired lease are dropped, never carried over.
+        held.tokens = (held.expiresAt > at ? held.tokens : 0) + taken;
+        held.expiresAt = at + LEASE_MS;
+        held.bucketRemaining = remaining;
+        held.fullMs = fullMs;
+        return true;
+      })
+      .finally(() => {
+        held.pending = undefined;
+      });
+    return held.pending;
+  };
+
+  const usable = (held: Lease) => held.tokens >= 1 && held.expiresAt > now();
+  const spend = (held: Lease) => {
+    held.tokens -= 1;
+    return decision(true, held.bucketRemaining + held.tokens, 0, held.fullMs);
+  };
+
+  /** No local token: wait for a new lease, shared by every request of this key that is waiting. */
+  const renewAndSpend = async (key: string, policy: RateLimitPolicy, size: number, held: Lease) => {
+    if (!(await refill(key, policy, size, held))) return failOpen(policy);
+    if (usable(held)) return spend(held);
+    // The lease came back short (the bucket is nearly empty) or other waiters took it: ask for this
+    // request alone, so a refusal carries Redis's own wait and remaining figures.
+    return takeOne(key, policy);
+  };
+
   return {
     take(key, policy) {
-      return breaker.run(
-        async () => {
-          const [allowed, remaining, waitMs, fullMs] = await bucket(key, policy.capacity, policy.refillPerSecond);
-          return decision(allowed === 1, remaining, waitMs, fullMs);
-        },
-        (err) => {
-          onFailOpen?.(err);
-          return decision(true, policy.capacity, 0, 0);
-        },
-      );
+      const size = leaseSize(policy);
+      if (size <= 1) return takeOne(key, policy);
+      const t = now();
+      if (t >= nextSweep) {
+        for (const [k, held] of leases) if (held.expiresAt <= t && !held.pending) leases.delete(k);
+        nextSweep = t + LEASE_MS;
+      }
+      let held = leases.get(key);
+      if (!held) {
+        held = { tokens: 0, expiresAt: 0, bucketRemaining: 0, fullMs: 0 };
+        leases.set(key, held);
+      }
+      if (!usable(held)) return renewAndSpend(key, policy, size, held);
+      // Top up in the background once half the lease is spent, so a busy client never waits on Redis.
+      if (held.tokens <= size / 2 && !held.pending) void refill(key, policy, size, held);
+      return spend(held);
     },
   };
 }
@@ -150,36 +258,63 @@ export interface RateLimitPluginOptions {
   onLimited?: (policy: RateLimitPolicyName) => void;
 }
 
+type PreHandler = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void;
+
 /**
- * Installs the limiter as a preHandler (after body validation, so a route key may use the body).
- * It runs before route-level preHandlers such as requireUser, so it reads the Bearer token itself.
+ * Installs the limiter as a preHandler of every route (after body validation, so a route key may use
+ * the body), placed before the route's own preHandlers. Each route's policy is resolved once, when the
+ * route is added, not per request. Returns the hook for the not-found handler, which has no route.
+ * The limiter reads the Bearer token itself (requireUser may not have run yet).
  */
-export function installRateLimit(app: SurgeApp, { limiter, policies, onLimited }: RateLimitPluginOptions): void {
+export function installRateLimit(app: SurgeApp, { limiter, policies, onLimited }: RateLimitPluginOptions): PreHandler {
   // The policies are fixed at start, so their RateLimit-Policy values are built once, not per request.
   const policyHeaders = new Map(Object.values(policies).map((policy) => [policy, policyHeader(policy)]));
-  app.addHook('preHandler', async (request, reply) => {
-    const setting = request.routeOptions.config?.rateLimit;
-    if (setting === false) return;
-    const policy = policies[setting?.policy ?? 'default'];
-    const who = setting?.key ? setting.key(request) : await clientIdentity(request);
-    const result = await limiter.take(`rl:${policy.name}:${who}`, policy);
+  const apply = (reply: FastifyReply, policy: RateLimitPolicy, result: RateLimitDecision) => {
     reply.header('ratelimit-policy', policyHeaders.get(policy)!);
     reply.header('ratelimit', `"${policy.name}";r=${result.remaining};t=${result.allowed ? result.resetSeconds : result.retryAfterSeconds}`);
     if (!result.allowed) {
       onLimited?.(policy.name);
       throw tooManyRequests(`Rate limit "${policy.name}" exceeded; retry in ${result.retryAfterSeconds} s`, result.retryAfterSeconds);
     }
+  };
+  // A callback-style hook, so that the common case - no Bearer token to verify, tokens leased
+  // locally - finishes without allocating a promise.
+  const hookFor = (setting: RouteRateLimit | undefined): PreHandler => {
+    const policy = policies[setting?.policy ?? 'default'];
+    const keyOf = setting?.key;
+    return (request, reply, done) => {
+      try {
+        const who = keyOf ? keyOf(request) : clientIdentity(request);
+        const result =
+          typeof who === 'string'
+            ? limiter.take(`rl:${policy.name}:${who}`, policy)
+            : who.then((id) => limiter.take(`rl:${policy.name}:${id}`, policy));
+        if (!(result instanceof Promise)) {
+          apply(reply, policy, result);
+          return done();
+        }
+        result.then((decided) => apply(reply, policy, decided)).then(() => done(), done);
+      } catch (err) {
+        done(err as Error);
+      }
+    };
+  };
+  app.addHook('onRoute', (route) => {
+    const setting = route.config?.rateLimit;
+    if (setting === false) return;
+    const own = route.preHandler === undefined ? [] : [route.preHandler].flat();
+    route.preHandler = [hookFor(setting) as (typeof own)[number], ...own];
   });
+  return hookFor(undefined);
 }
 
-async function clientIdentity(request: FastifyRequest): Promise<string> {
+/** `user:<id>` for a valid Bearer token (verified, hence a promise), else `ip:<address>` at once. */
+function clientIdentity(request: FastifyRequest): string | Promise<string> {
   const token = bearerToken(request);
-  if (token) {
-    try {
-      return `user:${(await verifyBearer(request, token)).userId}`;
-    } catch {
-      // An invalid token is limited by IP; the route's own auth answers 401.
-    }
-  }
-  return `ip:${request.ip}`;
+  if (!token) return `ip:${request.ip}`;
+  return verifyBearer(request, token).then(
+    ({ userId }) => `user:${userId}`,
+    // An invalid token is limited by IP; the route's own auth answers 401.
+    () => `ip:${request.ip}`,
+  );
 }

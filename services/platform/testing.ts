@@ -1,13 +1,19 @@
-// Test helpers for every services test: a fresh migrated database per call on the real PostgreSQL,
-// a Redis client with its own key prefix on the real Redis, an SQS emulator (fauxqs) in a child
-// process, a throwaway redis-server a test may kill, and a ServiceContext wired to all of them.
-// Engines that cannot be reached make the test FAIL with a message saying what to start; jest runs
-// test files in parallel, so nothing here flushes, stops or drops anything it did not create.
-import { spawn, type ChildProcess } from 'node:child_process';
+// Test helpers for every services test: a fresh migrated database per call on the test PostgreSQL,
+// a Redis client with its own key prefix on the test Redis, an SQS emulator (fauxqs) in a child
+// process, a throwaway redis-server a test may kill, a throwaway Redis Cluster, and a ServiceContext
+// wired to all of them.
+// Where the run's engines come from is decided once (test-engines.ts): real ones when they answer;
+// in CI, a missing one makes the test FAIL with a message saying what to start; elsewhere PGlite
+// and an ioredis-mock server stand in (support/embedded-*.ts). Jest runs test files in parallel,
+// so nothing here flushes, stops or drops anything it did not create.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import Redis from 'ioredis';
 import pg from 'pg';
@@ -16,10 +22,12 @@ import { loadConfig, type SecretSource } from './config';
 import { createServiceContext, type ServiceContext } from './context';
 import { createDatabase, type Database } from './db';
 import { migrate } from './migrate';
+import { embeddedPostgresHost, type EmbeddedPostgresHost } from './support/embedded-postgres';
+import { startEmbeddedRedis, type EmbeddedRedis } from './support/embedded-redis';
+import { ADMIN_URL, SHARED_REDIS_URL, testEngines } from './test-engines';
 
-/** Server-level connection used to create and drop test databases. */
-const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export { needsRealEngine } from './test-engines';
+
 const STALE_DATABASE_SECONDS = 3600;
 
 export interface TestDatabase {
@@ -43,8 +51,18 @@ async function adminClient(): Promise<pg.Client> {
   return client;
 }
 
-/** A new database `surge_t_<time>_<random>` on the real PostgreSQL, with every migration applied. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export interface TestDatabaseOptions {
+  /** Apply every migration. @default true; false gives an empty database (e.g. for a worker to migrate) */
+  migrated?: boolean;
+}
+
+/**
+ * A new database with every migration applied: `surge_t_<time>_<random>` on the real PostgreSQL, or
+ * its own PGlite when PostgreSQL is embedded.
+ */
+export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
+  const migrated = options.migrated ?? true;
+  if ((await testEngines()).postgres === 'embedded') return createEmbeddedTestDatabase(migrated);
   const admin = await adminClient();
   const now = Math.floor(Date.now() / 1000);
   const name = `surge_t_${now}_${randomBytes(4).toString('hex')}`;
@@ -58,7 +76,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   url.pathname = `/${name}`;
   const db = createDatabase({ writerUrl: url.toString(), readerUrl: url.toString(), poolMax: 20 });
   try {
-    await migrate(db.writer);
+    if (migrated) await migrate(db.writer);
   } catch (err) {
     await db.close();
     await dropDatabase(name);
@@ -70,6 +88,25 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     async drop() {
       await db.close();
       await dropDatabase(name);
+    },
+  };
+}
+
+// One host process serves the run's embedded databases (jest cannot run PGlite itself); the global
+// setup starts it, a process without one starts its own.
+let embeddedPostgres: Promise<EmbeddedPostgresHost> | undefined;
+
+async function createEmbeddedTestDatabase(migrated: boolean): Promise<TestDatabase> {
+  embeddedPostgres ??= embeddedPostgresHost();
+  const engine = await (await embeddedPostgres).createDatabase(migrated);
+  // Several connections are fine: the embedded server hands PGlite's one backend to one exchange at a time.
+  const db = createDatabase({ writerUrl: engine.url, readerUrl: engine.url, poolMax: 20 });
+  return {
+    url: engine.url,
+    db,
+    async drop() {
+      await db.close();
+      await engine.drop();
     },
   };
 }
@@ -98,9 +135,20 @@ function uniquePrefix(): string {
   return `surge-test:${randomBytes(6).toString('hex')}:`;
 }
 
+// The embedded stand-in for the shared Redis: one per test process, left running until it exits.
+let sharedEmbeddedRedis: Promise<EmbeddedRedis> | undefined;
+
+/** URL of the shared test Redis: the real one, or this process's embedded one. */
+export async function testRedisUrl(): Promise<string> {
+  if ((await testEngines()).redis !== 'embedded') return SHARED_REDIS_URL;
+  sharedEmbeddedRedis ??= startEmbeddedRedis(0, { unref: true });
+  return (await sharedEmbeddedRedis).url;
+}
+
 /** A client of the shared Redis whose keys all carry a unique prefix; close it with `quit()`. */
 export async function createTestRedis(): Promise<Redis> {
-  const redis = new Redis(TEST_REDIS_URL, { keyPrefix: uniquePrefix(), lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 1 });
+  const url = await testRedisUrl();
+  const redis = new Redis(url, { keyPrefix: uniquePrefix(), lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 1 });
   redis.on('error', () => undefined);
   try {
     await redis.connect();
@@ -108,7 +156,7 @@ export async function createTestRedis(): Promise<Redis> {
   } catch (err) {
     redis.disconnect();
     throw new Error(
-      `Redis is not reachable at ${TEST_REDIS_URL} (${(err as Error).message}). The services tests need a real Redis: ` +
+      `Redis is not reachable at ${url} (${(err as Error).message}). The services tests need a real Redis: ` +
         'start it (`.ci/run` does) or set TEST_REDIS_URL.',
     );
   }
@@ -185,8 +233,9 @@ export interface RedisServer {
   start(): Promise<void>;
 }
 
-/** A throwaway redis-server on a free loopback port, for tests that stop Redis. */
+/** A throwaway redis-server on a free loopback port (an embedded one without redis-server), for tests that stop Redis. */
 export async function startRedisServer(): Promise<RedisServer> {
+  if ((await testEngines())['redis-server'] === 'embedded') return startEmbeddedRedis();
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async () => {
@@ -264,7 +313,7 @@ export async function createTestContext(options: TestContextOptions): Promise<Se
     SURGE_ENV: 'local',
     DATABASE_URL: options.databaseUrl,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    ...(options.redis ? { REDIS_URL: options.redis === true ? TEST_REDIS_URL : options.redis } : {}),
+    ...(options.redis ? { REDIS_URL: options.redis === true ? await testRedisUrl() : options.redis } : {}),
     ...(options.sqsEndpoint ? { SQS_ENDPOINT: options.sqsEndpoint } : {}),
     ...(options.queueUrls?.orderPlaced ? { ORDER_PLACED_QUEUE_URL: options.queueUrls.orderPlaced } : {}),
     ...(options.queueUrls?.paymentResult ? { PAYMENT_RESULT_QUEUE_URL: options.queueUrls.paymentResult } : {}),
@@ -332,4 +381,86 @@ export async function listenForTest(app: { listen(opts: { port: number; host: st
       };
     },
   };
+}
+
+export interface RedisCluster {
+  /** One node's URL, the seed: pass it as REDIS_URL with REDIS_CLUSTER=true. */
+  url: string;
+  /** Client ports of the masters (each owns a third of the slots with three). */
+  ports: number[];
+  /** Kills every node and removes their files. */
+  close(): Promise<void>;
+}
+
+/**
+ * A throwaway Redis Cluster like ElastiCache cluster mode: `masters` redis-server processes with
+ * cluster mode on, on free loopback ports, without replicas or persistence, their node files in a
+ * temporary directory. Needs redis-server and redis-cli on PATH; suites using it are marked
+ * needsRealEngine('redis-server', ...), since the embedded stand-in speaks no cluster protocol.
+ */
+export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
+  const dir = await mkdtemp(join(tmpdir(), 'surge-redis-cluster-'));
+  const children: ChildProcess[] = [];
+  const close = async () => {
+    await Promise.all(children.map((child) => stopChild(child, 'SIGKILL')));
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    // Each node needs a client port and a cluster bus port; the bus default (port + 10000) may be
+    // taken or above 65535, so both are picked.
+    const taken = new Set<number>();
+    while (taken.size < masters * 2) taken.add(await freePort());
+    const [ports, busPorts] = [[...taken].slice(0, masters), [...taken].slice(masters)];
+    ports.forEach((port, i) => {
+      const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'];
+      args.push('--cluster-enabled', 'yes', '--cluster-port', String(busPorts[i]), '--cluster-config-file', `nodes-${port}.conf`);
+      const child = spawn('redis-server', args, { stdio: 'ignore' });
+      child.once('error', () => undefined); // reported below as a node that never answers
+      children.push(child);
+    });
+    await untilNodesSay(children, ports, ['PING'], (reply) => reply === 'PONG', 'answer PING');
+    await promisify(execFile)(
+      'redis-cli',
+      ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes'],
+      { timeout: 20000 },
+    ).catch((err: Error & { stdout?: string }) => {
+      throw new Error(`redis-cli --cluster create failed: ${err.message}\n${err.stdout ?? ''}`);
+    });
+    // redis-cli returns once the nodes agree on the slots; each node reports ok a moment later.
+    await untilNodesSay(children, ports, ['CLUSTER', 'INFO'], (reply) => reply.includes('cluster_state:ok'), 'report cluster_state:ok');
+    return { url: `redis://127.0.0.1:${ports[0]}`, ports, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** Polls every node with `command` until `ok(reply)` holds for all, for at most 10 s. */
+async function untilNodesSay(children: ChildProcess[], ports: number[], command: string[], ok: (reply: string) => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10000;
+  for (const [i, port] of ports.entries()) {
+    for (;;) {
+      const reply = await askRedisNode(port, command);
+      if (reply !== undefined && ok(reply)) break;
+      if (children[i].exitCode !== null || children[i].signalCode !== null || children[i].pid === undefined) {
+        throw new Error(`redis-server on port ${port} is not running (is redis-server on PATH?)`);
+      }
+      if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not ${what} within 10 s (last reply: ${reply})`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+/** One command on one node over a fresh connection; undefined when the node does not answer. */
+async function askRedisNode(port: number, command: string[]): Promise<string | undefined> {
+  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 300, disconnectTimeout: 100 });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    return String(await probe.call(command[0], ...command.slice(1)));
+  } catch {
+    return undefined;
+  } finally {
+    probe.disconnect();
+  }
 }

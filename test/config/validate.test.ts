@@ -15,11 +15,13 @@ describe('shipped environments', () => {
     expect(() => configFor('toString')).toThrow(/Unknown environment "toString"/);
   });
 
-  test('prod spans three AZs with a NAT gateway each; dev two with one', () => {
+  test('prod spans three AZs with a NAT gateway each; dev two with one NAT instance', () => {
     expect(prod.availabilityZones).toHaveLength(3);
     expect(prod.network.natGateways).toBe(3);
+    expect(prod.network.natInstanceType).toBeUndefined();
     expect(dev.availabilityZones).toHaveLength(2);
     expect(dev.network.natGateways).toBe(1);
+    expect(dev.network.natInstanceType).toBe('t4g.nano');
   });
 
   test('both environments pass the issue\'s rate limits to the services', () => {
@@ -54,6 +56,7 @@ describe('validateConfig rejects', () => {
     ['a root volume smaller than the AMI', (c) => { c.fleets.user.volumeSizeGiB = 4; }, /fleets\.user\.volumeSizeGiB 4 must be 8-16384/],
     ['an AZ outside the region', (c) => { c.availabilityZones[0] = 'eu-west-1a'; }, /availabilityZones entry "eu-west-1a" is not a zone of region "us-west-2"/],
     ['a single AZ', (c) => { c.availabilityZones = ['us-west-2a']; c.network.natGateways = 1; }, /must list at least 2 zones/],
+    ['a malformed NAT instance type', (c) => { c.network.natInstanceType = 'nano'; }, /network\.natInstanceType "nano" is not an EC2 instance type/],
     ['more NAT gateways than AZs', (c) => { c.network.natGateways = 4; }, /network\.natGateways 4 must be between 1 and the number of availabilityZones \(3\)/],
     ['a VPC CIDR too small for the subnets', (c) => { c.network.cidr = '10.0.0.0/18'; }, /network\.cidr "10\.0\.0\.0\/18" must be an IPv4 CIDR of \/16 or \/17/],
     ['a VPC CIDR that is not one', (c) => { c.network.cidr = '10.0.0.300/16'; }, /network\.cidr "10\.0\.0\.300\/16"/],

@@ -137,6 +137,20 @@ describe('Observability', () => {
     expect(alarmByDescription(t, /behind the writer/)).toMatchObject({ MetricName: 'AuroraReplicaLagMaximum', Threshold: 2000 });
   });
 
+  test('a cluster without readers gets no replica lag alarm or graph, since there is no lag to measure', () => {
+    const t = build({ databaseReaders: 0 }).template();
+    const descriptions = Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmDescription);
+    expect(descriptions.some((d) => /Aurora CPU/.test(d))).toBe(true);
+    expect(descriptions.some((d) => /behind the writer/.test(d))).toBe(false);
+    const titles = dashboardBody(t).widgets.map((w) => w.properties.title);
+    expect(titles).toEqual(expect.arrayContaining(['Aurora CPU (%)', 'Aurora connections']));
+    expect(titles).not.toContain('Aurora replica lag (ms)');
+  });
+
+  test('rejects a negative reader count', () => {
+    expect(() => build({ databaseReaders: -1 })).toThrow(/databaseReaders must be a non-negative integer, got -1/);
+  });
+
   test('names cache nodes as ElastiCache does, with and without cluster mode', () => {
     expect(cacheNodeIds(CACHE)).toEqual(['surge-cache-001', 'surge-cache-002']);
     expect(cacheNodeIds({ replicationGroupId: 'rg', clusterMode: true, shards: 2, replicasPerShard: 1 })).toEqual([

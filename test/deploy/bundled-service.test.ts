@@ -1,15 +1,21 @@
 // Each fleet's BUNDLED artifact (what the instance downloads), started the way systemd starts it:
 // `node cluster-launcher.js` with the environment the boot script writes, except that local engines
-// replace AWS (PostgreSQL 127.0.0.1:5432, Redis 6379, fauxqs) and a local key replaces the secret
+// replace AWS (the test PostgreSQL and Redis, real or embedded, and fauxqs) and a local key replaces the secret
 // ARNs. It must answer 200 on /health/ready within the time limit, then stop cleanly on SIGTERM.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import pg from 'pg';
 import type { FleetName } from '../../lib/config';
 import { BUNDLE_LAUNCHER, bundleFleet } from '../../lib/deploy/bundle';
-import { createTestDatabase, freePort, type SqsEmulator, startSqsEmulator, type TestDatabase } from '../../services/platform/testing';
+import {
+  createTestDatabase,
+  freePort,
+  type SqsEmulator,
+  startSqsEmulator,
+  type TestDatabase,
+  testRedisUrl,
+} from '../../services/platform/testing';
+import { needsRealEngine } from '../../services/platform/test-engines';
 
-const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const READY_WITHIN_MS = 20_000;
 
 jest.setTimeout(60_000);
@@ -17,8 +23,10 @@ jest.setTimeout(60_000);
 let sqs: SqsEmulator;
 let queues: { orderPlaced: string; paymentResult: string };
 let database: TestDatabase;
+let redisUrl: string;
 
 beforeAll(async () => {
+  redisUrl = await testRedisUrl();
   sqs = await startSqsEmulator();
   queues = {
     orderPlaced: (await sqs.createQueue('order-placed', { dlq: true })).queueUrl,
@@ -43,7 +51,7 @@ function instanceEnvironment(fleet: FleetName, port: number, databaseUrl: string
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
     DATABASE_URL: databaseUrl,
-    REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    REDIS_URL: redisUrl,
     TOKEN_SIGNING_KEY: 'bundled-service-test-signing-key-0123456789abcdef',
     RATE_LIMIT_ORDERS_PER_MINUTE: '20',
     RATE_LIMIT_LOGIN_PER_MINUTE: '10',
@@ -106,24 +114,17 @@ test.each(['user', 'order', 'payment'] as const)('the bundled %s service gets re
   await runBundle(fleet, database.url);
 });
 
-test('the bundled worker applies the migrations shipped in its bundle to an empty database, then gets ready', async () => {
-  const name = `surge_bundle_${Date.now()}_${process.pid}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  try {
-    await runBundle('worker', url.toString());
-    const client = new pg.Client({ connectionString: url.toString() });
-    await client.connect();
-    const { rows } = await client.query<{ count: string }>('SELECT count(*) FROM schema_migrations');
-    await client.end();
-    expect(Number(rows[0].count)).toBeGreaterThanOrEqual(3);
-  } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
-  }
+needsRealEngine('postgres', 'its processes migrate at once under an advisory lock; PGlite has one session, so the lock does not serialize them')('migrating at start', () => {
+  test('the bundled worker applies the migrations shipped in its bundle to an empty database, then gets ready', async () => {
+    const empty = await createTestDatabase({ migrated: false });
+    try {
+      await runBundle('worker', empty.url);
+      const { rows } = await empty.db.writer.query<{ count: string }>('SELECT count(*) FROM schema_migrations');
+      expect(Number(rows[0].count)).toBeGreaterThanOrEqual(3);
+    } finally {
+      await empty.drop();
+    }
+  });
 });
 
 test('a bundle that cannot start exits non-zero quickly, so systemd restarts it (no silent fork loop)', async () => {

@@ -12,8 +12,10 @@ export const NIST_FINDINGS_PATH = join(__dirname, '..', '..', 'docs', 'NIST-FIND
 /** Why each remaining rule is open, and what would close it. */
 export const WHY_OPEN: Record<string, string> = {
   'CloudWatchLogGroupEncrypted': 'Log groups use CloudWatch Logs\' default encryption, not a customer managed KMS key. Close it with one KMS key per stack granted to logs.<region>.amazonaws.com.',
-  'VPCSubnetAutoAssignPublicIpDisabled': 'The public subnets hold only the ALB and the NAT gateways; instances run in private subnets. CDK sets MapPublicIpOnLaunch on public subnets.',
-  'VPCNoUnrestrictedRouteToIGW': 'The public subnets need 0.0.0.0/0 to the internet gateway: the ALB is internet-facing (reachable only from CloudFront by security group) and the NAT gateways route egress.',
+  'VPCSubnetAutoAssignPublicIpDisabled': 'The public subnets hold only the ALB and the NAT gateways (dev: a NAT instance); the fleets run in private subnets. CDK sets MapPublicIpOnLaunch on public subnets.',
+  'VPCNoUnrestrictedRouteToIGW': 'The public subnets need 0.0.0.0/0 to the internet gateway: the ALB is internet-facing (reachable only from CloudFront by security group) and the NAT gateways (dev: a NAT instance) route egress.',
+  'EC2InstanceNoPublicIp': 'Dev\'s NAT instance: translating the private subnets\' egress to a public address is its job. Its security group admits TCP from the VPC only; prod uses managed NAT gateways.',
+  'EC2InstancesInVPC': 'Dev\'s NAT instance is in the VPC\'s public subnet, named in its network interface (needed to give it a public address); the rule only reads the instance-level SubnetId.',
   'IAMNoInlinePolicy': 'CDK grants (queue, secret, flow-log delivery) render as inline default policies on the role they belong to; they are least-privilege and scoped to one resource each.',
   'ALBWAFEnabled': 'The web ACL protects the CloudFront distribution, which is the ALB\'s only client (prefix list + secret header); a second regional web ACL on the ALB would double WAF cost for no extra coverage.',
   'ELBDeletionProtectionEnabled': 'Dev only: dev tears down freely. Prod turns deletion protection on.',

@@ -1,10 +1,10 @@
 // `npm run smoke`: passes against the whole system started locally from the services (`npm start`
-// with real PostgreSQL and Redis, fauxqs in process) and names the failing step against a broken one.
+// with the test PostgreSQL and Redis, real or embedded, fauxqs in process) and names the failing step against a broken one.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { runSmoke, SmokeFailure } from '../../scripts/smoke';
-import { createTestDatabase, freePort, type TestDatabase } from '../../services/platform/testing';
+import { createTestDatabase, freePort, type TestDatabase, testRedisUrl } from '../../services/platform/testing';
 
 const ROOT = join(__dirname, '..', '..');
 jest.setTimeout(120_000);
@@ -26,7 +26,7 @@ describe('against the local system', () => {
         PORT: String(port),
         HOST: '127.0.0.1',
         DATABASE_URL: database.url,
-        REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+        REDIS_URL: await testRedisUrl(),
         SEED_PRODUCTS: '50',
         LOG_LEVEL: 'warn',
       },

@@ -4,14 +4,16 @@
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Duration } from 'aws-cdk-lib';
+import { App, Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { FLEET_NAMES, type FleetName } from '../../lib/config';
+import { dev } from '../../lib/config/dev';
 import { ServiceFleet } from '../../lib/construct/service-fleet';
-import { buildSurgeApp, constructTestStack } from '../helpers/app';
+import { SurgeStack } from '../../lib/stack/surge-stack';
+import { buildSurgeApp, cdkContext, constructTestStack } from '../helpers/app';
 
 const surge = buildSurgeApp('dev');
 const template = Template.fromStack(surge.stack);
@@ -20,15 +22,16 @@ const resources = template.toJSON().Resources as Record<string, { Type: string; 
 const logicalId = (construct: { node: { defaultChild?: unknown } }) => surge.stack.getLogicalId(construct.node.defaultChild as never);
 
 /** The launch template's user data with every CloudFormation expression shown as <ref>. */
-function userDataText(fleet: FleetName): string {
-  const lt = resources[logicalId(surge.stack.fleets[fleet].launchTemplate)];
+function userDataText(fleet: FleetName, stack: SurgeStack = surge.stack): string {
+  const stackResources = stack === surge.stack ? resources : Template.fromStack(stack).toJSON().Resources;
+  const lt = stackResources[stack.getLogicalId(stack.fleets[fleet].launchTemplate.node.defaultChild as never)];
   const encoded = lt.Properties.LaunchTemplateData.UserData['Fn::Base64'];
   if (typeof encoded === 'string') return encoded;
   return (encoded['Fn::Join'][1] as unknown[]).map((part) => (typeof part === 'string' ? part : '<ref>')).join('');
 }
 
-function environment(fleet: FleetName): Record<string, string> {
-  const text = userDataText(fleet);
+function environment(fleet: FleetName, stack: SurgeStack = surge.stack): Record<string, string> {
+  const text = userDataText(fleet, stack);
   const body = text.split("<<'SURGE_ENVIRONMENT'\n")[1].split('\nSURGE_ENVIRONMENT\n')[0];
   return Object.fromEntries(body.split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 }
@@ -136,6 +139,28 @@ describe('service environment', () => {
     const logGroup = resources[logicalId(surge.stack.fleets[fleet].logGroup!)];
     expect(logGroup.Properties.RetentionInDays).toBe(surge.config.observability.logRetentionDays);
     expect(userDataText(fleet)).toContain(`"file_path": "/var/log/surge/${fleet}.log"`);
+  });
+});
+
+describe('with the cache in cluster mode', () => {
+  const app = new App({ context: cdkContext });
+  const stack = new SurgeStack(app, 'Surge-cluster', {
+    env: { region: dev.region },
+    config: { ...dev, cache: { ...dev.cache, clusterMode: true, shards: 2 } },
+  });
+
+  test.each([...FLEET_NAMES])('%s fleet: Redis Cluster client seeded by the configuration endpoint', (fleet) => {
+    const env = environment(fleet, stack);
+    expect(env).toMatchObject({ REDIS_CLUSTER: 'true', REDIS_PORT: String(stack.cache.port), REDIS_TLS: 'true', REDIS_AUTH_SECRET_ARN: '<ref>' });
+    // REDIS_HOST is the expression that follows "REDIS_HOST=" in the user data's Fn::Join.
+    const lt = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(stack.fleets[fleet].launchTemplate.node.defaultChild as never)];
+    const parts: unknown[] = lt.Properties.LaunchTemplateData.UserData['Fn::Base64']['Fn::Join'][1];
+    const host = parts[parts.findIndex((part) => typeof part === 'string' && part.endsWith('\nREDIS_HOST=')) + 1];
+    expect(host).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^CacheReplicationGroup/), 'ConfigurationEndPoint.Address'] });
+  });
+
+  test('without cluster mode the variable is not written at all', () => {
+    for (const fleet of FLEET_NAMES) expect(environment(fleet)).not.toHaveProperty('REDIS_CLUSTER');
   });
 });
 

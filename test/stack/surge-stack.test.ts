@@ -45,7 +45,14 @@ describe.each(['dev', 'prod'] as const)('Surge-%s', (envName) => {
     expect(surge.stack.region).toBe(config.region);
     expect(surge.stack.stackName).toBe(`Surge-${envName}`);
     template.resourceCountIs('AWS::EC2::Subnet', 3 * config.availabilityZones.length);
-    template.resourceCountIs('AWS::EC2::NatGateway', config.network.natGateways);
+    // NAT gateways, or NAT instances of the configured type where the config asks for them (dev).
+    const natInstanceTypes = Object.values(template.findResources('AWS::EC2::Instance'))
+      .filter((i) => i.Properties.SourceDestCheck === false)
+      .map((i) => i.Properties.InstanceType);
+    const { natGateways, natInstanceType } = config.network;
+    expect({ gateways: Object.keys(template.findResources('AWS::EC2::NatGateway')).length, instances: natInstanceTypes }).toEqual(
+      natInstanceType ? { gateways: 0, instances: Array(natGateways).fill(natInstanceType) } : { gateways: natGateways, instances: [] },
+    );
     template.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'ALL' });
   });
 

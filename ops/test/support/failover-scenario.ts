@@ -6,7 +6,7 @@ import {
   TestFailoverCommand,
 } from '@aws-sdk/client-elasticache';
 import { DescribeDBClustersCommand, DescribeEventsCommand, FailoverDBClusterCommand } from '@aws-sdk/client-rds';
-import type { FakeClock } from './fake-clock';
+import type { Clock } from '../../clock';
 import { HEALTHY_CLUSTER, HEALTHY_REPLICATION_GROUP, mocks } from './stack';
 
 export function redisGroup(status: string, primary: string) {
@@ -29,8 +29,15 @@ export function redisGroup(status: string, primary: string) {
 
 export class FailoverScenario {
   private triggeredAt: number | undefined;
+  private recoverAfter = 0;
 
-  constructor(private readonly clock: FakeClock) {}
+  constructor(private readonly clock: Clock) {}
+
+  /** True from the failover call until the target has recovered, by the scenario's clock. */
+  inProgress(): boolean {
+    const since = this.sinceTrigger();
+    return since !== undefined && since < this.recoverAfter;
+  }
 
   /** Seconds since the failover was triggered, on the fake clock; undefined before. */
   private sinceTrigger(): number | undefined {
@@ -39,6 +46,7 @@ export class FailoverScenario {
 
   /** A replication group that is modifying for `recoverAfter` seconds after TestFailover, then serves from 002. */
   redis(recoverAfter: number): void {
+    this.recoverAfter = recoverAfter;
     mocks.elastiCache.on(TestFailoverCommand).callsFake(() => {
       this.triggeredAt = this.clock.now();
       return { ReplicationGroup: {} };
@@ -69,6 +77,7 @@ export class FailoverScenario {
 
   /** A cluster failing over for `recoverAfter` seconds after FailoverDBCluster, then written by reader-1. */
   aurora(recoverAfter: number): void {
+    this.recoverAfter = recoverAfter;
     const members = (writer: string) =>
       ['surge-prod-db-writer', 'surge-prod-db-reader-1', 'surge-prod-db-reader-2'].map((id) => ({
         DBInstanceIdentifier: id,

@@ -26,38 +26,120 @@ export interface OrderPosition {
   id: string;
 }
 
-export async function insertOrder(
-  tx: Queryable,
-  order: { userId: string; totalCents: number; currency: string; items: OrderLine[] },
-): Promise<Order> {
-  const { rows } = await tx.query<{ id: string; createdAt: Date; updatedAt: Date }>(
-    `INSERT INTO orders (user_id, status, total_cents, currency)
-     VALUES ($1, 'PENDING', $2, $3)
-     RETURNING id, created_at AS "createdAt", updated_at AS "updatedAt"`,
-    [order.userId, order.totalCents, order.currency],
+/** A product as a failed order saw it: what the buyer is told when it cannot be reserved. */
+export interface ProductForOrder {
+  id: string;
+  name: string;
+  stock: number;
+  currency: string;
+}
+
+// Placing an order is ONE statement in its own (autocommit) transaction: one round trip. It locks the
+// product rows in id order (FOR UPDATE after ORDER BY; two multi-item orders cannot deadlock), checks
+// every line against each row's newest version (so stock is never oversold), reserves, writes the
+// order, its items, the Idempotency-Key with the response for replays, and the order-placed outbox
+// event. If a line is missing or short, the lines mix currencies, or the key is already used (a
+// committed request with the key is seen up front; a concurrent one makes ON CONFLICT wait for it),
+// surge_abort (migration 005) raises and the whole statement rolls back: nothing is kept, not even
+// the key. Response and event are built here so they are written in the same statement.
+const PLACE_ORDER_SQL = `
+WITH wanted AS (
+  SELECT w.product_id, w.quantity, w.line
+    FROM unnest($4::uuid[], $5::int[]) WITH ORDINALITY AS w(product_id, quantity, line)
+), used AS (
+  SELECT 1 FROM order_idempotency_keys WHERE user_id = $1 AND key = $2
+), locked AS (
+  SELECT p.id, p.stock, p.price_cents, p.currency
+    FROM products p
+   WHERE p.id IN (SELECT product_id FROM wanted) AND NOT EXISTS (SELECT 1 FROM used)
+   ORDER BY p.id
+     FOR UPDATE
+), verdict AS (
+  SELECT count(l.id) = count(*) AND coalesce(bool_and(l.stock >= w.quantity), false)
+           AND count(DISTINCT l.currency) = 1 AS ok,
+         sum(l.price_cents::bigint * w.quantity)::bigint AS total_cents,
+         min(l.currency) AS currency
+    FROM wanted w LEFT JOIN locked l ON l.id = w.product_id
+), reserved AS (
+  UPDATE products p SET stock = p.stock - w.quantity, updated_at = now()
+    FROM wanted w, verdict v
+   WHERE v.ok AND p.id = w.product_id
+  RETURNING p.id
+), placed AS (
+  INSERT INTO orders (user_id, status, total_cents, currency)
+  SELECT $1, 'PENDING', v.total_cents, v.currency FROM verdict v WHERE v.ok
+  RETURNING id, user_id, total_cents, currency,
+            to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at
+), lines AS (
+  SELECT o.id AS order_id, w.line, w.product_id, w.quantity, l.price_cents
+    FROM placed o, wanted w JOIN locked l ON l.id = w.product_id
+), items AS (
+  INSERT INTO order_items (order_id, line, product_id, quantity, unit_price_cents)
+  SELECT order_id, line, product_id, quantity, price_cents FROM lines
+), order_lines AS (
+  SELECT json_agg(json_build_object('productId', product_id, 'quantity', quantity, 'unitPriceCents', price_cents)
+                  ORDER BY line) AS items
+    FROM lines
+), response AS (
+  SELECT json_build_object('id', o.id, 'status', 'PENDING', 'totalCents', o.total_cents, 'currency', o.currency,
+                           'items', ol.items, 'createdAt', o.created_at) AS body
+    FROM placed o, order_lines ol
+), claim AS (
+  INSERT INTO order_idempotency_keys (user_id, key, request_hash, order_id, response)
+  SELECT $1, $2, $3, o.id, r.body FROM placed o, response r
+  ON CONFLICT (user_id, key) DO NOTHING
+  RETURNING order_id
+), event AS (
+  INSERT INTO outbox (topic, payload)
+  SELECT $6, json_build_object('type', $6::text, 'orderId', o.id, 'userId', o.user_id, 'totalCents', o.total_cents,
+                               'currency', o.currency, 'items', ol.items, 'occurredAt', o.created_at)
+    FROM placed o, order_lines ol
+   WHERE EXISTS (SELECT 1 FROM claim)
+)
+SELECT r.body AS response
+  FROM verdict v LEFT JOIN response r ON true
+ WHERE CASE WHEN v.ok AND EXISTS (SELECT 1 FROM claim) THEN true ELSE surge_abort('order not placed') END`;
+
+/** SQLSTATE raised by surge_abort. */
+const STATEMENT_ABORTED = 'SA001';
+
+/**
+ * Places an order in one statement (see PLACE_ORDER_SQL). Returns the stored 202 response, or
+ * undefined when nothing was written (the caller finds out why: key used, or which line failed).
+ */
+export async function placeOrderAtomically<R>(
+  db: Queryable,
+  order: {
+    userId: string;
+    idempotencyKey: string;
+    requestHash: string;
+    items: Array<{ productId: string; quantity: number }>;
+    eventTopic: string;
+  },
+): Promise<R | undefined> {
+  try {
+    const { rows } = await db.query<{ response: R }>(PLACE_ORDER_SQL, [
+      order.userId,
+      order.idempotencyKey,
+      order.requestHash,
+      order.items.map((item) => item.productId),
+      order.items.map((item) => item.quantity),
+      order.eventTopic,
+    ]);
+    return rows[0].response;
+  } catch (err) {
+    if ((err as { code?: unknown }).code === STATEMENT_ABORTED) return undefined;
+    throw err;
+  }
+}
+
+/** The products of a failed order as they are now (missing ones absent). */
+export async function productsForOrder(db: Queryable, productIds: string[]): Promise<ProductForOrder[]> {
+  const { rows } = await db.query<ProductForOrder>(
+    'SELECT id, name, stock, currency FROM products WHERE id = ANY($1::uuid[])',
+    [productIds],
   );
-  const { id, createdAt, updatedAt } = rows[0];
-  await tx.query(
-    `INSERT INTO order_items (order_id, line, product_id, quantity, unit_price_cents)
-     SELECT $1, line, product_id, quantity, unit_price_cents
-       FROM unnest($2::uuid[], $3::int[], $4::int[]) WITH ORDINALITY AS i(product_id, quantity, unit_price_cents, line)`,
-    [
-      id,
-      order.items.map((line) => line.productId),
-      order.items.map((line) => line.quantity),
-      order.items.map((line) => line.unitPriceCents),
-    ],
-  );
-  return {
-    id,
-    userId: order.userId,
-    status: 'PENDING',
-    totalCents: order.totalCents,
-    currency: order.currency,
-    items: order.items,
-    createdAt: createdAt.toISOString(),
-    updatedAt: updatedAt.toISOString(),
-  };
+  return rows;
 }
 
 interface OrderRow {

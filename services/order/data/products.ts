@@ -1,5 +1,5 @@
-// Data access for the catalog: product reads, keyset pages, and the stock reservation that keeps a
-// product from being oversold.
+// Data access for the catalog: product reads, keyset pages, and putting stock back. Reserving stock
+// is part of placing an order (placeOrderAtomically in ./orders).
 import type { Queryable } from '../../platform/db';
 
 export interface Product {
@@ -36,25 +36,6 @@ export async function listProducts(
     [page.afterId ?? null, pattern, page.limit],
   );
   return rows;
-}
-
-/**
- * Takes `quantity` units if (and only if) that many are in stock. The conditional UPDATE locks the
- * row, so concurrent buyers queue on it and each sees the stock the previous one left: never oversold.
- * Returns the product's price and currency, or null when the product is unknown or short of stock.
- */
-export async function reserveStock(
-  tx: Queryable,
-  productId: string,
-  quantity: number,
-): Promise<{ priceCents: number; currency: string } | null> {
-  const { rows } = await tx.query<{ priceCents: number; currency: string }>(
-    `UPDATE products SET stock = stock - $2, updated_at = now()
-      WHERE id = $1 AND stock >= $2
-      RETURNING price_cents AS "priceCents", currency`,
-    [productId, quantity],
-  );
-  return rows[0] ?? null;
 }
 
 /** Puts an order's units back on the shelf (used when its payment fails). */

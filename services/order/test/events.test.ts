@@ -1,7 +1,7 @@
 // Unit tests for event parsing: what a consumer accepts, and that a malformed message is named.
 import { randomUUID } from 'node:crypto';
 import { PaymentResultEvent } from '../../payment/events';
-import { MalformedEventError, OrderPlacedEvent, parseEvent } from '../events';
+import { MalformedEventError, OrderPlacedEvent, parseEvent, parseOrderEvent } from '../events';
 
 const valid = {
   type: 'order-placed',
@@ -36,5 +36,24 @@ describe('parseEvent', () => {
       outcome: 'DECLINED',
     });
     expect(() => parseEvent(PaymentResultEvent, JSON.stringify({ ...result, outcome: 'MAYBE' }))).toThrow(/\/outcome/);
+  });
+});
+
+describe('parseOrderEvent', () => {
+  const cancelled = { type: 'order-cancelled', orderId: randomUUID(), userId: randomUUID(), totalCents: 1_999, currency: 'USD', occurredAt: 'now' };
+
+  it('reads both events of the order-placed queue by their type', () => {
+    expect(parseOrderEvent(JSON.stringify(valid))).toEqual(valid);
+    expect(parseOrderEvent(JSON.stringify(cancelled))).toEqual(cancelled);
+  });
+
+  it.each([
+    ['an unknown type', JSON.stringify({ ...cancelled, type: 'order-shipped' }), /\/type/],
+    ['a cancel without its amount', JSON.stringify({ ...cancelled, totalCents: undefined }), /\/totalCents/],
+    ['a placed order without items', JSON.stringify({ ...valid, items: undefined }), /\/items/],
+    ['a body that is not JSON', 'nope', /not JSON/],
+  ])('rejects %s, naming the problem', (_case, body, message) => {
+    expect(() => parseOrderEvent(body)).toThrow(MalformedEventError);
+    expect(() => parseOrderEvent(body)).toThrow(message);
   });
 });

@@ -2,7 +2,7 @@
 // all follow from one transaction.
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../platform/errors';
-import { createTestDatabase } from '../../platform/testing';
+import { createTestDatabase, needsRealEngine } from '../../platform/testing';
 import { placeOrder } from '../use-cases/place-order';
 import { addProduct, countRows, newUserId, stockOf } from './fixtures';
 
@@ -162,28 +162,30 @@ describe('placeOrder', () => {
     expect(await stockOf(db.writer, product.id)).toBe(99);
   });
 
-  it('does not deadlock when multi-item orders name the same products in opposite orders', async () => {
-    const { db } = testDb;
-    const a = await addProduct(db.writer, { stock: 1_000 });
-    const b = await addProduct(db.writer, { stock: 1_000 });
-    const orders = Array.from({ length: 40 }, (_, i) =>
-      placeOrder(db, {
-        userId: newUserId(),
-        idempotencyKey: `mix-${i}`,
-        items:
-          i % 2 === 0
-            ? [
-                { productId: a.id, quantity: 1 },
-                { productId: b.id, quantity: 1 },
-              ]
-            : [
-                { productId: b.id, quantity: 1 },
-                { productId: a.id, quantity: 1 },
-              ],
-      }),
-    );
-    await expect(Promise.all(orders)).resolves.toHaveLength(40);
-    expect(await stockOf(db.writer, a.id)).toBe(960);
-    expect(await stockOf(db.writer, b.id)).toBe(960);
+  needsRealEngine('postgres', 'lock ordering matters only when transactions overlap; embedded ones never do')('overlapping transactions', () => {
+    it('does not deadlock when multi-item orders name the same products in opposite orders', async () => {
+      const { db } = testDb;
+      const a = await addProduct(db.writer, { stock: 1_000 });
+      const b = await addProduct(db.writer, { stock: 1_000 });
+      const orders = Array.from({ length: 40 }, (_, i) =>
+        placeOrder(db, {
+          userId: newUserId(),
+          idempotencyKey: `mix-${i}`,
+          items:
+            i % 2 === 0
+              ? [
+                  { productId: a.id, quantity: 1 },
+                  { productId: b.id, quantity: 1 },
+                ]
+              : [
+                  { productId: b.id, quantity: 1 },
+                  { productId: a.id, quantity: 1 },
+                ],
+        }),
+      );
+      await expect(Promise.all(orders)).resolves.toHaveLength(40);
+      expect(await stockOf(db.writer, a.id)).toBe(960);
+      expect(await stockOf(db.writer, b.id)).toBe(960);
+    });
   });
 });

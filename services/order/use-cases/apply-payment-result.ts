@@ -1,5 +1,6 @@
 // Use case: settle an order from its `payment-result` event. PAID or PAYMENT_FAILED (and the stock
-// back on the shelf) in one transaction; a repeated event finds the order settled and changes nothing.
+// back on the shelf) in one transaction; a repeated event finds the order settled and changes nothing,
+// and so does a result for an order the buyer CANCELLED first (its stock is already back).
 import { withTransaction, type Database } from '../../platform/db';
 import { orderExists, settleOrder } from '../data/orders';
 import { releaseStockOfOrder } from '../data/products';

@@ -1,13 +1,12 @@
-// Use case: place an order. One transaction claims the Idempotency-Key, reserves the stock of every
-// line, writes the order and its `order-placed` outbox event, and stores the response for replays.
+// Use case: place an order. One statement (its own transaction) reserves the stock of every line,
+// writes the order, claims the Idempotency-Key with the response stored for replays, and adds the
+// `order-placed` outbox event (its shape is OrderPlacedEvent in ../events; events.test checks it).
 import { createHash } from 'node:crypto';
 import { badRequest, conflict, unprocessable } from '../../platform/errors';
-import { withTransaction, type Database, type Queryable } from '../../platform/db';
-import { claimIdempotencyKey, recordIdempotentResponse } from '../data/idempotency-keys';
-import { insertOrder, type OrderLine } from '../data/orders';
-import { reserveStock } from '../data/products';
-import { ORDER_PLACED, type OrderPlacedEvent } from '../events';
-import { enqueueEvent } from '../outbox';
+import type { Database } from '../../platform/db';
+import { findIdempotentResponse } from '../data/idempotency-keys';
+import { placeOrderAtomically, productsForOrder, type OrderLine, type ProductForOrder } from '../data/orders';
+import { ORDER_PLACED } from '../events';
 
 export interface PlaceOrderCommand {
   userId: string;
@@ -27,8 +26,9 @@ export interface PlacedOrder {
 
 /**
  * Places the order, or replays the response of the first request that used this key.
- * Only a successful placement is remembered: a 409 or 400 rolls the key back with everything else,
- * so retrying the same key later is evaluated afresh (stock may have come back).
+ * Only a successful placement is remembered: a 409 or 400 leaves no trace, not even the key, so
+ * retrying the same key later is evaluated afresh (stock may have come back).
+ * One round trip when it succeeds (placeOrderAtomically); a refusal costs one or two more to say why.
  */
 export async function placeOrder(
   db: Pick<Database, 'writer'>,
@@ -38,76 +38,44 @@ export async function placeOrder(
   const items = command.items.map((item) => ({ productId: item.productId.toLowerCase(), quantity: item.quantity }));
   rejectInvalidItems(items);
   const requestHash = hashRequest(items);
+  const attempt = () =>
+    placeOrderAtomically<PlacedOrder>(db.writer, { ...command, requestHash, items, eventTopic: ORDER_PLACED });
 
-  return withTransaction(db.writer, async (tx) => {
-    const claim = await claimIdempotencyKey<PlacedOrder>(tx, command.userId, command.idempotencyKey, requestHash);
-    if (claim.kind === 'seen-before') {
-      if (claim.requestHash !== requestHash) {
-        throw unprocessable('Idempotency-Key was already used with a different request body');
-      }
-      return { order: claim.response, replayed: true };
+  let placed = await attempt();
+  for (let retried = false; !placed; retried = true) {
+    // Nothing was written. Either the key is used (by an earlier request, or a concurrent one that
+    // committed first)...
+    const used = await findIdempotentResponse<PlacedOrder>(db.writer, command.userId, command.idempotencyKey);
+    if (used) {
+      if (used.requestHash !== requestHash) throw unprocessable('Idempotency-Key was already used with a different request body');
+      return { order: used.response, replayed: true };
     }
-
-    const { lines, currency } = await reserveLines(tx, items);
-    const totalCents = lines.reduce((sum, line) => sum + line.unitPriceCents * line.quantity, 0);
-    const order = await insertOrder(tx, { userId: command.userId, totalCents, currency, items: lines });
-
-    const event: OrderPlacedEvent = {
-      type: ORDER_PLACED,
-      orderId: order.id,
-      userId: order.userId,
-      totalCents,
-      currency,
-      items: lines,
-      occurredAt: order.createdAt,
-    };
-    await enqueueEvent(tx, ORDER_PLACED, event);
-
-    const placed: PlacedOrder = {
-      id: order.id,
-      status: 'PENDING',
-      totalCents,
-      currency,
-      items: lines,
-      createdAt: order.createdAt,
-    };
-    await recordIdempotentResponse(tx, command.userId, command.idempotencyKey, order.id, placed);
-    return { order: placed, replayed: false };
-  });
+    // ...or a line could not be reserved. Stock may have come back since; then try once more.
+    const refusal = whyNotPlaced(items, await productsForOrder(db.writer, items.map((item) => item.productId)));
+    if (refusal || retried) throw refusal ?? conflict('stock changed while the order was placed; retry');
+    placed = await attempt();
+  }
+  return { order: placed, replayed: false };
 }
 
 /**
- * Reserves every line, locking product rows in id order so two multi-item orders cannot deadlock.
- * Lines come back in the order the client sent them.
+ * Why an order cannot be placed, checked in id order (the order rows are locked in): an unknown
+ * product is 400, a short one 409 naming it, mixed currencies 400; undefined if nothing is wrong now.
  */
-async function reserveLines(
-  tx: Queryable,
-  items: PlaceOrderCommand['items'],
-): Promise<{ lines: OrderLine[]; currency: string }> {
-  const reserved = new Map<string, { priceCents: number; currency: string }>();
+function whyNotPlaced(items: PlaceOrderCommand['items'], products: ProductForOrder[]): Error | undefined {
+  const byId = new Map(products.map((product) => [product.id, product]));
   for (const item of [...items].sort((a, b) => (a.productId < b.productId ? -1 : 1))) {
-    const product = await reserveStock(tx, item.productId, item.quantity);
-    if (!product) throw await whyNotReserved(tx, item);
-    reserved.set(item.productId, product);
+    const product = byId.get(item.productId);
+    if (!product) return badRequest(`product ${item.productId} does not exist`);
+    if (product.stock < item.quantity) {
+      return conflict(
+        `product ${item.productId} (${product.name}) is out of stock: requested ${item.quantity}, available ${product.stock}`,
+      );
+    }
   }
-  const currencies = new Set([...reserved.values()].map((product) => product.currency));
-  if (currencies.size > 1) throw badRequest(`items mix currencies (${[...currencies].join(', ')}); order them separately`);
-  const lines = items.map((item) => ({
-    productId: item.productId,
-    quantity: item.quantity,
-    unitPriceCents: reserved.get(item.productId)!.priceCents,
-  }));
-  return { lines, currency: [...currencies][0] };
-}
-
-async function whyNotReserved(tx: Queryable, item: { productId: string; quantity: number }): Promise<Error> {
-  const { rows } = await tx.query<{ name: string; stock: number }>('SELECT name, stock FROM products WHERE id = $1', [
-    item.productId,
-  ]);
-  if (!rows[0]) return badRequest(`product ${item.productId} does not exist`);
-  return conflict(
-    `product ${item.productId} (${rows[0].name}) is out of stock: requested ${item.quantity}, available ${rows[0].stock}`,
-  );
+  const currencies = [...new Set(products.map((product) => product.currency))];
+  if (currencies.length > 1) return badRequest(`items mix currencies (${currencies.join(', ')}); order them separately`);
+  return undefined;
 }
 
 /** The HTTP schema checks these too; repeated here so every entry point gets the same rules. */

@@ -1,13 +1,16 @@
 // Use cases: read the catalog. Single products go through the cache (hot during a sale); pages of
 // products go straight to the reader pool.
 import type { Cache } from '../../platform/cache';
+import type { ServiceConfig } from '../../platform/config';
 import type { Database } from '../../platform/db';
 import { decodeCursor, encodeCursor, UUID_PATTERN } from '../cursor';
 import { findProduct, listProducts, type Product } from '../data/products';
 
 /**
- * Seconds a product stays in Redis. With the HTTP max-age below, shown stock lags the database by at
- * most PRODUCT_CACHE_TTL_SECONDS + PRODUCT_MAX_AGE_SECONDS = 2 s (plus replica lag, milliseconds on Aurora).
+ * Longest a cached product may be served after it was read from the database, by Redis or the
+ * in-process L1 alike (the cache carries the read time through both). With the HTTP max-age below,
+ * shown stock lags the database by at most PRODUCT_CACHE_TTL_SECONDS + PRODUCT_MAX_AGE_SECONDS = 2 s
+ * (plus replica lag, milliseconds on Aurora).
  */
 export const PRODUCT_CACHE_TTL_SECONDS = 1;
 /** `Cache-Control: max-age` for product responses, so CloudFront absorbs hot reads. */
@@ -16,9 +19,10 @@ export const PRODUCT_MAX_AGE_SECONDS = 1;
 export const productCacheKey = (id: string) => `product:v1:${id.toLowerCase()}`;
 
 export async function getProduct(
-  deps: { db: Pick<Database, 'reader'>; cache: Cache },
+  deps: { db: Pick<Database, 'reader'>; cache: Cache; config?: Pick<ServiceConfig, 'productCache'> },
   id: string,
 ): Promise<{ product: Product | null; cacheHit: boolean }> {
+  if (deps.config?.productCache === false) return { product: await findProduct(deps.db.reader, id), cacheHit: false };
   const { value, hit } = await deps.cache.getOrLoad<Product>(productCacheKey(id), PRODUCT_CACHE_TTL_SECONDS, () =>
     findProduct(deps.db.reader, id),
   );

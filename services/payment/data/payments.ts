@@ -1,8 +1,9 @@
 // Data access for payments: at most one row per order (UNIQUE order_id), created PENDING before the
-// provider is called and completed once with the provider's outcome.
+// provider is called and completed once with the provider's outcome; for a cancelled order, closed
+// CANCELLED before any charge or moved from SUCCEEDED to REFUNDED once.
 import type { Queryable } from '../../platform/db';
 
-export type PaymentStatus = 'PENDING' | 'SUCCEEDED' | 'DECLINED';
+export type PaymentStatus = 'PENDING' | 'SUCCEEDED' | 'DECLINED' | 'CANCELLED' | 'REFUNDED';
 
 export interface Payment {
   id: string;
@@ -15,6 +16,9 @@ export interface Payment {
   idempotencyKey: string;
   providerReference: string | null;
   declineReason: string | null;
+  refundReference: string | null;
+  /** The order was cancelled (order-cancelled handled): a SUCCEEDED payment is owed a refund. */
+  orderCancelled: boolean;
   createdAt: string;
   updatedAt: string;
 }
@@ -27,7 +31,8 @@ interface PaymentRow extends Omit<Payment, 'amountCents' | 'createdAt' | 'update
 
 const PAYMENT_COLUMNS = `id, order_id AS "orderId", user_id AS "userId", amount_cents AS "amountCents", currency,
   status, provider, idempotency_key AS "idempotencyKey", provider_reference AS "providerReference",
-  decline_reason AS "declineReason", created_at AS "createdAt", updated_at AS "updatedAt"`;
+  decline_reason AS "declineReason", refund_reference AS "refundReference", cancelled_at IS NOT NULL AS "orderCancelled",
+  created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 function toPayment(row: PaymentRow): Payment {
   return {
@@ -38,22 +43,72 @@ function toPayment(row: PaymentRow): Payment {
   };
 }
 
+// Keys derived from the order, so every attempt at its charge (or refund) sends the provider the same one.
+const chargeKey = (orderId: string) => `order-${orderId}`;
+export const refundKey = (orderId: string) => `refund-${orderId}`;
+
 /** Returns the order's payment, creating it PENDING if this is the first delivery of the order. */
 export async function findOrCreatePayment(
   db: Queryable,
   order: { orderId: string; userId: string; amountCents: number; currency: string; provider: string },
 ): Promise<Payment> {
-  // The idempotency key is derived from the order, so every attempt at this payment sends the same one.
   await db.query(
     `INSERT INTO payments (order_id, user_id, amount_cents, currency, status, provider, idempotency_key)
      VALUES ($1, $2, $3, $4, 'PENDING', $5, $6)
      ON CONFLICT (order_id) DO NOTHING`,
-    [order.orderId, order.userId, order.amountCents, order.currency, order.provider, `order-${order.orderId}`],
+    [order.orderId, order.userId, order.amountCents, order.currency, order.provider, chargeKey(order.orderId)],
   );
-  const { rows } = await db.query<PaymentRow>(`SELECT ${PAYMENT_COLUMNS} FROM payments WHERE order_id = $1`, [
-    order.orderId,
-  ]);
+  return (await findPaymentOfOrder(db, order.orderId))!;
+}
+
+export async function findPaymentOfOrder(db: Queryable, orderId: string): Promise<Payment | null> {
+  const { rows } = await db.query<PaymentRow>(`SELECT ${PAYMENT_COLUMNS} FROM payments WHERE order_id = $1`, [orderId]);
+  return rows[0] ? toPayment(rows[0]) : null;
+}
+
+/**
+ * Notes, just before the provider is first called, that the charge has started; false when the
+ * payment is no longer PENDING (the order was cancelled first, or another delivery completed it).
+ * The row lock orders it with `markPaymentCancelled`: after this commits, a cancel cannot close the
+ * payment unpaid any more, because the charge may be in flight.
+ */
+export async function startCharge(db: Queryable, paymentId: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE payments SET charge_started_at = coalesce(charge_started_at, now()) WHERE id = $1 AND status = 'PENDING'`,
+    [paymentId],
+  );
+  return rowCount === 1;
+}
+
+/**
+ * Records that the order was cancelled, creating the payment if the cancel came first. A payment
+ * whose charge has not started becomes CANCELLED (never charged); any other keeps its status, and a
+ * SUCCEEDED one is then owed a refund. Repeating it changes nothing.
+ */
+export async function markPaymentCancelled(
+  db: Queryable,
+  order: { orderId: string; userId: string; amountCents: number; currency: string; provider: string },
+): Promise<Payment> {
+  const { rows } = await db.query<PaymentRow>(
+    `INSERT INTO payments AS p (order_id, user_id, amount_cents, currency, status, provider, idempotency_key, cancelled_at)
+     VALUES ($1, $2, $3, $4, 'CANCELLED', $5, $6, now())
+     ON CONFLICT (order_id) DO UPDATE SET
+       status = CASE WHEN p.status = 'PENDING' AND p.charge_started_at IS NULL THEN 'CANCELLED' ELSE p.status END,
+       cancelled_at = coalesce(p.cancelled_at, now()),
+       updated_at = CASE WHEN p.cancelled_at IS NULL THEN now() ELSE p.updated_at END
+     RETURNING ${PAYMENT_COLUMNS}`,
+    [order.orderId, order.userId, order.amountCents, order.currency, order.provider, chargeKey(order.orderId)],
+  );
   return toPayment(rows[0]);
+}
+
+/** Records the refund of a SUCCEEDED payment once; false if another worker recorded it first. */
+export async function recordRefund(db: Queryable, paymentId: string, reference: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE payments SET status = 'REFUNDED', refund_reference = $2, updated_at = now() WHERE id = $1 AND status = 'SUCCEEDED'`,
+    [paymentId, reference],
+  );
+  return rowCount === 1;
 }
 
 /** Records the provider's outcome once; false if another worker completed the payment first. */

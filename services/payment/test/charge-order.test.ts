@@ -88,7 +88,7 @@ describe('chargeOrder', () => {
     const event = orderPlaced();
     // The provider charges, then the "process" dies before chargeOrder can commit the outcome.
     const dyingAfterCharge: PaymentProvider = {
-      name: 'sandbox',
+      ...sandbox,
       async charge(request) {
         await sandbox.charge(request);
         throw new Error('worker died');
@@ -109,7 +109,7 @@ describe('chargeOrder', () => {
   it('leaves the payment PENDING and rethrows when the provider outcome is unknown', async () => {
     const event = orderPlaced();
     const unreachable: PaymentProvider = {
-      name: 'sandbox',
+      ...sandbox,
       async charge() {
         throw new Error('provider timed out');
       },

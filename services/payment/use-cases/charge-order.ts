@@ -1,40 +1,61 @@
 // Use case: charge a placed order exactly once. The payment row exists (PENDING) before the provider
 // is called and carries the idempotency key the provider dedupes on, so a duplicate or redelivered
 // `order-placed` message - also one whose first worker died mid-charge - resumes the same charge.
-// The outcome and the `payment-result` event commit together.
-import { withTransaction, type Database } from '../../platform/db';
+// The outcome and the `payment-result` event commit together. A cancelled order is never charged if
+// the cancel came before the charge started, and is refunded if it came later (see cancel-payment.ts).
+import { withTransaction } from '../../platform/db';
 import type { OrderPlacedEvent } from '../../order/events';
 import { enqueueEvent } from '../../order/outbox';
-import { completePayment, findOrCreatePayment, type Payment } from '../data/payments';
+import { isOrderCancelled } from '../../order/data/cancellations';
+import {
+  completePayment,
+  findOrCreatePayment,
+  findPaymentOfOrder,
+  markPaymentCancelled,
+  startCharge,
+  type Payment,
+} from '../data/payments';
 import { PAYMENT_RESULT, type PaymentResultEvent } from '../events';
-import type { PaymentProvider } from '../provider';
+import { refundIfOrderCancelled, type PaymentDeps } from './cancel-payment';
 
-export async function chargeOrder(
-  deps: { db: Pick<Database, 'writer'>; provider: PaymentProvider },
-  order: OrderPlacedEvent,
-): Promise<{ payment: Payment; recorded: boolean }> {
-  const payment = await findOrCreatePayment(deps.db.writer, {
+export async function chargeOrder(deps: PaymentDeps, order: OrderPlacedEvent): Promise<{ payment: Payment; recorded: boolean }> {
+  const details = {
     orderId: order.orderId,
     userId: order.userId,
     amountCents: order.totalCents,
     currency: order.currency,
     provider: deps.provider.name,
-  });
-  // Settled by an earlier delivery: its event was committed with the outcome, nothing left to do.
-  if (payment.status !== 'PENDING') return { payment, recorded: false };
+  };
+  const payment = await findOrCreatePayment(deps.db.writer, details);
+  // An order cancelled before its charge starts is never charged, even if its order-cancelled event
+  // is still queued behind this message: close the payment now, as that event would.
+  if (payment.status === 'PENDING' && (await isOrderCancelled(deps.db.writer, order.orderId))) {
+    await markPaymentCancelled(deps.db.writer, details);
+  }
+  // Not PENDING: settled or cancelled earlier, nothing to charge. startCharge fails when a cancel
+  // closed the payment since; once it succeeds, a cancel leaves the charge to finish here.
+  let recorded = false;
+  if (payment.status === 'PENDING' && (await startCharge(deps.db.writer, payment.id))) {
+    recorded = await chargeAndRecord(deps, payment);
+  }
+  // Whichever path: a successful charge of an order cancelled meanwhile (or before a crash) is refunded.
+  return { payment: await refundIfOrderCancelled(deps, (await findPaymentOfOrder(deps.db.writer, order.orderId))!), recorded };
+}
 
+/** Calls the provider and records its outcome with the `payment-result` event; false if another delivery recorded it first. */
+async function chargeAndRecord(deps: PaymentDeps, payment: Payment): Promise<boolean> {
   const outcome = await deps.provider.charge({
     idempotencyKey: payment.idempotencyKey,
     amountCents: payment.amountCents,
     currency: payment.currency,
     orderId: payment.orderId,
   });
-
   const reason = outcome.status === 'DECLINED' ? outcome.reason : undefined;
-  const completed = await withTransaction(deps.db.writer, async (tx) => {
+  return withTransaction(deps.db.writer, async (tx) => {
     if (!(await completePayment(tx, payment.id, { status: outcome.status, reference: outcome.reference, reason }))) {
       return false; // a concurrent delivery recorded the same outcome and its event first
     }
+    // Sent for a cancelled order too: the order worker ignores it (the order is no longer PENDING).
     const event: PaymentResultEvent = {
       type: PAYMENT_RESULT,
       orderId: payment.orderId,
@@ -46,8 +67,4 @@ export async function chargeOrder(
     await enqueueEvent(tx, PAYMENT_RESULT, event);
     return true;
   });
-  return {
-    payment: { ...payment, status: outcome.status, providerReference: outcome.reference, declineReason: reason ?? null },
-    recorded: completed,
-  };
 }

@@ -96,6 +96,57 @@ describe('Redis cache (shared Redis, own key prefix)', () => {
   });
 });
 
+describe('Redis cache with an in-process L1', () => {
+  behavesLikeACache(async () => {
+    const redis: Redis = await createTestRedis();
+    const cache = createRedisCache({ redis, breaker: createBreaker(), localEntries: 100 });
+    return { cache, done: async () => void (await redis.quit()) };
+  });
+
+  it('answers hot reads from memory, never serving a value older than the TTL since its database read', async () => {
+    const redis = await createTestRedis();
+    const gets = jest.spyOn(redis, 'get');
+    const cache = createRedisCache({ redis, breaker: createBreaker(), localEntries: 100 });
+    let version = 0;
+    // The loader stamps each version with the time the "database" was read.
+    const load = async () => ({ version: ++version, readAt: Date.now() });
+    const ttlSeconds = 0.3;
+    let reads = 0;
+    let oldest = 0;
+    const until = Date.now() + 1500;
+    try {
+      while (Date.now() < until) {
+        const { value, hit } = await cache.getOrLoad('product:hot', ttlSeconds, load);
+        oldest = Math.max(oldest, Date.now() - value!.readAt);
+        if (reads > 0) expect(hit).toBe(true); // background reloads keep a hot key from ever missing
+        reads += 1;
+        await sleep(5);
+      }
+    } finally {
+      await redis.quit();
+    }
+    expect(oldest).toBeLessThanOrEqual(ttlSeconds * 1000 + 20); // 20 ms: timer and await slack
+    expect(version).toBeGreaterThanOrEqual(4); // reloaded about every 0.23 s
+    expect(gets.mock.calls.length).toBeLessThan(reads / 5);
+  });
+
+  it('carries the database read time through Redis, so a copy from another instance is not kept longer', async () => {
+    const redis = await createTestRedis();
+    const writer = createRedisCache({ redis, breaker: createBreaker(), localEntries: 100 });
+    const reader = createRedisCache({ redis, breaker: createBreaker(), localEntries: 100 });
+    try {
+      await writer.getOrLoad('product:shared', 0.5, async () => 'v1');
+      await sleep(300);
+      const load = jest.fn(async () => 'v2');
+      expect(await reader.getOrLoad('product:shared', 0.5, load)).toEqual({ value: 'v1', hit: true }); // from Redis
+      await sleep(250); // 550 ms after the database read: the reader's L1 copy must be gone with Redis's
+      expect(await reader.getOrLoad('product:shared', 0.5, load)).toEqual({ value: 'v2', hit: false });
+    } finally {
+      await redis.quit();
+    }
+  });
+});
+
 describe('Redis cache when Redis stops', () => {
   it('falls back to the loader quickly and recovers when Redis returns', async () => {
     const server = await startRedisServer();

@@ -110,6 +110,21 @@ describe('loadConfig', () => {
     const cfg = await loadConfig({ ...LOCAL, RATE_LIMIT_ORDERS_PER_MINUTE: '1000' }, noSecrets);
     expect(cfg.rateLimits.orders.capacity).toBe(1000);
   });
+
+  it('REDIS_CLUSTER: off by default, true names the configuration endpoint as the seed, anything else is refused', async () => {
+    expect((await loadConfig({ ...LOCAL, REDIS_URL: 'redis://r:6379' }, noSecrets)).redisCluster).toBe(false);
+    const cfg = await loadConfig(
+      { ...LOCAL, REDIS_HOST: 'clustercfg.surge.example', REDIS_PORT: '6390', REDIS_TLS: 'true', REDIS_AUTH_SECRET_ARN: 'arn:redis', REDIS_CLUSTER: 'true' },
+      secrets({ 'arn:redis': 'redis-token' }),
+    );
+    expect(cfg).toMatchObject({ redisCluster: true, redisUrl: 'rediss://:redis-token@clustercfg.surge.example:6390' });
+    expect((await loadConfig({ ...LOCAL, REDIS_URL: 'redis://r:7000', REDIS_CLUSTER: 'false' }, noSecrets)).redisCluster).toBe(false);
+    await expect(loadConfig({ ...LOCAL, REDIS_URL: 'redis://r:7000', REDIS_CLUSTER: 'yes' }, noSecrets)).rejects.toThrow(
+      /^REDIS_CLUSTER: must be one of true, false, got "yes"/,
+    );
+    // Without a Redis the services would fall back to the in-memory cache, not the cluster asked for.
+    await expect(loadConfig({ ...LOCAL, REDIS_CLUSTER: 'true' }, noSecrets)).rejects.toThrow(/^REDIS_CLUSTER: is true but no Redis is configured/);
+  });
 });
 
 describe('secretsManagerSource', () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDatabase, isDatabaseUnavailable, withTransaction } from '../db';
 import { listMigrations, migrate } from '../migrate';
-import { createTestDatabase, freePort, type TestDatabase } from '../testing';
+import { createTestDatabase, freePort, needsRealEngine, type TestDatabase } from '../testing';
 
 let t: TestDatabase;
 beforeAll(async () => {
@@ -23,16 +23,18 @@ describe('migrate', () => {
     expect(await migrate(t.db.writer)).toEqual([]);
   });
 
-  it('serialises concurrent runs and rolls back a failing migration', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'surge-migrations-'));
-    writeFileSync(join(dir, '900_widgets.sql'), 'CREATE TABLE widgets (id int PRIMARY KEY);');
-    const results = await Promise.all([migrate(t.db.writer, dir), migrate(t.db.writer, dir), migrate(t.db.writer, dir)]);
-    expect(results.flat()).toEqual(['900']);
+  needsRealEngine('postgres', 'concurrent runs serialize on a session advisory lock; PGlite has one session for every connection')('concurrent migrations', () => {
+    it('serialises concurrent runs and rolls back a failing migration', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'surge-migrations-'));
+      writeFileSync(join(dir, '900_widgets.sql'), 'CREATE TABLE widgets (id int PRIMARY KEY);');
+      const results = await Promise.all([migrate(t.db.writer, dir), migrate(t.db.writer, dir), migrate(t.db.writer, dir)]);
+      expect(results.flat()).toEqual(['900']);
 
-    writeFileSync(join(dir, '901_broken.sql'), 'CREATE TABLE gadgets (id int); SELECT no_such_function();');
-    await expect(migrate(t.db.writer, dir)).rejects.toThrow(/migration 901_broken failed/);
-    const { rows } = await t.db.writer.query("SELECT to_regclass('gadgets') AS t");
-    expect(rows[0].t).toBeNull();
+      writeFileSync(join(dir, '901_broken.sql'), 'CREATE TABLE gadgets (id int); SELECT no_such_function();');
+      await expect(migrate(t.db.writer, dir)).rejects.toThrow(/migration 901_broken failed/);
+      const { rows } = await t.db.writer.query("SELECT to_regclass('gadgets') AS t");
+      expect(rows[0].t).toBeNull();
+    });
   });
 
   it('refuses a misnamed migration file', () => {
@@ -56,17 +58,19 @@ describe('withTransaction', () => {
     expect(rows).toEqual([{ v: 1 }]);
   });
 
-  it('survives the server ending the connection mid-transaction and reports it as unavailable', async () => {
-    const err = await withTransaction(t.db.writer, async (c) => {
-      const { rows } = await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-      await t.db.reader.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
-      // Let the termination reach the idle client as an 'error' event before the next query.
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      await c.query('SELECT 1');
-    }).catch((e: unknown) => e);
-    expect(isDatabaseUnavailable(err)).toBe(true);
-    // The broken client was discarded: the pool still answers.
-    expect((await t.db.writer.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+  needsRealEngine('postgres', 'it terminates its own backend; PGlite has one backend for every connection')('on a server with a backend per connection', () => {
+    it('survives the server ending the connection mid-transaction and reports it as unavailable', async () => {
+      const err = await withTransaction(t.db.writer, async (c) => {
+        const { rows } = await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+        await t.db.reader.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
+        // Let the termination reach the idle client as an 'error' event before the next query.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await c.query('SELECT 1');
+      }).catch((e: unknown) => e);
+      expect(isDatabaseUnavailable(err)).toBe(true);
+      // The broken client was discarded: the pool still answers.
+      expect((await t.db.writer.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    });
   });
 });
 

@@ -1,7 +1,16 @@
 // Token bucket limiter: exact under concurrency (Lua in Redis), refills over time, and fails open
-// when Redis stops.
+// when Redis stops; with token leases, one process is still exact and several stay within the
+// documented bound.
+import type Redis from 'ioredis';
 import type { RateLimitPolicy } from '../config';
-import { createMemoryRateLimiter, createRedisRateLimiter, policyHeader, type RateLimiter } from '../rate-limit';
+import {
+  createMemoryRateLimiter,
+  createRedisRateLimiter,
+  LEASE_MS,
+  leaseSizeFor,
+  policyHeader,
+  type RateLimiter,
+} from '../rate-limit';
 import { createBreaker, createRedisClient } from '../redis';
 import { createTestRedis, startRedisServer } from '../testing';
 
@@ -50,6 +59,115 @@ describe('Redis limiter (Lua)', () => {
   behavesLikeATokenBucket(async () => {
     const redis = await createTestRedis();
     return { limiter: createRedisRateLimiter({ redis, breaker: createBreaker() }), done: async () => void (await redis.quit()) };
+  });
+});
+
+describe('Redis limiter leasing 10 tokens per call (every policy)', () => {
+  behavesLikeATokenBucket(async () => {
+    const redis = await createTestRedis();
+    return {
+      limiter: createRedisRateLimiter({ redis, breaker: createBreaker(), leaseSize: () => 10 }),
+      done: async () => void (await redis.quit()),
+    };
+  });
+});
+
+describe('token leases', () => {
+  // A bucket that does not refill during the test, so "exact" can be checked exactly.
+  const noRefill = (capacity: number): RateLimitPolicy => ({ name: 'default', capacity, refillPerSecond: 0.001 });
+  let redis: Redis;
+  let other: Redis;
+  beforeAll(async () => {
+    redis = await createTestRedis();
+    other = redis.duplicate(); // a second process: its own connection, the same keys
+    await other.ping();
+  });
+  afterAll(async () => {
+    await redis.quit();
+    await other.quit();
+  });
+  /** Counts token-bucket script calls (EVALSHA, or EVAL on a script cache miss) sent on `client`. */
+  const scriptCalls = (client: Redis) => {
+    const sent = jest.spyOn(client, 'sendCommand');
+    return {
+      count: () => sent.mock.calls.filter(([command]) => /^eval/i.test(command.name)).length,
+      reset: () => sent.mockClear(),
+      restore: () => sent.mockRestore(),
+    };
+  };
+
+  it('one process admits exactly the bucket, with one Redis call per lease, and decides locally in between', async () => {
+    const calls = scriptCalls(redis);
+    const limiter = createRedisRateLimiter({ redis, breaker: createBreaker(), leaseSize: () => 10 });
+    const results = await Promise.all(Array.from({ length: 150 }, () => limiter.take('rl:default:ip:lease-1', noRefill(100))));
+    expect(results.filter((r) => r.allowed)).toHaveLength(100);
+    expect(calls.count()).toBeLessThan(150);
+    calls.reset();
+    const fresh = createRedisRateLimiter({ redis, breaker: createBreaker(), leaseSize: () => 10 });
+    await fresh.take('rl:default:ip:lease-2', noRefill(100));
+    const local = fresh.take('rl:default:ip:lease-2', noRefill(100));
+    expect(local).not.toBeInstanceOf(Promise); // answered from the lease, no Redis round trip
+    expect(local).toMatchObject({ allowed: true });
+    expect(calls.count()).toBe(1);
+    calls.restore();
+  });
+
+  it('two processes together admit exactly the bucket when it does not refill', async () => {
+    const a = createRedisRateLimiter({ redis, breaker: createBreaker(), leaseSize: () => 10 });
+    const b = createRedisRateLimiter({ redis: other, breaker: createBreaker(), leaseSize: () => 10 });
+    const results = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => (i % 2 ? a : b).take('rl:default:ip:lease-3', noRefill(100))),
+    );
+    expect(results.filter((r) => r.allowed)).toHaveLength(100);
+  });
+
+  it('two processes admit at most the bucket plus the tokens they held leased when a window starts', async () => {
+    const policy: RateLimitPolicy = { name: 'default', capacity: 50, refillPerSecond: 100 };
+    const a = createRedisRateLimiter({ redis, breaker: createBreaker(), leaseSize: () => 10 });
+    const b = createRedisRateLimiter({ redis: other, breaker: createBreaker(), leaseSize: () => 10 });
+    // Each takes a lease (keeping 9 tokens) and the bucket refills to full meanwhile.
+    await a.take('rl:default:ip:lease-4', policy);
+    await b.take('rl:default:ip:lease-4', policy);
+    await new Promise((r) => setTimeout(r, 600));
+    const started = Date.now();
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => (i % 2 ? a : b).take('rl:default:ip:lease-4', policy)),
+    );
+    const refilledDuring = Math.ceil(((Date.now() - started) * policy.refillPerSecond) / 1000);
+    const allowed = results.filter((r) => r.allowed).length;
+    expect(allowed).toBeGreaterThanOrEqual(50 + 18);
+    expect(allowed).toBeLessThanOrEqual(50 + 2 * 9 + refilledDuring);
+  });
+
+  it('drops unspent tokens when a lease expires, and fails open when Redis cannot renew it', async () => {
+    const server = await startRedisServer();
+    const client = createRedisClient(server.url);
+    client.on('error', () => undefined);
+    await client.connect();
+    let clock = Date.now();
+    const failOpen = jest.fn();
+    const limiter = createRedisRateLimiter({ redis: client, breaker: createBreaker(), leaseSize: () => 10, onFailOpen: failOpen, now: () => clock });
+    try {
+      expect(await limiter.take('rl:default:ip:z', noRefill(100))).toMatchObject({ allowed: true, remaining: 99 });
+      clock += LEASE_MS + 1; // the 9 leased tokens are gone, not carried over
+      expect(await limiter.take('rl:default:ip:z', noRefill(100))).toMatchObject({ allowed: true, remaining: 89 });
+      await server.stop();
+      clock += LEASE_MS + 1;
+      const results = await Promise.all(Array.from({ length: 5 }, () => limiter.take('rl:default:ip:z', noRefill(100))));
+      expect(results.every((r) => r.allowed)).toBe(true);
+      expect(failOpen).toHaveBeenCalled();
+    } finally {
+      client.disconnect();
+      await server.stop();
+    }
+  });
+
+  it('leases only the default policy, never orders or login', () => {
+    expect(leaseSizeFor({ name: 'orders', capacity: 1_000_000, refillPerSecond: 1_000_000 })).toBe(1);
+    expect(leaseSizeFor({ name: 'login', capacity: 1_000_000, refillPerSecond: 1_000_000 })).toBe(1);
+    expect(leaseSizeFor({ name: 'default', capacity: 100, refillPerSecond: 50 })).toBe(5);
+    expect(leaseSizeFor({ name: 'default', capacity: 1_000_000, refillPerSecond: 1_000_000 })).toBe(100);
+    expect(leaseSizeFor({ name: 'default', capacity: 5, refillPerSecond: 5 })).toBe(1);
   });
 });
 
