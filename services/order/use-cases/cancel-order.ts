@@ -4,8 +4,7 @@
 // worker's payment result: whichever commits first decides, and the other sees its status.
 import { conflict, notFound } from '../../platform/errors';
 import { withTransaction, type Database } from '../../platform/db';
-import { lockOrderOfUser, markOrderCancelled } from '../data/cancellations';
-import { findOrderOfUser, type Order } from '../data/orders';
+import { findOrderOfUser, lockOrderOfUser, markOrderCancelled, type Order } from '../data/orders';
 import { releaseStockOfOrder } from '../data/products';
 import { ORDER_CANCELLED, ORDER_PLACED, type OrderCancelledEvent } from '../events';
 import { enqueueEvent } from '../outbox';

@@ -1,38 +1,25 @@
 // Cancelling through the whole system: HTTP cancel -> outbox -> SQS (fauxqs) -> payment worker, and
 // the payment result reaching the order worker afterwards, on the real PostgreSQL. The buyer ends
 // with no net charge, the order stays CANCELLED and its stock comes back once.
-import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startSqsEmulator, type SqsEmulator } from '../../platform/testing';
-import { orderRoutes } from '../../order/routes';
 import { addProduct, countRows, stockOf } from '../../order/test/fixtures';
-import { startTestService, type TestService } from '../../order/test/harness';
 import { ORDER_PLACED } from '../../order/events';
 import { startOutboxRelay } from '../../order/outbox';
 import { startOrderWorkers } from '../../order/worker';
-import { paymentRoutes } from '../routes';
 import { startPaymentWorkers } from '../worker';
+import { FAST_QUEUE, eventually, queueIsDrained, startPaymentFlow, type PaymentFlow } from './flow-harness';
 
-let emulator: SqsEmulator;
-let service: TestService;
-let queues: Record<'orderPlaced' | 'paymentResult', { queueUrl: string; dlqUrl?: string }>;
+let flow: PaymentFlow;
+let emulator: PaymentFlow['emulator'];
+let service: PaymentFlow['service'];
+let queues: PaymentFlow['queues'];
 let running: Array<{ stop(): Promise<void> }> = [];
 
-// Short polls and immediate retries keep the suite fast; production uses the queue worker defaults.
-const FAST_QUEUE = { waitTimeSeconds: 1, retryDelaySeconds: 0, visibilityTimeoutSeconds: 5 };
-
 beforeAll(async () => {
-  emulator = await startSqsEmulator();
-  queues = {
-    orderPlaced: await emulator.createQueue(`order-placed-${randomUUID()}`, { dlq: true, maxReceiveCount: 2 }),
-    paymentResult: await emulator.createQueue(`payment-result-${randomUUID()}`, { dlq: true, maxReceiveCount: 2 }),
-  };
-  service = await startTestService([orderRoutes, paymentRoutes], {
-    sqsEndpoint: emulator.endpoint,
-    queueUrls: { orderPlaced: queues.orderPlaced.queueUrl, paymentResult: queues.paymentResult.queueUrl },
-    env: { PAYMENT_SANDBOX_LATENCY_MS: '20' },
-  });
+  flow = await startPaymentFlow();
+  ({ emulator, service, queues } = flow);
 });
 // Each test starts the workers it needs, so it can hold one side back.
 afterEach(async () => {
@@ -43,8 +30,7 @@ afterEach(async () => {
   await sleep(FAST_QUEUE.waitTimeSeconds * 1000 + 200);
 });
 afterAll(async () => {
-  await service?.close();
-  await emulator?.stop();
+  await flow?.close();
 });
 
 const writer = () => service.database.db.writer;
@@ -64,14 +50,6 @@ const startOrderEventsRelay = () =>
   );
 const TEST_TIMEOUT_MS = 30_000;
 
-async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 async function placeOrder(productId: string, quantity: number) {
   const auth = await service.authFor();
@@ -100,15 +78,6 @@ const ledger = async (orderId: string) => ({
   refunds: await countRows(writer(), `SELECT 1 FROM sandbox_refunds WHERE idempotency_key = 'refund-' || $1`, [orderId]),
 });
 
-async function queueIsDrained(queueUrl: string): Promise<boolean> {
-  const { Attributes = {} } = await emulator.sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
-  return Attributes.ApproximateNumberOfMessages === '0' && Attributes.ApproximateNumberOfMessagesNotVisible === '0';
-}
 
 async function deadLetters(dlqUrl: string): Promise<number> {
   const { Messages = [] } = await emulator.sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
@@ -137,11 +106,11 @@ describe('cancel vs payment, end to end', () => {
     // SQS delivers the cancel again: still one refund.
     const { rows } = await writer().query(`SELECT payload FROM outbox WHERE payload->>'type' = 'order-cancelled' AND payload->>'orderId' = $1`, [orderId]);
     await emulator.sqs.send(new SendMessageCommand({ QueueUrl: queues.orderPlaced.queueUrl, MessageBody: JSON.stringify(rows[0].payload) }));
-    expect(await eventually(() => queueIsDrained(queues.orderPlaced.queueUrl), Boolean)).toBe(true);
+    expect(await eventually(() => queueIsDrained(emulator, queues.orderPlaced.queueUrl), Boolean)).toBe(true);
 
     // Now the SUCCEEDED result reaches the order worker: the CANCELLED order and its released stock stay as they are.
     startOrderWorker();
-    expect(await eventually(() => queueIsDrained(queues.paymentResult.queueUrl), Boolean)).toBe(true);
+    expect(await eventually(() => queueIsDrained(emulator, queues.paymentResult.queueUrl), Boolean)).toBe(true);
     expect(await countRows(writer(), `SELECT 1 FROM outbox WHERE topic = 'payment-result' AND payload->>'orderId' = $1 AND sent_at IS NOT NULL`, [orderId])).toBe(1);
     expect(await orderStatus(orderId, auth)).toBe('CANCELLED');
     expect(await stockOf(writer(), product.id)).toBe(5);
@@ -165,7 +134,7 @@ describe('cancel vs payment, end to end', () => {
     // Both events wait in the queue; SQS promises no order between them. Either way nothing is charged:
     // order-placed finds the order cancelled before charging.
     startPaymentWorker();
-    expect(await eventually(() => queueIsDrained(queues.orderPlaced.queueUrl), Boolean)).toBe(true);
+    expect(await eventually(() => queueIsDrained(emulator, queues.orderPlaced.queueUrl), Boolean)).toBe(true);
     expect(await paymentsOf(orderId, auth)).toEqual([
       expect.objectContaining({ orderId, status: 'CANCELLED', amountCents: 900, providerReference: null, refundReference: null }),
     ]);

@@ -1,35 +1,22 @@
 // The whole order -> payment -> order flow through SQS (fauxqs), the outbox relays and both workers,
 // on the real PostgreSQL: orders end PAID or PAYMENT_FAILED (stock back), a duplicated delivery
 // charges once, and poison messages end in the DLQs.
-import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
-import { startSqsEmulator, type SqsEmulator } from '../../platform/testing';
-import { orderRoutes } from '../../order/routes';
 import { addProduct, countRows, stockOf } from '../../order/test/fixtures';
-import { startTestService, type TestService } from '../../order/test/harness';
 import { startOrderWorkers } from '../../order/worker';
-import { paymentRoutes } from '../routes';
 import { startPaymentWorkers } from '../worker';
+import { FAST_QUEUE, eventually, queueIsDrained, startPaymentFlow, type PaymentFlow } from './flow-harness';
 
-let emulator: SqsEmulator;
-let service: TestService;
-let queues: Record<'orderPlaced' | 'paymentResult', { queueUrl: string; dlqUrl?: string }>;
+let flow: PaymentFlow;
+let emulator: PaymentFlow['emulator'];
+let service: PaymentFlow['service'];
+let queues: PaymentFlow['queues'];
 let workers: Array<{ stop(): Promise<void> }> = [];
 
-// Short polls and immediate retries keep the suite fast; production uses the queue worker defaults.
-const FAST_QUEUE = { waitTimeSeconds: 1, retryDelaySeconds: 0, visibilityTimeoutSeconds: 5 };
-
 beforeAll(async () => {
-  emulator = await startSqsEmulator();
-  queues = {
-    orderPlaced: await emulator.createQueue(`order-placed-${randomUUID()}`, { dlq: true, maxReceiveCount: 2 }),
-    paymentResult: await emulator.createQueue(`payment-result-${randomUUID()}`, { dlq: true, maxReceiveCount: 2 }),
-  };
-  service = await startTestService([orderRoutes, paymentRoutes], {
-    sqsEndpoint: emulator.endpoint,
-    queueUrls: { orderPlaced: queues.orderPlaced.queueUrl, paymentResult: queues.paymentResult.queueUrl },
-    env: { PAYMENT_SANDBOX_LATENCY_MS: '20' },
-  });
+  flow = await startPaymentFlow();
+  ({ emulator, service, queues } = flow);
   workers = [
     startOrderWorkers(service.ctx, { queue: FAST_QUEUE, relayIdleDelayMs: 25 }),
     startPaymentWorkers(service.ctx, { queue: FAST_QUEUE, relayIdleDelayMs: 25 }),
@@ -37,8 +24,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await Promise.all(workers.map((worker) => worker.stop()));
-  await service?.close();
-  await emulator?.stop();
+  await flow?.close();
 });
 
 const writer = () => service.database.db.writer;
@@ -55,14 +41,6 @@ async function placeOrder(productId: string, quantity: number, userId = randomUU
   return { order: response.json(), auth };
 }
 
-async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 async function settledOrder(orderId: string, auth: { authorization: string }) {
   return eventually(
@@ -71,15 +49,6 @@ async function settledOrder(orderId: string, auth: { authorization: string }) {
   );
 }
 
-async function queueIsDrained(queueUrl: string): Promise<boolean> {
-  const { Attributes = {} } = await emulator.sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
-  return Attributes.ApproximateNumberOfMessages === '0' && Attributes.ApproximateNumberOfMessagesNotVisible === '0';
-}
 
 describe('order -> payment -> order', () => {
   it('ends PAID with one SUCCEEDED payment, visible only to the buyer', async () => {
@@ -130,7 +99,7 @@ describe('order -> payment -> order', () => {
       (pending) => pending === 0,
     );
     expect(sent).toBe(0);
-    expect(await eventually(() => queueIsDrained(queues.orderPlaced.queueUrl), Boolean)).toBe(true);
+    expect(await eventually(() => queueIsDrained(emulator, queues.orderPlaced.queueUrl), Boolean)).toBe(true);
     // Drained because both copies were handled, not because one was dead-lettered.
     const { Messages = [] } = await emulator.sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.orderPlaced.dlqUrl!, WaitTimeSeconds: 0 }));
     expect(Messages).toEqual([]);

@@ -6,7 +6,7 @@
 import { withTransaction } from '../../platform/db';
 import type { OrderPlacedEvent } from '../../order/events';
 import { enqueueEvent } from '../../order/outbox';
-import { isOrderCancelled } from '../../order/data/cancellations';
+import { isOrderCancelled } from '../../order/data/orders';
 import {
   completePayment,
   findOrCreatePayment,
