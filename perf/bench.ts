@@ -3,7 +3,7 @@
 // cores. Writes perf/results/latest.json (read by `npm run capacity`) and docs/BENCHMARKS.md.
 // Benchmarks are not tests: nothing here fails on a number.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,18 +24,32 @@ import { renderBenchmarksDoc } from './lib/bench-doc';
 
 const REPO = join(__dirname, '..');
 
+/**
+ * CPU time per answered request during a run, in microseconds: the server under test, every
+ * PostgreSQL process on the machine, and this process (autocannon). Steadier than req/s on shared cores.
+ */
+export interface CpuPerRequest {
+  server: number;
+  postgres: number;
+  loadGenerator: number;
+}
+
+/** A run as the bench records it (results from before the CPU figures have none). */
+export type BenchRun = LoadSummary & { cpuUsPerRequest?: CpuPerRequest };
+
 export interface BenchResults {
   date: string;
   machine: { cpuModel: string; cores: number; node: string; platform: string };
   settings: { durationSeconds: number; connections: number; products: number };
   runs: {
-    ceilingHttp: LoadSummary;
-    productCached: LoadSummary;
-    productUncached: LoadSummary;
-    txCeiling: LoadSummary;
-    orders: LoadSummary;
-    ordersWithWorker: LoadSummary;
-    ordersSlowProvider: LoadSummary;
+    ceilingHttp: BenchRun;
+    ceilingHttpHeaders: BenchRun;
+    productCached: BenchRun;
+    productUncached: BenchRun;
+    txCeiling: BenchRun;
+    orders: BenchRun;
+    ordersWithWorker: BenchRun;
+    ordersSlowProvider: BenchRun;
   };
   ratios: {
     cachedVsCeiling: number;
@@ -57,6 +71,51 @@ export function cpuModel(): string {
   } catch {
     return cpus()[0]?.model ?? 'unknown';
   }
+}
+
+/** User + system CPU of a process so far, in ms (from /proc; 0 once it has gone). */
+function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+const CLOCK_TICKS = 100;
+
+/** CPU ms of every process named `postgres` (the server's backends, shared by whatever else runs). */
+function postgresCpuMs(): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === 'postgres') total += cpuMs(Number(pid));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return total;
+}
+
+/** Runs `work` and divides the CPU each party spent by the requests answered. */
+async function measureCpu(serverPid: number, work: () => Promise<LoadSummary>): Promise<BenchRun> {
+  const server = cpuMs(serverPid);
+  const postgres = postgresCpuMs();
+  const self = process.cpuUsage();
+  const summary = await work();
+  const own = process.cpuUsage(self);
+  const perRequest = (ms: number) => (summary.requests > 0 ? Math.round((ms * 1000) / summary.requests) : 0);
+  return {
+    ...summary,
+    cpuUsPerRequest: {
+      server: perRequest(cpuMs(serverPid) - server),
+      // A backend that exits during the run takes its CPU time with it: never below 0.
+      postgres: Math.max(0, perRequest(postgresCpuMs() - postgres)),
+      loadGenerator: perRequest((own.user + own.system) / 1000),
+    },
+  };
 }
 
 /** Samples every service's RSS twice a second and keeps the maximum per service. */
@@ -117,9 +176,11 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     await p.stop();
     running.splice(running.indexOf(p), 1);
   };
-  const load = (title: string, url: string, requests: Parameters<typeof runLoad>[0]['requests']) => {
+  const load = (title: string, target: ServiceProcess, requests: Parameters<typeof runLoad>[0]['requests']) => {
     log(`bench: ${title}`);
-    return runLoad({ url, title, requests, connections: options.connections, durationSeconds: options.durationSeconds, progress: options.progress });
+    return measureCpu(target.child.pid!, () =>
+      runLoad({ url: target.url, title, requests, connections: options.connections, durationSeconds: options.durationSeconds, progress: options.progress }),
+    );
   };
   try {
     const order = await start('order', {});
@@ -129,27 +190,38 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
 
     const ids = await catalogIds(order.url, options.products);
     const hot = ids[0];
-    const productJson = await (await fetch(`${order.url}/api/products/${hot}`)).text();
+    // The second read, so its headers are those of a cache hit (X-Cache: HIT) like the rest of run 2.
+    await fetch(`${order.url}/api/products/${hot}`).then((r) => r.arrayBuffer());
+    const productResponse = await fetch(`${order.url}/api/products/${hot}`);
+    const productJson = await productResponse.text();
     const productPath = `/api/products/${hot}`;
 
     // 1. the ceiling: bare node:http with the same bytes
-    const ceiling = await start('ceiling-http', { CEILING_BODY: productJson }, join(__dirname, 'targets', 'ceiling-http.ts'));
-    const ceilingHttp = await load('1 node:http ceiling (same product JSON)', ceiling.url, [{ path: productPath }]);
+    const ceilingEntry = join(__dirname, 'targets', 'ceiling-http.ts');
+    const ceiling = await start('ceiling-http', { CEILING_BODY: productJson }, ceilingEntry);
+    const ceilingHttp = await load('1 node:http ceiling (same product JSON)', ceiling, [{ path: productPath }]);
     await stop(ceiling);
+    // 1b. not a target: the same with the headers the service adds, to show what they cost both ends.
+    const serviceHeaders = Object.fromEntries(
+      ['x-request-id', 'ratelimit-policy', 'ratelimit', 'x-cache', 'cache-control'].map((h) => [h, productResponse.headers.get(h) ?? '']),
+    );
+    const headed = await start('ceiling-http', { CEILING_BODY: productJson, CEILING_HEADERS: JSON.stringify(serviceHeaders) }, ceilingEntry, 'ceiling-http-headers');
+    const ceilingHttpHeaders = await load("1b node:http + the service's 5 extra headers", headed, [{ path: productPath }]);
+    await stop(headed);
 
     // 2. GET /api/products/:id, cache hit, rate limiting on (raised), logging on (info)
-    const productCached = await load('2 GET /api/products/:id cached', order.url, [{ path: productPath }]);
+    const productCached = await load('2 GET /api/products/:id cached', order, [{ path: productPath }]);
 
     // 3. the same with the cache off (reader pool)
     // The order service's own switch (PRODUCT_CACHE=off): every read goes to the reader pool.
     const uncached = await start('order-uncached', { PRODUCT_CACHE: 'off' }, serviceBundle('order'));
-    const productUncached = await load('3 GET /api/products/:id cache off', uncached.url, [{ path: productPath }]);
+    const productUncached = await load('3 GET /api/products/:id cache off', uncached, [{ path: productPath }]);
     await stop(uncached);
 
     // 4. POST /api/orders against a raw single-statement transaction ceiling
     const pickProduct = () => pick(ids);
     const txServer = await start('ceiling-tx', {}, join(__dirname, 'targets', 'ceiling-tx.ts'));
-    const txCeiling = await load('4a raw single-statement tx ceiling', txServer.url, [
+    const txCeiling = await load('4a raw single-statement tx ceiling', txServer, [
       { method: 'POST', path: '/', body: '{}', setup: (req) => ({ ...req, body: JSON.stringify({ items: [{ productId: pickProduct() }] }) }) },
     ]);
     await stop(txServer);
@@ -158,7 +230,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     const orderRequests = [orderRequest(buyers, pickProduct)];
     // The worker fleet runs on its own instances on AWS: stopped here so the order service has the cores.
     await stop(worker);
-    const orders = await load('4b POST /api/orders (order service alone)', order.url, orderRequests);
+    const orders = await load('4b POST /api/orders (order service alone)', order, orderRequests);
 
     // Worker throughput: how fast it settles the backlog run 4b left (relay + payment + order worker).
     const drainStart = Date.now();
@@ -169,11 +241,11 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     if (backlog > 0) notes.push(`${backlog} of ${settleBacklog} orders from run 4b were still PENDING after 90 s of draining.`);
 
     // 5. order acceptance while the worker charges, provider at 0 ms and at 500 ms
-    const ordersWithWorker = await load('5a POST /api/orders + worker (provider 0 ms)', order.url, orderRequests);
+    const ordersWithWorker = await load('5a POST /api/orders + worker (provider 0 ms)', order, orderRequests);
     await waitForSettledOrders(engines.databaseUrl, 60_000);
     await stop(worker);
     worker = await start('worker', { PAYMENT_SANDBOX_LATENCY_MS: '500' });
-    const ordersSlowProvider = await load('5b POST /api/orders + worker (provider 500 ms)', order.url, orderRequests);
+    const ordersSlowProvider = await load('5b POST /api/orders + worker (provider 500 ms)', order, orderRequests);
 
     sampler.stop();
     notes.push(`Load average (1 min) ${loadAtStart} at the start, ${loadavg()[0].toFixed(2)} at the end, on ${cpus().length} cores.`);
@@ -182,7 +254,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
       date: new Date().toISOString(),
       machine: { cpuModel: cpuModel(), cores: cpus().length, node: process.version, platform: `${process.platform} ${process.arch}` },
       settings: { durationSeconds: options.durationSeconds, connections: options.connections, products: options.products },
-      runs: { ceilingHttp, productCached, productUncached, txCeiling, orders, ordersWithWorker, ordersSlowProvider },
+      runs: { ceilingHttp, ceilingHttpHeaders, productCached, productUncached, txCeiling, orders, ordersWithWorker, ordersSlowProvider },
       ratios: {
         cachedVsCeiling: ratio(productCached.requestsPerSecond, ceilingHttp.requestsPerSecond),
         cachedVsUncached: ratio(productCached.requestsPerSecond, productUncached.requestsPerSecond),

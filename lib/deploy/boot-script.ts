@@ -4,7 +4,7 @@
 // file to CloudWatch Logs, start it. Secrets never appear here: the environment holds only their
 // ARNs, and the service reads the values from Secrets Manager when it starts.
 import { Token } from 'aws-cdk-lib';
-import { BUNDLE_LAUNCHER } from './bundle';
+import { BUNDLE_LAUNCHER, FLEET_NODE_FLAGS } from './bundle';
 
 export interface BootScriptSpec {
   /** Fleet name (`user`, `order`, `payment`, `worker`): names the unit, log file and directories. */
@@ -54,7 +54,8 @@ export function renderServiceUnit(spec: Pick<BootScriptSpec, 'fleetName' | 'stop
     'Group=surge',
     `EnvironmentFile=${p.environmentFile}`,
     // node-20 is the namespaced binary: /usr/bin/node may point at another installed major version.
-    `ExecStart=/usr/bin/node-20 ${p.current}/${BUNDLE_LAUNCHER}`,
+    // The launcher's node flags (FLEET_NODE_FLAGS) reach every worker: node:cluster forks with its execArgv.
+    `ExecStart=/usr/bin/node-20 ${[...FLEET_NODE_FLAGS, `${p.current}/${BUNDLE_LAUNCHER}`].join(' ')}`,
     'Restart=on-failure',
     'RestartSec=5',
     // SIGTERM goes to the launcher, which forwards it to each worker; whatever is left after the

@@ -1,6 +1,6 @@
 // Renders docs/BENCHMARKS.md from one bench run's results (perf/results/latest.json), so the document
 // always shows the numbers of the run it describes.
-import type { BenchResults } from '../bench';
+import type { BenchResults, BenchRun } from '../bench';
 import type { LoadSummary } from './load-run';
 
 const codes = (s: LoadSummary) =>
@@ -8,9 +8,11 @@ const codes = (s: LoadSummary) =>
     .map(([c, n]) => `${c}: ${n}`)
     .join(', ') || '-';
 
-function row(s: LoadSummary): string {
+function row(s: BenchRun): string {
   const hit = s.cache.hitRatio === null ? '-' : `${(s.cache.hitRatio * 100).toFixed(1)}%`;
-  return `| ${s.title} | ${s.requestsPerSecond} | ${s.latencyMs.p50} | ${s.latencyMs.p90} | ${s.latencyMs.p99} | ${s.requests} | ${codes(s)} | ${s.errors + s.timeouts} | ${hit} |`;
+  const cpu = s.cpuUsPerRequest;
+  const cpuCells = cpu ? `${cpu.server} | ${cpu.postgres} | ${cpu.loadGenerator}` : '- | - | -';
+  return `| ${s.title} | ${s.requestsPerSecond} | ${s.latencyMs.p50} | ${s.latencyMs.p90} | ${s.latencyMs.p99} | ${s.requests} | ${codes(s)} | ${s.errors + s.timeouts} | ${hit} | ${cpuCells} |`;
 }
 
 const verdict = (ok: boolean) => (ok ? 'met' : '**not met**');
@@ -37,8 +39,14 @@ Numbers are from this machine only; benchmarks are not tests and nothing fails o
 
 ## Results
 
-| run | req/s | p50 ms | p90 ms | p99 ms | requests | status codes | errors | X-Cache hit |
-|---|---|---|---|---|---|---|---|---|
+CPU columns: microseconds of CPU per answered request spent by the server under test, by all
+PostgreSQL processes (backends that exit during a run are not counted), and by the load generator
+(this process), read from /proc around each run. They move less than req/s when other work shares the
+cores. The services run with the fleets' V8 heap flags (\`FLEET_NODE_FLAGS\` in lib/deploy/bundle.ts:
+\`--max-old-space-size=256 --max-semi-space-size=8\`), as every process of every fleet does.
+
+| run | req/s | p50 ms | p90 ms | p99 ms | requests | status codes | errors | X-Cache hit | server CPU µs/req | PostgreSQL CPU µs/req | load generator CPU µs/req |
+|---|---|---|---|---|---|---|---|---|---|---|---|
 ${Object.values(runs).map(row).join('\n')}
 
 ## Against the targets
@@ -54,7 +62,9 @@ ${Object.values(runs).map(row).join('\n')}
 ## How each run is made
 
 1. **Ceiling**: \`perf/targets/ceiling-http.ts\`, a bare \`node:http\` server answering with the exact bytes
-   the order service returns for the product.
+   the order service returns for the product. **1b** (not a target) is the same server sending, as fixed
+   strings, the five headers the service adds (request id, RateLimit-Policy, RateLimit, X-Cache,
+   Cache-Control): what those headers cost node:http and the load generator, which share the cores.
 2. **Cached read**: \`GET /api/products/:id\` on the order service, one hot product, so after the first
    request every read is a cache hit (the X-Cache column shows the ratio). Per request: the rate-limit
    check against the process's token lease, the in-process L1 copy of the Redis entry, Fastify schema
@@ -74,22 +84,26 @@ ${Object.values(runs).map(row).join('\n')}
 ## What limits each path
 
 These follow from the code, not from one run:
-- **Cached read** (target 2): no Redis round trip per request any more (L1 + token lease); what is left
-  is Fastify's routing, hooks, validation of the id and serialisation, plus five response headers
-  (request id, two rate-limit headers, X-Cache, Cache-Control) that the ceiling does not send and
-  autocannon has to parse on the same cores.
+- **Cached read** (target 2): no Redis round trip per request (L1 + token lease), no promise when the L1
+  answers (the route handler, the cache and the limiter decide synchronously), per-route metrics bound
+  once (three additions per response), one onSend hook. What is left is Fastify's routing, hooks, id
+  validation and serialisation, plus five response headers (request id, two rate-limit headers,
+  X-Cache, Cache-Control) that the ceiling does not send: run 1b shows what those headers alone cost,
+  mostly in the load generator, which parses them on the same cores.
 - **Cache off** (target 3): on this machine the reader is a primary-key lookup on a PostgreSQL on the same
   host, barely dearer than a Redis GET; on AWS the reader is a network hop away and shared by the fleet,
   which is where the cache pays. The ratio here understates that.
-- **Orders** (target 4): an order is now one statement in its own transaction - it was eight statements
-  between BEGIN and COMMIT: it locks, checks and reserves every line, writes the order, its items, the
-  Idempotency-Key with the stored response and the outbox event, or rolls itself back (surge_abort).
-  What remains above the ceiling's single UPDATE: that statement's own work in PostgreSQL (four inserts,
-  their indexes and foreign keys, planned on every call), the token check in Redis (orders are limited
-  per user, exactly, so never leased) and the JWT verification. On this machine every socket write
-  costs a lot of CPU (the kernel delivers loopback traffic in the writer's time), so the Redis round
-  trip weighs about as much as the database's. 50 connections queue for 10 database connections,
-  which sets p99.
+- **Orders** (target 4): an order is one prepared statement in its own transaction (parsed and planned
+  once per connection; PostgreSQL keeps its generic plan): it locks, checks and reserves every line,
+  writes the order, its items, the Idempotency-Key with the stored response and the outbox event, or
+  rolls itself back (surge_abort). A buyer's token is verified once per process and then remembered
+  until it expires. Rate-limit calls issued in the same event-loop turn share one Redis write (ioredis
+  auto-pipelining). What remains above the ceiling's single UPDATE is in the CPU columns: the
+  statement's work in PostgreSQL (four inserts, their indexes and three foreign-key checks, against one
+  UPDATE), and in the service the exact per-user token check in Redis (orders are never leased) and
+  the socket writes: on this VM each one costs 100-200 us of CPU (the kernel delivers loopback
+  traffic in the writer's time). With 50 connections, p99 is set by queueing: by Little's law the mean
+  latency is 50 / throughput, so p99 <= 50 ms needs well over 1,000 orders/s from these two cores.
 - **Provider latency** (target 5): acceptance never waits for the provider (outbox + queue); with the
   provider at 500 ms the worker sleeps more and takes less CPU from the order service on these shared
   cores, so acceptance is even faster than at 0 ms.

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUNDLE_ENTRY, bundleFleet } from '../../lib/deploy/bundle';
+import { BUNDLE_ENTRY, bundleFleet, FLEET_NODE_FLAGS } from '../../lib/deploy/bundle';
 import { seedCatalog } from '../../services/order/seed';
 import { createTokenService } from '../../services/platform/auth';
 import {
@@ -154,8 +154,9 @@ export async function startServiceProcess(
   const log = createWriteStream(logFile);
   const entry = options.entry ?? join(REPO, 'services', name, 'main.ts');
   // node --import tsx runs a TypeScript entry in this very process, so the pid is the service's; a
-  // bundled .js entry (the production artifact) runs on plain node.
-  const child = spawn(process.execPath, entry.endsWith('.js') ? [entry] : ['--import', 'tsx', entry], {
+  // bundled .js entry (the production artifact) runs on plain node. Either way with the heap flags
+  // every fleet process runs with, so memory measured here is what the fleet uses.
+  const child = spawn(process.execPath, [...FLEET_NODE_FLAGS, ...(entry.endsWith('.js') ? [entry] : ['--import', 'tsx', entry])], {
     cwd: REPO,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -22,6 +22,7 @@ const bench: BenchResults = {
   settings: { durationSeconds: 10, connections: 50, products: 10000 },
   runs: {
     ceilingHttp: run(50000),
+    ceilingHttpHeaders: run(40000),
     productCached: run(10000),
     productUncached: run(2000),
     txCeiling: run(4000),
@@ -47,6 +48,10 @@ describe('planCapacity', () => {
     expect(plan.aurora.writerOk).toBe(false);
     expect(plan.warnings.join('\n')).toMatch(/exceeds one Aurora writer/);
     expect(plan.warnings.join('\n')).toMatch(/need 90 Aurora readers but a cluster has at most 15/);
+    // One token-bucket script per origin request (900k reads + 100k orders); cached product reads come
+    // from each process's L1, not Redis.
+    expect(plan.redis.opsPerSecond).toBe(1_000_000);
+    expect(plan.redis.shards).toBe(10);
   });
 
   it('lets CloudFront absorb product reads', () => {

@@ -14,7 +14,7 @@ import {
   placeOrderSchema,
 } from './schemas';
 import { cancelOrder } from './use-cases/cancel-order';
-import { browseProducts, getProduct, PRODUCT_MAX_AGE_SECONDS } from './use-cases/read-catalog';
+import { browseProducts, getProduct, PRODUCT_MAX_AGE_SECONDS, type ProductRead } from './use-cases/read-catalog';
 import { getOrder, listMyOrders } from './use-cases/read-orders';
 import { placeOrder } from './use-cases/place-order';
 
@@ -27,12 +27,16 @@ export async function orderRoutes(api: SurgeApp, ctx: ServiceContext): Promise<v
     return page;
   });
 
-  api.get('/api/products/:id', { schema: getProductSchema }, async (request, reply) => {
-    const { product, cacheHit } = await getProduct(ctx, request.params.id);
-    // Set before a possible 404 too, so CloudFront does not keep a "missing" answer for long.
-    reply.header('x-cache', cacheHit ? 'HIT' : 'MISS').header('cache-control', PUBLIC_CACHE_CONTROL);
-    if (!product) throw notFound(`product ${request.params.id} does not exist`);
-    return product;
+  // Not an async handler: a read the L1 answers is sent without a promise (the hot path of a sale).
+  api.get('/api/products/:id', { schema: getProductSchema }, (request, reply) => {
+    const respond = ({ product, cacheHit }: ProductRead) => {
+      // Set before a possible 404 too, so CloudFront does not keep a "missing" answer for long.
+      reply.header('x-cache', cacheHit ? 'HIT' : 'MISS').header('cache-control', PUBLIC_CACHE_CONTROL);
+      if (!product) throw notFound(`product ${request.params.id} does not exist`);
+      return product;
+    };
+    const read = getProduct(ctx, request.params.id);
+    return read instanceof Promise ? read.then(respond) : respond(read);
   });
 
   api.post(

@@ -79,41 +79,48 @@ export async function buildApp(ctx: ServiceContext, plugins: ServicePlugin[]): P
   app.setErrorHandler(handleError);
 
   // Hooks in callback style: on the hot read path an async hook's promise per request is measurable.
-  app.addHook('onRequest', (request, reply, done) => {
+  // One hook for every response (one hook phase fewer on the hot path): the request id, and while
+  // draining `connection: close`, so keep-alive clients reconnect to another instance and the server
+  // can finish closing once in-flight requests are answered.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
-    done();
-  });
-  // While draining, every response closes its connection, so keep-alive clients reconnect to another
-  // instance and the server can finish closing once in-flight requests are answered.
-  app.addHook('onSend', (_request, reply, payload, done) => {
     if (draining) reply.header('connection', 'close');
     done(null, payload);
   });
-  // Per-route metrics: the route's dimensions object is built once, when the route is added, so
-  // metrics aggregate without building keys per request (the not-found handler counts its own).
-  const countResponse = (dims: { Route: string }, reply: FastifyReply) => {
-    ctx.metrics.count('Requests', dims);
-    ctx.metrics.count('Errors5xx', dims, reply.statusCode >= 500 ? 1 : 0);
-    ctx.metrics.timing('Latency', dims, reply.elapsedTime);
+  // Per-route metrics, bound once when the route is added, so a response costs three additions (the
+  // not-found handler counts its own).
+  const responseCounter = (dims: { Route: string }) => {
+    const requests = ctx.metrics.counter('Requests', dims);
+    const errors5xx = ctx.metrics.counter('Errors5xx', dims);
+    const latency = ctx.metrics.timer('Latency', dims);
+    return (reply: FastifyReply) => {
+      requests();
+      errors5xx(reply.statusCode >= 500 ? 1 : 0);
+      latency(reply.elapsedTime);
+    };
   };
   app.addHook('onRoute', (route) => {
-    const dims = { Route: `${[route.method].flat().join(',')} ${route.url}` };
+    const countResponse = responseCounter({ Route: `${[route.method].flat().join(',')} ${route.url}` });
     const own = route.onResponse === undefined ? [] : [route.onResponse].flat();
     const count: onResponseHookHandler = (_request, reply, done) => {
-      countResponse(dims, reply);
+      countResponse(reply);
       done();
     };
     route.onResponse = [...own, count as (typeof own)[number]];
   });
+  // A flood of 429s is a hot path too: one bound counter per policy.
+  const limitedCounters = Object.fromEntries(
+    Object.keys(ctx.config.rateLimits).map((policy) => [policy, ctx.metrics.counter('RateLimited', { Policy: policy })]),
+  ) as Record<keyof typeof ctx.config.rateLimits, () => void>;
   const rateLimitUnmatched = installRateLimit(app, {
     limiter: ctx.limiter,
     policies: ctx.config.rateLimits,
-    onLimited: (policy) => ctx.metrics.count('RateLimited', { Policy: policy }),
+    onLimited: (policy) => limitedCounters[policy](),
   });
-  const unmatched = { Route: 'unmatched' };
+  const countUnmatched = responseCounter({ Route: 'unmatched' });
   app.setNotFoundHandler({ preHandler: rateLimitUnmatched }, (request, reply) => {
     reply.status(404).send({ error: 'not_found', message: `Route ${request.method} ${request.url.split('?')[0]} not found` });
-    countResponse(unmatched, reply);
+    countUnmatched(reply);
   });
 
   await app.register(swagger, {

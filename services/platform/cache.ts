@@ -14,12 +14,19 @@
 // Redis holds: during a Redis outage its copies live out their last second, then reads go to the loader.
 import type { Breaker, RedisClient } from './redis';
 
+/** A cache answer: the value (`null` = does not exist) and whether it came from the cache. */
+export interface CacheRead<T> {
+  value: T | null;
+  hit: boolean;
+}
+
 export interface Cache {
   /**
    * The cached value for `key`, else the loader's (stored for up to `ttlSeconds`; `null`, meaning
-   * "does not exist", is cached too). Values must survive JSON round trips.
+   * "does not exist", is cached too). Values must survive JSON round trips. Answered at once (no
+   * promise) when the in-process L1 holds the key, as the hot path of a sale does.
    */
-  getOrLoad<T>(key: string, ttlSeconds: number, load: () => Promise<T | null>): Promise<{ value: T | null; hit: boolean }>;
+  getOrLoad<T>(key: string, ttlSeconds: number, load: () => Promise<T | null>): CacheRead<T> | Promise<CacheRead<T>>;
   delete(key: string): Promise<void>;
 }
 
@@ -149,8 +156,19 @@ export function createRedisCache({
     }).catch((err: unknown) => onError?.(err, 'reload'));
   };
 
+  /** Not in the L1: Redis, else the loader (one load per key at a time). */
+  const readThrough = async <T>(key: string, ttlSeconds: number, load: () => Promise<T | null>): Promise<CacheRead<T>> => {
+    const shared = await readRedis<T>(key, ttlSeconds * 1000);
+    if (shared !== MISSING) {
+      observe?.(namespaceOf(key), true);
+      return { value: shared.v, hit: true };
+    }
+    observe?.(namespaceOf(key), false);
+    return { value: await flight(key, () => loadAndStore(key, ttlSeconds, load)), hit: false };
+  };
+
   return {
-    async getOrLoad<T>(key: string, ttlSeconds: number, load: () => Promise<T | null>) {
+    getOrLoad<T>(key: string, ttlSeconds: number, load: () => Promise<T | null>): CacheRead<T> | Promise<CacheRead<T>> {
       const entry = local.get(key);
       if (entry) {
         const left = entry.until - now();
@@ -160,13 +178,7 @@ export function createRedisCache({
           return { value: entry.v as T | null, hit: true };
         }
       }
-      const shared = await readRedis<T>(key, ttlSeconds * 1000);
-      if (shared !== MISSING) {
-        observe?.(namespaceOf(key), true);
-        return { value: shared.v, hit: true };
-      }
-      observe?.(namespaceOf(key), false);
-      return { value: await flight(key, () => loadAndStore(key, ttlSeconds, load)), hit: false };
+      return readThrough(key, ttlSeconds, load);
     },
     async delete(key) {
       local.delete(key);

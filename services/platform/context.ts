@@ -54,7 +54,17 @@ export async function createServiceContext(config: ServiceConfig, options: Servi
   const db = createDatabase(config.database, {
     onIdleError: (err) => logger.warn({ err }, 'idle database connection failed'),
   });
-  const observe = (cache: string, hit: boolean) => metrics.count(hit ? 'CacheHit' : 'CacheMiss', { Cache: cache });
+  // One pair of bound counters per cache namespace (a handful), looked up by name per read.
+  const cacheCounters = new Map<string, { hit: () => void; miss: () => void }>();
+  const observe = (cache: string, hit: boolean) => {
+    let counters = cacheCounters.get(cache);
+    if (!counters) {
+      const dims = { Cache: cache };
+      counters = { hit: metrics.counter('CacheHit', dims), miss: metrics.counter('CacheMiss', dims) };
+      cacheCounters.set(cache, counters);
+    }
+    (hit ? counters.hit : counters.miss)();
+  };
 
   let redis: RedisClient | undefined;
   let cache: Cache;

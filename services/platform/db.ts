@@ -14,6 +14,8 @@ export interface Database {
 /** Anything that runs a parameterised query: a pool or a client inside a transaction. */
 export interface Queryable {
   query<R extends pg.QueryResultRow = any>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  /** With `name`, a prepared statement: parsed once per connection, then only bound and run. */
+  query<R extends pg.QueryResultRow = any>(config: pg.QueryConfig): Promise<pg.QueryResult<R>>;
 }
 
 export interface DatabaseOptions {
@@ -35,6 +37,11 @@ export function createDatabase(cfg: DatabaseConfig, options: DatabaseOptions = {
     });
     // Without a listener an idle connection's error (server restart, failover) crashes the process.
     p.on('error', (err) => options.onIdleError?.(err));
+    // pg-pool's own query() closes the connection after ANY error, a refused statement too (duplicate
+    // key, an order that rolled itself back): on sale day every sold-out attempt would open a new
+    // PostgreSQL connection. Through withClient a connection goes back to the pool unless it broke.
+    p.query = ((config: string | pg.QueryConfig, values?: unknown[]) =>
+      withClient(p, (client) => client.query(config, values))) as unknown as typeof p.query;
     return p;
   };
   const writer = pool(cfg.writerUrl);
@@ -50,9 +57,30 @@ export function createDatabase(cfg: DatabaseConfig, options: DatabaseOptions = {
   };
 }
 
+/** SQLSTATE for "a prepared statement of that name already exists". */
+const DUPLICATE_PREPARED_STATEMENT = '42P05';
+
+/**
+ * Runs a named (prepared) statement outside a transaction: pg parses it once per connection, then only
+ * binds and runs it. Where the server already holds the name for another connection - PGlite, which
+ * `npm start` and Node-only test runs use, shares one backend between all connections - the statement
+ * runs unnamed instead.
+ */
+export async function queryPrepared<R extends pg.QueryResultRow = any>(
+  db: Queryable,
+  statement: { name: string; text: string; values: unknown[] },
+): Promise<pg.QueryResult<R>> {
+  try {
+    return await db.query<R>(statement);
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== DUPLICATE_PREPARED_STATEMENT) throw err;
+    return db.query<R>(statement.text, statement.values);
+  }
+}
+
 /**
  * Runs `fn` on one checked-out connection and returns it to the pool afterwards, or discards it when
- * it broke (`fn` may call `discard()` too). While a client is checked out, pg-pool's own error
+ * it broke or `fn` failed because the server went away (`fn` may call `discard()` too). While a client is checked out, pg-pool's own error
  * listener is off: a server that ends the connection between two queries (restart, failover,
  * pg_terminate_backend) would emit an unhandled 'error' and kill the process. The failing query
  * rejects anyway; the listener here only keeps the event from crashing us and marks the client broken.
@@ -66,6 +94,11 @@ export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient, d
   client.on('error', discard);
   try {
     return await fn(client, discard);
+  } catch (err) {
+    // A server that ends the session (57P01 on failover or termination) answers the query before the
+    // socket closes: the connection is gone even though no 'error' event has arrived yet.
+    if (isDatabaseUnavailable(err)) discard();
+    throw err;
   } finally {
     client.off('error', discard);
     client.release(broken || undefined);

@@ -9,6 +9,10 @@ export type Dimensions = Record<string, string>;
 export interface Metrics {
   count(name: string, dimensions: Dimensions, value?: number): void;
   timing(name: string, dimensions: Dimensions, milliseconds: number): void;
+  /** `count` bound to one series, for the request path: each call is one addition, no lookup. */
+  counter(name: string, dimensions: Dimensions): (value?: number) => void;
+  /** `timing` bound to one series, for the request path. */
+  timer(name: string, dimensions: Dimensions): (milliseconds: number) => void;
   /** Writes what was aggregated since the last flush. */
   flush(): void;
   /** Stops the timer and flushes one last time. */
@@ -31,29 +35,35 @@ const SAMPLES_PER_SERIES = 100;
 interface Series {
   unit: 'Count' | 'Milliseconds';
   sum: number;
+  /** Observations since the last flush; 0 = nothing to write. */
   seen: number;
   samples: number[];
+}
+
+interface Group {
+  dimensions: Dimensions;
+  series: Map<string, Series>;
 }
 
 export function createMetrics(options: MetricsOptions): Metrics {
   const namespace = options.namespace ?? 'Surge';
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
-  // dimension-set key -> (dimensions, metric name -> series)
-  let groups = new Map<string, { dimensions: Dimensions; series: Map<string, Series> }>();
+  // Groups and series live as long as the process (dimension sets are few: routes, policies, caches),
+  // so bound counters stay valid across flushes; a flush writes and resets what was touched.
+  const groups = new Map<string, Group>();
+  // Dimension objects passed again and again map to their group without building the key each time.
+  const groupOf = new WeakMap<Dimensions, Group>();
 
-  // Callers on the request path pass the same dimensions object every time (one per route; it must not
-  // be changed afterwards), so its canonical key is computed once per object, not sorted per request.
-  const keys = new WeakMap<Dimensions, string>();
   const seriesFor = (name: string, dims: Dimensions, unit: Series['unit']): Series => {
-    let key = keys.get(dims);
-    if (key === undefined) {
-      key = JSON.stringify(Object.entries({ Service: options.service, ...dims }).sort(([a], [b]) => a.localeCompare(b)));
-      keys.set(dims, key);
-    }
-    let group = groups.get(key);
+    let group = groupOf.get(dims);
     if (!group) {
-      group = { dimensions: { Service: options.service, ...dims }, series: new Map() };
-      groups.set(key, group);
+      const key = JSON.stringify(Object.entries({ Service: options.service, ...dims }).sort(([a], [b]) => a.localeCompare(b)));
+      group = groups.get(key);
+      if (!group) {
+        group = { dimensions: { Service: options.service, ...dims }, series: new Map() };
+        groups.set(key, group);
+      }
+      groupOf.set(dims, group);
     }
     let series = group.series.get(name);
     if (!series) {
@@ -63,11 +73,27 @@ export function createMetrics(options: MetricsOptions): Metrics {
     return series;
   };
 
+  const add = (s: Series, value: number) => {
+    s.sum += value;
+    s.seen += 1;
+  };
+  const sample = (s: Series, milliseconds: number) => {
+    s.seen += 1;
+    const value = Math.round(milliseconds * 10) / 10;
+    if (s.samples.length < SAMPLES_PER_SERIES) {
+      s.samples.push(value);
+    } else {
+      // Reservoir sampling keeps every observation equally likely to be reported.
+      const i = Math.floor(Math.random() * s.seen);
+      if (i < SAMPLES_PER_SERIES) s.samples[i] = value;
+    }
+  };
+
   const flush = () => {
-    const current = groups;
-    groups = new Map();
     const timestamp = Date.now();
-    for (const { dimensions, series } of current.values()) {
+    for (const { dimensions, series } of groups.values()) {
+      const touched = [...series].filter(([, s]) => s.seen > 0);
+      if (touched.length === 0) continue;
       const doc: Record<string, unknown> = {
         _aws: {
           Timestamp: timestamp,
@@ -75,13 +101,18 @@ export function createMetrics(options: MetricsOptions): Metrics {
             {
               Namespace: namespace,
               Dimensions: [Object.keys(dimensions)],
-              Metrics: [...series].map(([name, s]) => ({ Name: name, Unit: s.unit })),
+              Metrics: touched.map(([name, s]) => ({ Name: name, Unit: s.unit })),
             },
           ],
         },
         ...dimensions,
       };
-      for (const [name, s] of series) doc[name] = s.unit === 'Count' ? s.sum : s.samples;
+      for (const [name, s] of touched) {
+        doc[name] = s.unit === 'Count' ? s.sum : s.samples;
+        s.sum = 0;
+        s.seen = 0;
+        s.samples = [];
+      }
       write(JSON.stringify(doc));
     }
   };
@@ -91,19 +122,18 @@ export function createMetrics(options: MetricsOptions): Metrics {
 
   return {
     count(name, dimensions, value = 1) {
-      seriesFor(name, dimensions, 'Count').sum += value;
+      add(seriesFor(name, dimensions, 'Count'), value);
     },
     timing(name, dimensions, milliseconds) {
+      sample(seriesFor(name, dimensions, 'Milliseconds'), milliseconds);
+    },
+    counter(name, dimensions) {
+      const s = seriesFor(name, dimensions, 'Count');
+      return (value = 1) => add(s, value);
+    },
+    timer(name, dimensions) {
       const s = seriesFor(name, dimensions, 'Milliseconds');
-      s.seen += 1;
-      const value = Math.round(milliseconds * 10) / 10;
-      if (s.samples.length < SAMPLES_PER_SERIES) {
-        s.samples.push(value);
-      } else {
-        // Reservoir sampling keeps every observation equally likely to be reported.
-        const i = Math.floor(Math.random() * s.seen);
-        if (i < SAMPLES_PER_SERIES) s.samples[i] = value;
-      }
+      return (milliseconds) => sample(s, milliseconds);
     },
     flush,
     stop() {

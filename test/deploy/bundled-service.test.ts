@@ -1,11 +1,11 @@
 // Each fleet's BUNDLED artifact (what the instance downloads), started the way systemd starts it:
-// `node cluster-launcher.js` with the environment the boot script writes, except that local engines
+// `node FLEET_NODE_FLAGS cluster-launcher.js` with the boot script's environment, except that local engines
 // replace AWS (the test PostgreSQL and Redis, real or embedded, and fauxqs) and a local key replaces the secret
 // ARNs. It must answer 200 on /health/ready within the time limit, then stop cleanly on SIGTERM.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { FleetName } from '../../lib/config';
-import { BUNDLE_LAUNCHER, bundleFleet } from '../../lib/deploy/bundle';
+import { BUNDLE_ENTRY, BUNDLE_LAUNCHER, bundleFleet, FLEET_NODE_FLAGS } from '../../lib/deploy/bundle';
 import {
   createTestDatabase,
   freePort,
@@ -97,7 +97,7 @@ async function stop(child: ChildProcess): Promise<number | null> {
 async function runBundle(fleet: FleetName, databaseUrl: string): Promise<void> {
   const dir = bundleFleet(fleet);
   const port = await freePort();
-  const child = spawn(process.execPath, [join(dir, BUNDLE_LAUNCHER)], { env: instanceEnvironment(fleet, port, databaseUrl), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...FLEET_NODE_FLAGS, join(dir, BUNDLE_LAUNCHER)], { env: instanceEnvironment(fleet, port, databaseUrl), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
@@ -105,6 +105,11 @@ async function runBundle(fleet: FleetName, databaseUrl: string): Promise<void> {
     await waitForReady(`http://127.0.0.1:${port}/health/ready`, child, () => output);
     const live = await fetch(`http://127.0.0.1:${port}/health/live`);
     expect(live.status).toBe(200);
+    // The service process (the launcher's one node:cluster worker) runs with the launcher's heap flags.
+    const workers = execFileSync('ps', ['-A', '-ww', '-o', 'ppid=,args='], { encoding: 'utf8' })
+      .split('\n')
+      .filter((row) => row.trim().startsWith(`${child.pid} `));
+    expect(workers).toEqual([expect.stringContaining(`${[...FLEET_NODE_FLAGS, join(dir, BUNDLE_ENTRY)].join(' ')}`)]);
   } finally {
     expect(await stop(child)).toBe(0);
   }

@@ -246,7 +246,8 @@ describe('POST /api/orders', () => {
       expect(await stockOf(writer(), product.id)).toBe(0);
       const { rows } = await writer().query('SELECT coalesce(sum(quantity), 0)::int AS sold FROM order_items WHERE product_id = $1', [product.id]);
       expect(rows[0].sold).toBe(units);
-    });
+      // 200 requests contending for one row lock: ~3 s on a quiet 2-core box, twice that on a busy one.
+    }, 30_000);
   });
 });
 

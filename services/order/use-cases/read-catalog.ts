@@ -1,6 +1,6 @@
 // Use cases: read the catalog. Single products go through the cache (hot during a sale); pages of
 // products go straight to the reader pool.
-import type { Cache } from '../../platform/cache';
+import type { Cache, CacheRead } from '../../platform/cache';
 import type { ServiceConfig } from '../../platform/config';
 import type { Database } from '../../platform/db';
 import { decodeCursor, encodeCursor, UUID_PATTERN } from '../cursor';
@@ -18,16 +18,23 @@ export const PRODUCT_MAX_AGE_SECONDS = 1;
 
 export const productCacheKey = (id: string) => `product:v1:${id.toLowerCase()}`;
 
-export async function getProduct(
+export interface ProductRead {
+  product: Product | null;
+  cacheHit: boolean;
+}
+
+/** One product through the cache; answered at once (no promise) when the in-process L1 holds it. */
+export function getProduct(
   deps: { db: Pick<Database, 'reader'>; cache: Cache; config?: Pick<ServiceConfig, 'productCache'> },
   id: string,
-): Promise<{ product: Product | null; cacheHit: boolean }> {
-  if (deps.config?.productCache === false) return { product: await findProduct(deps.db.reader, id), cacheHit: false };
-  const { value, hit } = await deps.cache.getOrLoad<Product>(productCacheKey(id), PRODUCT_CACHE_TTL_SECONDS, () =>
-    findProduct(deps.db.reader, id),
-  );
-  return { product: value, cacheHit: hit };
+): ProductRead | Promise<ProductRead> {
+  const load = () => findProduct(deps.db.reader, id);
+  if (deps.config?.productCache === false) return load().then((product) => ({ product, cacheHit: false }));
+  const read = deps.cache.getOrLoad<Product>(productCacheKey(id), PRODUCT_CACHE_TTL_SECONDS, load);
+  return read instanceof Promise ? read.then(productRead) : productRead(read);
 }
+
+const productRead = ({ value, hit }: CacheRead<Product>): ProductRead => ({ product: value, cacheHit: hit });
 
 export async function browseProducts(
   deps: { db: Pick<Database, 'reader'> },

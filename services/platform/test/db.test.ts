@@ -3,7 +3,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDatabase, isDatabaseUnavailable, withTransaction } from '../db';
+import { createDatabase, isDatabaseUnavailable, queryPrepared, withTransaction } from '../db';
 import { listMigrations, migrate } from '../migrate';
 import { createTestDatabase, freePort, needsRealEngine, type TestDatabase } from '../testing';
 
@@ -84,5 +84,47 @@ describe('isDatabaseUnavailable', () => {
 
     const bad = await t.db.writer.query('SELECT * FROM no_such_table').catch((e: unknown) => e);
     expect(isDatabaseUnavailable(bad)).toBe(false);
+  });
+});
+
+describe('queryPrepared', () => {
+  it('prepares once per connection, and runs unnamed where the server already holds the name (PGlite shares one backend)', async () => {
+    const client = await t.db.writer.connect();
+    try {
+      const statement = (n: number) => ({ name: 'surge-test-double', text: 'SELECT $1::int * 2 AS doubled', values: [n] });
+      expect((await queryPrepared(client, statement(2))).rows).toEqual([{ doubled: 4 }]);
+      expect((await queryPrepared(client, statement(3))).rows).toEqual([{ doubled: 6 }]);
+      const prepared = await client.query("SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name = 'surge-test-double'");
+      expect(prepared.rows).toEqual([{ n: 1 }]);
+
+      // What a second connection meets on PGlite: the name exists in the backend, pg does not know it.
+      await client.query("PREPARE \"surge-test-taken\" AS SELECT 'someone else''s' AS owner");
+      const taken = { name: 'surge-test-taken', text: 'SELECT $1::int * 2 AS doubled', values: [5] };
+      await expect(client.query(taken)).rejects.toMatchObject({ code: '42P05' });
+      expect((await queryPrepared(client, taken)).rows).toEqual([{ doubled: 10 }]);
+      // Any other error is the caller's.
+      await expect(queryPrepared(client, { name: 'surge-test-bad', text: 'SELECT no_such_column FROM products', values: [] })).rejects.toMatchObject({ code: '42703' });
+    } finally {
+      client.release(true);
+    }
+  });
+});
+
+needsRealEngine('postgres', 'tells connections apart by their backend; PGlite has one backend for every connection')('pooled connections', () => {
+  it('keeps a connection whose statement failed (pg-pool alone would close it), and drops one that broke', async () => {
+    const db = createDatabase({ writerUrl: t.url, readerUrl: t.url, poolMax: 1 });
+    const backend = async () => (await db.writer.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+    try {
+      const first = await backend();
+      await expect(db.writer.query('SELECT 1 / 0')).rejects.toMatchObject({ code: '22012' });
+      await expect(db.writer.query('INSERT INTO schema_migrations SELECT * FROM schema_migrations LIMIT 1')).rejects.toMatchObject({ code: '23505' });
+      expect(await backend()).toBe(first);
+      expect(db.writer.totalCount).toBe(1);
+
+      await expect(db.writer.query('SELECT pg_terminate_backend(pg_backend_pid())')).rejects.toThrow();
+      expect(await backend()).not.toBe(first);
+    } finally {
+      await db.close();
+    }
   });
 });

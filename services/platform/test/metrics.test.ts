@@ -49,3 +49,32 @@ it('writes nothing when turned off (flushMs 0) and nothing for an empty interval
   on.stop();
   expect(lines).toEqual([]);
 });
+
+it('bound counters and timers keep adding to their series across flushes, and each flush starts from zero', () => {
+  const lines: string[] = [];
+  const metrics = createMetrics({ service: 'order', flushMs: 60000, write: (l) => lines.push(l) });
+  const route = { Route: 'POST /api/orders' };
+  const requests = metrics.counter('Requests', route);
+  const errors = metrics.counter('Errors5xx', route);
+  const latency = metrics.timer('Latency', route);
+  requests();
+  requests();
+  errors(0);
+  latency(12.34);
+  // The same series through the unbound call, with an equal but different dimensions object.
+  metrics.count('Requests', { Route: 'POST /api/orders' });
+  metrics.flush();
+  requests();
+  metrics.flush();
+  metrics.flush();
+  metrics.stop();
+
+  const docs = lines.map((l) => JSON.parse(l));
+  expect(docs).toHaveLength(2);
+  // A zero count is still written (alarms need the datapoint); latency is rounded to 0.1 ms.
+  expect(docs[0]).toMatchObject({ Route: 'POST /api/orders', Requests: 3, Errors5xx: 0, Latency: [12.3] });
+  expect(docs[1]).toMatchObject({ Route: 'POST /api/orders', Requests: 1 });
+  expect(docs[1]).not.toHaveProperty('Errors5xx');
+  expect(docs[1]).not.toHaveProperty('Latency');
+  expect(docs[1]._aws.CloudWatchMetrics[0].Metrics).toEqual([{ Name: 'Requests', Unit: 'Count' }]);
+});
