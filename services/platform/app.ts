@@ -59,6 +59,9 @@ export async function buildApp(ctx: ServiceContext, plugins: ServicePlugin[]): P
     // request.log is the service logger itself, not a child per request (an allocation on every
     // request); whoever logs for a request passes its id (`reqId`), as the error handler does.
     childLoggerFactory: (logger) => logger,
+    // While closing, a request on an open keep-alive connection is served (with `Connection: close`),
+    // not refused with a 503: the load balancer has stopped sending new ones (server.ts drains).
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Query strings, params and headers arrive as text and are coerced to the schema's types; JSON

@@ -2,9 +2,10 @@
 // and the app, start the workers, listen, and drain on SIGTERM. Timeouts sit above the ALB's idle
 // timeout (60-65 s) so the ALB, not the instance, closes idle connections - otherwise a request
 // racing the close gets a 502. Drain: readiness turns 503 (for DRAIN_DELAY_MS the listener stays
-// open so health checks can see it), then the listener stops accepting, in-flight
-// requests and the messages in hand finish (HTTP and workers drain side by side), then the pools
-// close and the process exits 0. If that takes longer than SHUTDOWN_DEADLINE_MS it exits 1.
+// open so health checks can see it), then the listener stops accepting, in-flight requests, one
+// last request per open keep-alive connection and the messages in hand finish (HTTP and workers
+// drain side by side), then the pools close and the process exits 0. If that takes longer than SHUTDOWN_DEADLINE_MS it exits 1.
+import type { Server } from 'node:http';
 import { buildApp, type ServicePlugin, type SurgeApp } from './app';
 import { ConfigError, loadConfig, type ServiceConfig } from './config';
 import { createServiceContext, type ServiceContext, type ServiceContextOptions } from './context';
@@ -12,6 +13,8 @@ import { migrate } from './migrate';
 
 export const KEEP_ALIVE_TIMEOUT_MS = 70_000;
 export const HEADERS_TIMEOUT_MS = 75_000;
+/** While draining: how long an idle keep-alive connection may stay open for one last request. */
+export const KEEP_ALIVE_DRAIN_MS = 1000;
 
 /** Something running in the background (a queue consumer, an outbox relay) that can be stopped. */
 export interface Worker {
@@ -59,7 +62,9 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
         ctx.logger.info('draining: readiness is 503, finishing in-flight requests and messages');
         app.markDraining();
         if (config.drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.drainDelayMs));
+        const cutIdleLater = deferIdleClose(app.server, KEEP_ALIVE_DRAIN_MS);
         const results = await Promise.allSettled([app.close(), ...workers.map((w) => w.stop())]);
+        cutIdleLater.cancel();
         for (const r of results) if (r.status === 'rejected') ctx.logger.error({ err: r.reason }, 'error while draining');
         await ctx.close();
       })();
@@ -70,6 +75,19 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     await ctx.close().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * server.close() (inside app.close) cuts every keep-alive connection that is idle at that instant, and a
+ * request a client is sending on one right then is lost: the sigterm drill saw 10 per run. Instead the
+ * listener closes, each open connection is answered once more, with `Connection: close` (app.ts), and
+ * closes itself; connections still idle after `graceMs` (clients that stopped sending) are cut then.
+ */
+function deferIdleClose(server: Server, graceMs: number): { cancel(): void } {
+  const closeIdle = server.closeIdleConnections.bind(server);
+  server.closeIdleConnections = () => undefined;
+  const timer = setTimeout(closeIdle, graceMs);
+  return { cancel: () => clearTimeout(timer) };
 }
 
 /** The process entry point: startService plus SIGTERM/SIGINT handling and exit codes. */
