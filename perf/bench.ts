@@ -12,6 +12,7 @@ import { formatSummaries, parseDuration, round, runLoad, type LoadSummary } from
 import {
   mintBuyerTokens,
   RAISED_LIMITS,
+  readProcessCpu,
   serviceBundle,
   serviceEnv,
   startEngines,
@@ -73,34 +74,19 @@ export function cpuModel(): string {
   }
 }
 
-/** User + system CPU of a process so far, in ms (from /proc; 0 once it has gone). */
-function cpuMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-  } catch {
-    return 0;
-  }
-}
-const CLOCK_TICKS = 100;
-
 /** CPU ms of every process named `postgres` (the server's backends, shared by whatever else runs). */
 function postgresCpuMs(): number {
   let total = 0;
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === 'postgres') total += cpuMs(Number(pid));
-    } catch {
-      // the process ended while we looked
-    }
+    const proc = readProcessCpu(Number(pid));
+    if (proc?.name === 'postgres') total += proc.cpuMs;
   }
   return total;
 }
 
 /** Runs `work` and divides the CPU each party spent by the requests answered. */
 async function measureCpu(serverPid: number, work: () => Promise<LoadSummary>): Promise<BenchRun> {
+  const cpuMs = (pid: number) => readProcessCpu(pid)?.cpuMs ?? 0;
   const server = cpuMs(serverPid);
   const postgres = postgresCpuMs();
   const self = process.cpuUsage();

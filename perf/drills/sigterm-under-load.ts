@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { mintBuyerTokens, RAISED_LIMITS, serviceEnv, startEngines, startServiceProcess } from '../lib/stack';
+import { requestOutcome } from '../../services/platform/testing';
 import { catalogIds } from '../scenarios';
 import { orderLedger, report, sleep, type DrillReport } from './common';
 
@@ -21,52 +22,32 @@ export async function sigtermUnderLoadDrill(options: { connections?: number; bef
     const accepted: string[] = [];
     let stopped = false;
 
-    const oneRequest = () =>
-      new Promise<void>((resolve) => {
-        const body = JSON.stringify({ items: [{ productId: ids[Math.floor(Math.random() * ids.length)], quantity: 1 }] });
-        let sent = false;
-        const req = http.request(
-          {
-            host: '127.0.0.1',
-            port,
-            method: 'POST',
-            path: '/api/orders',
-            agent,
-            headers: {
-              'content-type': 'application/json',
-              'content-length': Buffer.byteLength(body),
-              authorization: `Bearer ${buyers[Math.floor(Math.random() * buyers.length)]}`,
-              'idempotency-key': randomUUID(),
-            },
+    const oneRequest = async () => {
+      const body = JSON.stringify({ items: [{ productId: ids[Math.floor(Math.random() * ids.length)], quantity: 1 }] });
+      const outcome = await requestOutcome(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/api/orders',
+          agent,
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            authorization: `Bearer ${buyers[Math.floor(Math.random() * buyers.length)]}`,
+            'idempotency-key': randomUUID(),
           },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () => {
-              const status = res.statusCode ?? 0;
-              if (status === 202) {
-                counts.ok++;
-                accepted.push((JSON.parse(Buffer.concat(chunks).toString()) as { id: string }).id);
-              } else if (status >= 500) counts.failed5xx++;
-              else counts.rejected4xx++;
-              resolve();
-            });
-            res.on('error', () => {
-              counts.failedInFlight++;
-              resolve();
-            });
-          },
-        );
-        req.on('finish', () => (sent = true));
-        req.on('error', (err: NodeJS.ErrnoException) => {
-          // Refused = nothing was listening any more; a reused keep-alive socket closed by the server
-          // before it read our request is equally "not accepted" only if nothing was written on it.
-          if (err.code === 'ECONNREFUSED' || !sent) counts.refused++;
-          else counts.failedInFlight++;
-          resolve();
-        });
-        req.end(body);
-      });
+        },
+        body,
+      );
+      if (outcome.kind === 'refused') counts.refused++;
+      else if (outcome.kind === 'cut') counts.failedInFlight++;
+      else if (outcome.status === 202) {
+        counts.ok++;
+        accepted.push((JSON.parse(outcome.body) as { id: string }).id);
+      } else if (outcome.status >= 500) counts.failed5xx++;
+      else counts.rejected4xx++;
+    };
 
     const clients = Array.from({ length: connections }, async () => {
       while (!stopped) await oneRequest();

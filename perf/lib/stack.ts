@@ -196,6 +196,21 @@ export async function startServiceProcess(
   };
 }
 
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** A process's name and user + system CPU so far in ms, from /proc/<pid>/stat; undefined once it has gone. */
+export function readProcessCpu(pid: number): { name: string; cpuMs: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The name is in parentheses and may hold spaces; the fields after it are space-separated.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), cpuMs: (ticks * 1000) / CLOCK_TICKS_PER_SECOND };
+  } catch {
+    return undefined;
+  }
+}
+
 export function readRssMb(pid: number): number {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');

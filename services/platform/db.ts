@@ -80,10 +80,11 @@ export async function queryPrepared<R extends pg.QueryResultRow = any>(
 
 /**
  * Runs `fn` on one checked-out connection and returns it to the pool afterwards, or discards it when
- * it broke or `fn` failed because the server went away (`fn` may call `discard()` too). While a client is checked out, pg-pool's own error
- * listener is off: a server that ends the connection between two queries (restart, failover,
- * pg_terminate_backend) would emit an unhandled 'error' and kill the process. The failing query
- * rejects anyway; the listener here only keeps the event from crashing us and marks the client broken.
+ * it broke or `fn` failed because the server went away (`fn` may call `discard()` too). While a
+ * client is checked out, pg-pool's own error listener is off: a server that ends the connection
+ * between two queries (restart, failover, pg_terminate_backend) would emit an unhandled 'error' and
+ * kill the process. The failing query rejects anyway; the listener here only keeps the event from
+ * crashing us and marks the client broken.
  */
 export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient, discard: () => void) => Promise<T>): Promise<T> {
   const client = await pool.connect();

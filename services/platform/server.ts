@@ -4,7 +4,8 @@
 // racing the close gets a 502. Drain: readiness turns 503 (for DRAIN_DELAY_MS the listener stays
 // open so health checks can see it), then the listener stops accepting, in-flight requests, one
 // last request per open keep-alive connection and the messages in hand finish (HTTP and workers
-// drain side by side), then the pools close and the process exits 0. If that takes longer than SHUTDOWN_DEADLINE_MS it exits 1.
+// drain side by side), then the pools close and the process exits 0. If that takes longer than
+// SHUTDOWN_DEADLINE_MS it exits 1.
 import type { Server } from 'node:http';
 import { buildApp, type ServicePlugin, type SurgeApp } from './app';
 import { ConfigError, loadConfig, type ServiceConfig } from './config';

@@ -9,6 +9,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -463,4 +464,30 @@ async function askRedisNode(port: number, command: string[]): Promise<string | u
   } finally {
     probe.disconnect();
   }
+}
+
+/** What became of one HTTP request sent while a server drains. */
+export type RequestOutcome =
+  | { kind: 'answered'; status: number; body: string }
+  /** Nothing was listening, or the connection failed before any of the request was written: never accepted. */
+  | { kind: 'refused' }
+  /** Written, then the connection failed before the answer: a request lost in flight. */
+  | { kind: 'cut' };
+
+/** Sends one request (on `options.agent`, e.g. a keep-alive agent) and tells refused from cut. */
+export function requestOutcome(options: http.RequestOptions, body?: string): Promise<RequestOutcome> {
+  return new Promise((resolve) => {
+    let sent = false;
+    const req = http.request(options, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ kind: 'answered', status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      res.on('error', () => resolve({ kind: 'cut' }));
+    });
+    req.on('finish', () => (sent = true));
+    // A reused keep-alive socket the server closed before reading our request counts as refused only
+    // if nothing was written on it.
+    req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED' || !sent ? { kind: 'refused' } : { kind: 'cut' }));
+    req.end(body);
+  });
 }

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { createTestDatabase, freePort, type TestDatabase } from '../testing';
+import { createTestDatabase, freePort, requestOutcome, type TestDatabase } from '../testing';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -94,25 +94,13 @@ it('answers every request a keep-alive client sends while it drains: none is cut
   const agent = new http.Agent({ keepAlive: true, maxSockets: 20 });
   const counts = { answered: 0, refused: 0, cutAfterSent: 0, other: 0 };
   let stop = false;
-  const one = () =>
-    new Promise<void>((resolve) => {
-      let sent = false;
-      const req = http.get({ host: '127.0.0.1', port, path: '/health/live', agent }, (res) => {
-        res.resume();
-        res.on('end', () => {
-          if (res.statusCode === 200) counts.answered++;
-          else counts.other++;
-          resolve();
-        });
-      });
-      req.on('finish', () => (sent = true));
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        // Refused (the listener is closed) or failed before anything was written: never accepted.
-        if (err.code === 'ECONNREFUSED' || !sent) counts.refused++;
-        else counts.cutAfterSent++;
-        resolve();
-      });
-    });
+  const one = async () => {
+    const outcome = await requestOutcome({ host: '127.0.0.1', port, path: '/health/live', agent });
+    if (outcome.kind === 'refused') counts.refused++;
+    else if (outcome.kind === 'cut') counts.cutAfterSent++;
+    else if (outcome.status === 200) counts.answered++;
+    else counts.other++;
+  };
   const clients = Array.from({ length: 20 }, async () => {
     while (!stop) await one();
   });
