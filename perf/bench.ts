@@ -8,7 +8,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { formatSummaries, parseDuration, round, runLoad, type LoadSummary } from './lib/load-run';
+import { formatSummaries, median, parseDuration, round, runLoad, type LoadSummary } from './lib/load-run';
 import {
   mintBuyerTokens,
   RAISED_LIMITS,
@@ -17,6 +17,7 @@ import {
   serviceEnv,
   startEngines,
   startServiceProcess,
+  type Engines,
   type ServiceName,
   type ServiceProcess,
 } from './lib/stack';
@@ -41,7 +42,7 @@ export type BenchRun = LoadSummary & { cpuUsPerRequest?: CpuPerRequest };
 export interface BenchResults {
   date: string;
   machine: { cpuModel: string; cores: number; node: string; platform: string };
-  settings: { durationSeconds: number; connections: number; products: number };
+  settings: { durationSeconds: number; connections: number; products: number; rounds?: number; workerBacklog?: number };
   runs: {
     ceilingHttp: BenchRun;
     ceilingHttpHeaders: BenchRun;
@@ -52,7 +53,15 @@ export interface BenchResults {
     ordersWithWorker: BenchRun;
     ordersSlowProvider: BenchRun;
   };
+  /** Every round of the interleaved runs (results from before the rounds have none). */
+  rounds?: {
+    reads: Array<{ ceiling: BenchRun; cached: BenchRun; uncached: BenchRun }>;
+    writes: Array<{ tx: BenchRun; orders: BenchRun }>;
+  };
+  /** The ratios of each round; `ratios` holds their medians. */
+  roundRatios?: { cachedVsCeiling: number[]; cachedVsUncached: number[]; ordersVsTxCeiling: number[] };
   ratios: {
+    /** Medians over the rounds, like the two below. */
     cachedVsCeiling: number;
     cachedVsUncached: number;
     ordersVsTxCeiling: number;
@@ -137,22 +146,36 @@ export interface BenchOptions {
   durationSeconds: number;
   connections: number;
   products: number;
+  /** Rounds of the interleaved pairs (ceiling / service); the median round's ratio counts. @default 3 */
+  rounds?: number;
+  /** Orders the worker's settle rate is measured on. @default 5000 */
+  workerBacklog?: number;
   resultsFile: string;
   docFile?: string;
   progress: boolean;
   log?: (line: string) => void;
 }
 
+/** How long the worker may take to settle the backlog its rate is measured on. */
+const WORKER_DRAIN_LIMIT_MS = 90_000;
+
+/** The run with the median req/s of its rounds: the one the results table shows. */
+const medianRun = (runs: BenchRun[]) => {
+  const rps = median(runs.map((r) => r.requestsPerSecond));
+  return runs.find((r) => r.requestsPerSecond === rps)!;
+};
+
 export async function runBench(options: BenchOptions): Promise<BenchResults> {
   const log = options.log ?? ((line: string) => console.error(line));
+  const rounds = options.rounds ?? 3;
   const notes: string[] = [];
   // Other work on the same cores moves every figure; the load average says how busy the machine was.
   const loadAtStart = loadavg()[0].toFixed(2);
-  const engines = await startEngines({ products: options.products });
+  const stacks: Engines[] = [];
   const running: ServiceProcess[] = [];
   const sampler = rssSampler(() => running.filter((s) => ['user', 'order', 'payment', 'worker'].includes(s.name)));
   // Services run their production bundle (what the fleets run); the ceilings run from source.
-  const start = async (name: string, extra: Record<string, string>, entry?: string, tag?: string) => {
+  const start = async (engines: Engines, name: string, extra: Record<string, string>, entry?: string, tag?: string) => {
     entry ??= serviceBundle(name as ServiceName);
     const p = await startServiceProcess(name, serviceEnv(engines, { ...RAISED_LIMITS, ...extra }), { entry, tag });
     running.push(p);
@@ -162,17 +185,25 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     await p.stop();
     running.splice(running.indexOf(p), 1);
   };
+  const newEngines = async () => {
+    const engines = await startEngines({ products: options.products });
+    stacks.push(engines);
+    return engines;
+  };
   const load = (title: string, target: ServiceProcess, requests: Parameters<typeof runLoad>[0]['requests']) => {
     log(`bench: ${title}`);
     return measureCpu(target.child.pid!, () =>
       runLoad({ url: target.url, title, requests, connections: options.connections, durationSeconds: options.durationSeconds, progress: options.progress }),
     );
   };
+  // Each ratio is measured in `rounds` rounds that alternate its two sides, so that a machine whose
+  // speed drifts (this VM's does, by half within minutes) moves both sides alike.
+  const roundTag = (i: number) => (rounds > 1 ? ` (round ${i + 1}/${rounds})` : '');
   try {
-    const order = await start('order', {});
-    await start('user', {});
-    await start('payment', {});
-    let worker = await start('worker', { PAYMENT_SANDBOX_LATENCY_MS: '0' });
+    const engines = await newEngines();
+    const order = await start(engines, 'order', {});
+    await start(engines, 'user', {});
+    await start(engines, 'payment', {});
 
     const ids = await catalogIds(order.url, options.products);
     const hot = ids[0];
@@ -182,72 +213,115 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     const productJson = await productResponse.text();
     const productPath = `/api/products/${hot}`;
 
-    // 1. the ceiling: bare node:http with the same bytes
+    // 1b. not a target: node:http with the headers the service adds, to show what they cost both ends.
     const ceilingEntry = join(__dirname, 'targets', 'ceiling-http.ts');
-    const ceiling = await start('ceiling-http', { CEILING_BODY: productJson }, ceilingEntry);
-    const ceilingHttp = await load('1 node:http ceiling (same product JSON)', ceiling, [{ path: productPath }]);
-    await stop(ceiling);
-    // 1b. not a target: the same with the headers the service adds, to show what they cost both ends.
     const serviceHeaders = Object.fromEntries(
       ['x-request-id', 'ratelimit-policy', 'ratelimit', 'x-cache', 'cache-control'].map((h) => [h, productResponse.headers.get(h) ?? '']),
     );
-    const headed = await start('ceiling-http', { CEILING_BODY: productJson, CEILING_HEADERS: JSON.stringify(serviceHeaders) }, ceilingEntry, 'ceiling-http-headers');
+    const headed = await start(engines, 'ceiling-http', { CEILING_BODY: productJson, CEILING_HEADERS: JSON.stringify(serviceHeaders) }, ceilingEntry, 'ceiling-http-headers');
     const ceilingHttpHeaders = await load("1b node:http + the service's 5 extra headers", headed, [{ path: productPath }]);
     await stop(headed);
 
-    // 2. GET /api/products/:id, cache hit, rate limiting on (raised), logging on (info)
-    const productCached = await load('2 GET /api/products/:id cached', order, [{ path: productPath }]);
-
-    // 3. the same with the cache off (reader pool)
-    // The order service's own switch (PRODUCT_CACHE=off): every read goes to the reader pool.
-    const uncached = await start('order-uncached', { PRODUCT_CACHE: 'off' }, serviceBundle('order'));
-    const productUncached = await load('3 GET /api/products/:id cache off', uncached, [{ path: productPath }]);
+    // 1. the ceiling: bare node:http with the same bytes; 2. GET /api/products/:id, cache hit, rate
+    // limiting on (raised), logging on (info); 3. the same with the cache off (the order service's own
+    // switch, PRODUCT_CACHE=off: every read goes to the reader pool). Interleaved, `rounds` times.
+    const ceiling = await start(engines, 'ceiling-http', { CEILING_BODY: productJson }, ceilingEntry);
+    const uncached = await start(engines, 'order-uncached', { PRODUCT_CACHE: 'off' }, serviceBundle('order'));
+    const reads: Array<{ ceiling: BenchRun; cached: BenchRun; uncached: BenchRun }> = [];
+    for (let i = 0; i < rounds; i++) {
+      reads.push({
+        ceiling: await load(`1 node:http ceiling (same product JSON)${roundTag(i)}`, ceiling, [{ path: productPath }]),
+        cached: await load(`2 GET /api/products/:id cached${roundTag(i)}`, order, [{ path: productPath }]),
+        uncached: await load(`3 GET /api/products/:id cache off${roundTag(i)}`, uncached, [{ path: productPath }]),
+      });
+    }
+    await stop(ceiling);
     await stop(uncached);
 
-    // 4. POST /api/orders against a raw single-statement transaction ceiling
+    // 4. POST /api/orders against a raw single-statement transaction ceiling, interleaved.
     const pickProduct = () => pick(ids);
-    const txServer = await start('ceiling-tx', {}, join(__dirname, 'targets', 'ceiling-tx.ts'));
-    const txCeiling = await load('4a raw single-statement tx ceiling', txServer, [
-      { method: 'POST', path: '/', body: '{}', setup: (req) => ({ ...req, body: JSON.stringify({ items: [{ productId: pickProduct() }] }) }) },
-    ]);
-    await stop(txServer);
-
+    const txServer = await start(engines, 'ceiling-tx', {}, join(__dirname, 'targets', 'ceiling-tx.ts'));
     const buyers = await mintBuyerTokens(500);
     const orderRequests = [orderRequest(buyers, pickProduct)];
-    // The worker fleet runs on its own instances on AWS: stopped here so the order service has the cores.
-    await stop(worker);
-    const orders = await load('4b POST /api/orders (order service alone)', order, orderRequests);
+    const writes: Array<{ tx: BenchRun; orders: BenchRun }> = [];
+    for (let i = 0; i < rounds; i++) {
+      writes.push({
+        tx: await load(`4a raw single-statement tx ceiling${roundTag(i)}`, txServer, [
+          { method: 'POST', path: '/', body: '{}', setup: (req) => ({ ...req, body: JSON.stringify({ items: [{ productId: pickProduct() }] }) }) },
+        ]),
+        // The worker fleet runs on its own instances on AWS: not running here, so the order service has the cores.
+        orders: await load(`4b POST /api/orders (order service alone)${roundTag(i)}`, order, orderRequests),
+      });
+    }
+    await stop(txServer);
 
-    // Worker throughput: how fast it settles the backlog run 4b left (relay + payment + order worker).
-    const drainStart = Date.now();
-    const settleBacklog = await pendingOrders(engines.databaseUrl);
-    worker = await start('worker', { PAYMENT_SANDBOX_LATENCY_MS: '0' });
-    const backlog = await waitForSettledOrders(engines.databaseUrl, 90_000);
-    const workerSettledPerSecond = round((settleBacklog - backlog) / ((Date.now() - drainStart) / 1000), 0);
-    if (backlog > 0) notes.push(`${backlog} of ${settleBacklog} orders from run 4b were still PENDING after 90 s of draining.`);
+    for (const p of [...running].reverse()) await stop(p);
 
-    // 5. order acceptance while the worker charges, provider at 0 ms and at 500 ms
-    const ordersWithWorker = await load('5a POST /api/orders + worker (provider 0 ms)', order, orderRequests);
-    await waitForSettledOrders(engines.databaseUrl, 60_000);
-    await stop(worker);
-    worker = await start('worker', { PAYMENT_SANDBOX_LATENCY_MS: '500' });
-    const ordersSlowProvider = await load('5b POST /api/orders + worker (provider 500 ms)', order, orderRequests);
+    // 5. order acceptance while the worker charges, provider at 0 ms and at 500 ms: each on a fresh
+    // stack, so that neither inherits the other's backlog (nor run 4b's). On the first, before the
+    // worker starts, the worker's own throughput: how fast it settles a backlog of `workerBacklog`
+    // orders (outbox relay -> payment worker -> outbox relay -> order worker).
+    let workerSettledPerSecond = 0;
+    const acceptance = async (latencyMs: string, title: string, measureWorker: boolean) => {
+      const fresh = await newEngines();
+      const freshOrder = await start(fresh, 'order', {});
+      const freshIds = await catalogIds(freshOrder.url, options.products);
+      const requests = [orderRequest(buyers, () => pick(freshIds))];
+      if (measureWorker) {
+        await runLoad({ url: freshOrder.url, title: 'worker backlog', requests, connections: options.connections, durationSeconds: 0, amount: options.workerBacklog ?? 5_000, progress: false });
+        const backlog = await pendingOrders(fresh.databaseUrl);
+        const drainStart = Date.now();
+        await start(fresh, 'worker', { PAYMENT_SANDBOX_LATENCY_MS: latencyMs });
+        const left = await waitForSettledOrders(fresh.databaseUrl, WORKER_DRAIN_LIMIT_MS);
+        workerSettledPerSecond = round((backlog - left) / ((Date.now() - drainStart) / 1000), 0);
+        if (left > 0) notes.push(`${left} of the worker's ${backlog}-order backlog were still PENDING after ${WORKER_DRAIN_LIMIT_MS / 1000} s.`);
+      } else {
+        await start(fresh, 'worker', { PAYMENT_SANDBOX_LATENCY_MS: latencyMs });
+      }
+      const run = await load(title, freshOrder, requests);
+      for (const p of [...running].reverse()) await stop(p);
+      return run;
+    };
+    const ordersWithWorker = await acceptance('0', '5a POST /api/orders + worker (provider 0 ms)', true);
+    const ordersSlowProvider = await acceptance('500', '5b POST /api/orders + worker (provider 500 ms)', false);
 
     sampler.stop();
     notes.push(`Load average (1 min) ${loadAtStart} at the start, ${loadavg()[0].toFixed(2)} at the end, on ${cpus().length} cores.`);
     const ratio = (a: number, b: number) => (b > 0 ? round(a / b, 3) : 0);
+    const roundRatios = {
+      cachedVsCeiling: reads.map((r) => ratio(r.cached.requestsPerSecond, r.ceiling.requestsPerSecond)),
+      cachedVsUncached: reads.map((r) => ratio(r.cached.requestsPerSecond, r.uncached.requestsPerSecond)),
+      ordersVsTxCeiling: writes.map((w) => ratio(w.orders.requestsPerSecond, w.tx.requestsPerSecond)),
+    };
     const results: BenchResults = {
       date: new Date().toISOString(),
       machine: { cpuModel: cpuModel(), cores: cpus().length, node: process.version, platform: `${process.platform} ${process.arch}` },
-      settings: { durationSeconds: options.durationSeconds, connections: options.connections, products: options.products },
-      runs: { ceilingHttp, ceilingHttpHeaders, productCached, productUncached, txCeiling, orders, ordersWithWorker, ordersSlowProvider },
+      settings: {
+        durationSeconds: options.durationSeconds,
+        connections: options.connections,
+        products: options.products,
+        rounds,
+        workerBacklog: options.workerBacklog ?? 5_000,
+      },
+      runs: {
+        ceilingHttp: medianRun(reads.map((r) => r.ceiling)),
+        ceilingHttpHeaders,
+        productCached: medianRun(reads.map((r) => r.cached)),
+        productUncached: medianRun(reads.map((r) => r.uncached)),
+        txCeiling: medianRun(writes.map((w) => w.tx)),
+        orders: medianRun(writes.map((w) => w.orders)),
+        ordersWithWorker,
+        ordersSlowProvider,
+      },
+      rounds: { reads, writes },
       ratios: {
-        cachedVsCeiling: ratio(productCached.requestsPerSecond, ceilingHttp.requestsPerSecond),
-        cachedVsUncached: ratio(productCached.requestsPerSecond, productUncached.requestsPerSecond),
-        ordersVsTxCeiling: ratio(orders.requestsPerSecond, txCeiling.requestsPerSecond),
+        cachedVsCeiling: median(roundRatios.cachedVsCeiling),
+        cachedVsUncached: median(roundRatios.cachedVsUncached),
+        ordersVsTxCeiling: median(roundRatios.ordersVsTxCeiling),
         orderP99SlowVsFast: ratio(ordersSlowProvider.latencyMs.p99, ordersWithWorker.latencyMs.p99),
         workerSettledPerSecond,
       },
+      roundRatios,
       rssMb: { ...sampler.max },
       notes,
     };
@@ -258,7 +332,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   } finally {
     sampler.stop();
     for (const p of [...running].reverse()) await p.stop().catch(() => undefined);
-    await engines.stop();
+    for (const engines of stacks.reverse()) await engines.stop();
   }
 }
 
@@ -269,6 +343,7 @@ async function main(argv: string[]): Promise<void> {
       duration: { type: 'string', default: '10s' },
       connections: { type: 'string', default: '50' },
       products: { type: 'string', default: '10000' },
+      rounds: { type: 'string', default: '3' },
       out: { type: 'string', default: join(REPO, 'perf', 'results', 'latest.json') },
       doc: { type: 'string', default: join(REPO, 'docs', 'BENCHMARKS.md') },
       'no-doc': { type: 'boolean', default: false },
@@ -288,6 +363,7 @@ async function main(argv: string[]): Promise<void> {
     durationSeconds: parseDuration(values.duration!),
     connections: Number(values.connections),
     products: Number(values.products),
+    rounds: Number(values.rounds),
     resultsFile: values.out!,
     docFile: values['no-doc'] ? undefined : values.doc,
     progress: process.stderr.isTTY === true,

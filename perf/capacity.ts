@@ -23,7 +23,10 @@ export interface CapacityInputs {
   targetUtilization: number;
   /** Redis (Valkey) operations per second one shard is planned for. */
   redisOpsPerShard: number;
-  /** Order transactions per second one Aurora writer is planned for. */
+  /**
+   * Orders per second one Aurora writer is planned for. Orders are written in batches (one transaction
+   * and commit per batch), so this is bounded by the rows each order writes, not by commits.
+   */
   writerTps: number;
   /** Instances per fleet never go below this (one per AZ). */
   minPerFleet: number;
@@ -92,7 +95,7 @@ export function planCapacity(inputs: CapacityInputs, bench: BenchResults, source
   const writerOk = orders <= inputs.writerTps;
   if (!writerOk) {
     warnings.push(
-      `${Math.round(orders)} orders/s exceeds one Aurora writer (${inputs.writerTps} tx/s planned): queue orders (accept to SQS, reserve asynchronously) or split stock by product range across clusters`,
+      `${Math.round(orders)} orders/s exceeds one Aurora writer (${inputs.writerTps} orders/s planned): queue orders (accept to SQS, reserve asynchronously) or split stock by product range across clusters`,
     );
   }
   if (shards > 1) {
@@ -122,7 +125,7 @@ Assumptions (flags)
   instance type ${i.instanceType}, scaling factor ${i.scalingFactor} vs the benchmark machine (--instance-type, --scaling-factor)
   planned utilization ${i.targetUtilization} of measured throughput (--target-utilization)
   CloudFront answers ${i.cdnHitRatio * 100}% of product reads (--cdn-hit-ratio); ${i.listRatio * 100}% of reads are catalog pages (--list-ratio)
-  ${n(i.redisOpsPerShard)} Redis ops/s per shard (--redis-ops-per-shard); ${n(i.writerTps)} order tx/s per Aurora writer (--writer-tps)
+  ${n(i.redisOpsPerShard)} Redis ops/s per shard (--redis-ops-per-shard); ${n(i.writerTps)} orders/s per Aurora writer (--writer-tps)
   at least ${i.minPerFleet} instances per fleet (--min-per-fleet); pre-warm ${i.prewarmMinutes} min before a sale (--prewarm-minutes)
 
 Measured on this machine (${plan.measured.source}), per instance after factor and utilization
@@ -137,7 +140,7 @@ Plan
   payment fleet    ${plan.fleets.payment} (not benchmarked; low traffic)
   worker fleet     ${plan.fleets.worker}
   Redis (Valkey)   ${n(plan.redis.opsPerSecond)} ops/s -> ${plan.redis.shards} shard(s) x ${plan.redis.replicasPerShard} replicas
-  Aurora           writer at ${n(plan.aurora.writerTps)} order tx/s (${plan.aurora.writerOk ? 'within' : 'ABOVE'} plan), ${plan.aurora.readers} reader(s)
+  Aurora           writer at ${n(plan.aurora.writerTps)} orders/s (${plan.aurora.writerOk ? 'within' : 'ABOVE'} plan), ${plan.aurora.readers} reader(s)
   SQS              ${n(plan.sqs.messagesPerSecond)} messages/s, ~${n(plan.sqs.apiCallsPerSecond)} API calls/s in batches of 10 (standard queues: no practical limit)
 ${plan.warnings.map((w) => `  warning: ${w}`).join('\n')}
 

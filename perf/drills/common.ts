@@ -85,12 +85,19 @@ export async function orderLedger(databaseUrl: string, orderIds: string[]): Prom
 }
 
 /** Waits (bounded) until every accepted order is PAID or PAYMENT_FAILED; returns the final ledger. */
-export async function waitForSettlement(databaseUrl: string, orderIds: string[], timeoutMs: number): Promise<OrderLedger> {
+/**
+ * Waits until every order has settled. The worker settles a backlog at its own pace, so the wait gives
+ * up only when `stallMs` pass without one more order settling - or after `maxMs` in all.
+ */
+export async function waitForSettlement(databaseUrl: string, orderIds: string[], stallMs: number, maxMs = 600_000): Promise<OrderLedger> {
   let ledger = await orderLedger(databaseUrl, orderIds);
-  const deadline = Date.now() + timeoutMs;
-  while (ledger.settled < orderIds.length && Date.now() < deadline) {
+  const giveUpAt = Date.now() + maxMs;
+  let stalledAt = Date.now() + stallMs;
+  while (ledger.settled < orderIds.length && Date.now() < Math.min(stalledAt, giveUpAt)) {
     await sleep(500);
+    const before = ledger.settled;
     ledger = await orderLedger(databaseUrl, orderIds);
+    if (ledger.settled > before) stalledAt = Date.now() + stallMs;
   }
   return ledger;
 }

@@ -33,8 +33,15 @@ export async function paymentWorkerKillDrill(options: { orders?: number } = {}):
     });
     const orderIds = [...accepted.ids];
     const count = async (sql: string) => Number((await client.query<{ n: string }>(sql)).rows[0].n);
-    // Kill once a good part of the work is done and some charges are mid-flight.
-    await waitUntil(async () => (await count("SELECT count(*) AS n FROM payments WHERE status <> 'PENDING'")) >= orderIds.length / 4, 60_000, 50);
+    // Kill once a good part of the work is done while some charges are mid-flight (a payment row is
+    // PENDING from before the provider call until its outcome is recorded).
+    await waitUntil(
+      async () =>
+        (await count("SELECT count(*) AS n FROM payments WHERE status <> 'PENDING'")) >= orderIds.length / 4 &&
+        (await count("SELECT count(*) AS n FROM payments WHERE status = 'PENDING'")) > 0,
+      60_000,
+      20,
+    );
     worker.child.kill('SIGKILL');
     await worker.exited;
     running.splice(running.indexOf(worker), 1);

@@ -132,6 +132,12 @@ function requestErrorKind(error: NodeJS.ErrnoException): string {
   return error?.code ?? 'socket error';
 }
 
+/** The middle value (the upper one of the two middles for an even count). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
 export function round(value: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;

@@ -13,6 +13,7 @@ it('runs every benchmark briefly and writes results and the document', async () 
     durationSeconds: 1,
     connections: 4,
     products: 300,
+    workerBacklog: 40,
     resultsFile: join(dir, 'latest.json'),
     docFile: join(dir, 'BENCHMARKS.md'),
     progress: false,
@@ -26,6 +27,11 @@ it('runs every benchmark briefly and writes results and the document', async () 
   expect(results.runs.productCached.cache.hitRatio).toBeGreaterThan(0.5);
   expect(results.runs.productUncached.cache.hitRatio).toBe(0);
   expect(Object.keys(results.rssMb).sort()).toEqual(['order', 'payment', 'user', 'worker']);
+  // The pairs ran interleaved, three rounds each; a ratio is the median of its rounds'.
+  expect(results.rounds!.reads).toHaveLength(3);
+  expect(results.rounds!.writes).toHaveLength(3);
+  const rounds = results.roundRatios!.ordersVsTxCeiling;
+  expect(results.ratios.ordersVsTxCeiling).toBe([...rounds].sort((a, b) => a - b)[1]);
   expect(JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')).ratios).toEqual(results.ratios);
   expect(readFileSync(join(dir, 'BENCHMARKS.md'), 'utf8')).toMatch(/\| 2 \| cached product read vs bare node:http/);
 });

@@ -1,8 +1,9 @@
 // HTTP entry point of the order service: catalog reads and the buyer's orders. Handlers only map
 // HTTP to the use cases; schemas live in ./schemas.
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { requireUser } from '../platform/auth';
 import type { SurgeApp } from '../platform/app';
+import type { CacheEncoder, CacheRead } from '../platform/cache';
 import type { ServiceContext } from '../platform/context';
 import { badRequest, notFound } from '../platform/errors';
 import {
@@ -14,11 +15,14 @@ import {
   placeOrderSchema,
 } from './schemas';
 import { cancelOrder } from './use-cases/cancel-order';
-import { browseProducts, getProduct, PRODUCT_MAX_AGE_SECONDS, type ProductRead } from './use-cases/read-catalog';
+import type { Product } from './data/products';
+import { browseProducts, getProduct, PRODUCT_MAX_AGE_SECONDS } from './use-cases/read-catalog';
 import { getOrder, listMyOrders } from './use-cases/read-orders';
 import { placeOrder } from './use-cases/place-order';
 
 const PUBLIC_CACHE_CONTROL = `public, max-age=${PRODUCT_MAX_AGE_SECONDS}`;
+/** What Fastify sets for a serialized JSON response; set by hand when the body is already serialized. */
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 export async function orderRoutes(api: SurgeApp, ctx: ServiceContext): Promise<void> {
   api.get('/api/products', { schema: listProductsSchema }, async (request, reply) => {
@@ -29,13 +33,19 @@ export async function orderRoutes(api: SurgeApp, ctx: ServiceContext): Promise<v
 
   // Not an async handler: a read the L1 answers is sent without a promise (the hot path of a sale).
   api.get('/api/products/:id', { schema: getProductSchema }, (request, reply) => {
-    const respond = ({ product, cacheHit }: ProductRead) => {
+    const respond = ({ value: product, hit, encoded }: CacheRead<Product>) => {
       // Set before a possible 404 too, so CloudFront does not keep a "missing" answer for long.
-      reply.header('x-cache', cacheHit ? 'HIT' : 'MISS').header('cache-control', PUBLIC_CACHE_CONTROL);
+      reply.header('x-cache', hit ? 'HIT' : 'MISS').header('cache-control', PUBLIC_CACHE_CONTROL);
       if (!product) throw notFound(`product ${request.params.id} does not exist`);
-      return product;
+      if (encoded === undefined) return product;
+      // The body this route's serializer rendered when the cache was filled: Fastify sends a string
+      // with a JSON content type as it is, without serializing the product again per request.
+      sendSerialized(reply, encoded);
+      return undefined;
     };
-    const read = getProduct(ctx, request.params.id);
+    // The route's own response serializer, so the cached body is byte for byte what Fastify would send.
+    const serialize = reply.getSerializationFunction('200') as CacheEncoder<Product> | undefined;
+    const read = getProduct(ctx, request.params.id, serialize);
     return read instanceof Promise ? read.then(respond) : respond(read);
   });
 
@@ -78,6 +88,11 @@ export async function orderRoutes(api: SurgeApp, ctx: ServiceContext): Promise<v
   api.get('/api/orders', { schema: listOrdersSchema, onRequest: requireUser }, async (request) =>
     listMyOrders(ctx.db, request.userId, request.query),
   );
+}
+
+/** Sends JSON that is already serialized: Fastify passes a string with a JSON content type through as it is. */
+function sendSerialized(reply: FastifyReply, body: string): void {
+  reply.type(JSON_CONTENT_TYPE).send(body);
 }
 
 /** For routes that take no input but the URL: no body, or an empty JSON object; anything else is a 400 naming it. */

@@ -2,7 +2,7 @@
 // live in server.ts) so that tests can `inject` into it: Fastify with the TypeBox type provider,
 // a body limit, request ids, the one error handler, the rate limiter, per-route metrics,
 // /health/live + /health/ready, and an OpenAPI document generated from the route schemas.
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import swagger from '@fastify/swagger';
 import { Ajv } from 'ajv';
@@ -43,6 +43,16 @@ function createAjv(coerceTypes: 'array' | false): Ajv {
 
 const NO_RATE_LIMIT = { rateLimit: false as const };
 
+/**
+ * Request ids: 96 random bits drawn once per app (so ids stay unique across instances and restarts)
+ * and a counter. A randomUUID per request showed in the cached-read profile; these are shorter too.
+ */
+export function requestIdGenerator(): () => string {
+  const prefix = randomBytes(12).toString('base64url');
+  let next = 0;
+  return () => `${prefix}-${(next++).toString(36)}`;
+}
+
 export async function buildApp(ctx: ServiceContext, plugins: ServicePlugin[]): Promise<SurgeApp> {
   const hops = ctx.config.trustedProxyHops;
   const app = Fastify({
@@ -52,7 +62,7 @@ export async function buildApp(ctx: ServiceContext, plugins: ServicePlugin[]): P
     // X-Forwarded-For; trusting more would let clients pick their own rate-limit key.
     trustProxy: (_address: string, hop: number) => hop < hops,
     requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    genReqId: requestIdGenerator(),
     // Per-request access logs cost more than the request (FIELD-NOTES); metrics count requests and
     // the error handler logs every 4xx/5xx with its request id.
     logController: new LogController({ disableRequestLogging: true }),

@@ -12,21 +12,36 @@
 // An L1 entry in the last quarter of its life is still served while one background reload (sharing
 // the key's single flight) replaces it, so hot keys never stall on an expiry. The L1 only holds what
 // Redis holds: during a Redis outage its copies live out their last second, then reads go to the loader.
+//
+// A caller may pass `encode` (a route: its response serializer) to get the value's encoding with each
+// read. The L1 encodes once per fill and hands the same frozen answer to every hit, so on a hot read
+// the cache neither serializes nor allocates.
 import type { Breaker, RedisClient } from './redis';
 
 /** A cache answer: the value (`null` = does not exist) and whether it came from the cache. */
 export interface CacheRead<T> {
-  value: T | null;
-  hit: boolean;
+  readonly value: T | null;
+  readonly hit: boolean;
+  /** `encode(value)` when the caller passed `encode` and the value exists (L1 hits share one). */
+  readonly encoded?: string;
 }
+
+/** Renders a value for the caller (e.g. a route's response serializer); the same function per key. */
+export type CacheEncoder<T> = (value: T) => string;
 
 export interface Cache {
   /**
    * The cached value for `key`, else the loader's (stored for up to `ttlSeconds`; `null`, meaning
    * "does not exist", is cached too). Values must survive JSON round trips. Answered at once (no
-   * promise) when the in-process L1 holds the key, as the hot path of a sale does.
+   * promise) when the in-process L1 holds the key, as the hot path of a sale does. With `encode`, each
+   * answer carries the existing value's encoding too.
    */
-  getOrLoad<T>(key: string, ttlSeconds: number, load: () => Promise<T | null>): CacheRead<T> | Promise<CacheRead<T>>;
+  getOrLoad<T>(
+    key: string,
+    ttlSeconds: number,
+    load: () => Promise<T | null>,
+    encode?: CacheEncoder<T>,
+  ): CacheRead<T> | Promise<CacheRead<T>>;
   delete(key: string): Promise<void>;
 }
 
@@ -38,6 +53,11 @@ const JITTER_FRACTION = 0.2;
 /** TTL in milliseconds with jitter that only ever shortens it. */
 export function jitteredTtlMs(ttlSeconds: number, random: () => number = Math.random): number {
   return Math.max(1, Math.floor(ttlSeconds * 1000 * (1 - JITTER_FRACTION * random())));
+}
+
+/** The answer for `value`, with its encoding when the caller asked for one. */
+function answer<T>(value: T | null, hit: boolean, encode: CacheEncoder<T> | undefined): CacheRead<T> {
+  return encode && value !== null ? { value, hit, encoded: encode(value) } : { value, hit };
 }
 
 function namespaceOf(key: string): string {
@@ -101,10 +121,14 @@ export function createRedisCache({
 }: RedisCacheOptions): Cache {
   const flight = singleFlight();
   const MISSING = Symbol('missing');
-  /** `until`: served up to then; `window`: the life it was given, for the refresh-ahead point. */
-  const local = new Map<string, { v: unknown; until: number; window: number }>();
+  /**
+   * `until`: served up to then; `window`: the life it was given, for the refresh-ahead point; `hit`:
+   * the answer every hit returns, encoded by the encoder of the read that filled it; `namespace`: the
+   * key's, for `observe`, cut once per fill rather than per hit.
+   */
+  const local = new Map<string, { until: number; window: number; hit: CacheRead<unknown>; namespace: string }>();
 
-  const remember = (key: string, stored: { v: unknown; at: number }, ttlMs: number) => {
+  const remember = <T>(key: string, stored: { v: T | null; at: number }, ttlMs: number, encode: CacheEncoder<T> | undefined) => {
     if (localEntries <= 0) return;
     const t = now();
     const until = Math.min(stored.at + ttlMs, t + localMaxAgeMs);
@@ -112,11 +136,17 @@ export function createRedisCache({
     local.delete(key);
     // Maps iterate in insertion order: dropping the first key evicts the oldest write.
     if (local.size >= localEntries) local.delete(local.keys().next().value as string);
-    local.set(key, { v: deepFreeze(stored.v), until, window: until - t });
+    const hit = Object.freeze(answer(deepFreeze(stored.v), true, encode));
+    local.set(key, { until, window: until - t, hit, namespace: namespaceOf(key) });
   };
 
   /** The Redis copy if it has at least `minLifeMs` of its TTL left (by its read time), else MISSING. */
-  const readRedis = async <T>(key: string, ttlMs: number, minLifeMs = 0): Promise<Stored<T> | typeof MISSING> => {
+  const readRedis = async <T>(
+    key: string,
+    ttlMs: number,
+    minLifeMs: number,
+    encode: CacheEncoder<T> | undefined,
+  ): Promise<Stored<T> | typeof MISSING> => {
     const cached = await breaker.run<string | null | typeof MISSING>(
       () => redis.get(key),
       () => MISSING,
@@ -125,12 +155,17 @@ export function createRedisCache({
     const stored = JSON.parse(cached as string) as Stored<T>;
     // Redis's TTL already bounds the age; `at` is checked as well because another instance wrote it.
     if (stored.at !== undefined && stored.at + ttlMs - now() < minLifeMs) return MISSING;
-    if (stored.at !== undefined) remember(key, stored as { v: T | null; at: number }, ttlMs);
+    if (stored.at !== undefined) remember(key, stored as { v: T | null; at: number }, ttlMs, encode);
     return stored;
   };
 
   /** Loads from the database and stores the value in Redis and the L1 (run inside the key's flight). */
-  const loadAndStore = async <T>(key: string, ttlSeconds: number, load: () => Promise<T | null>): Promise<T | null> => {
+  const loadAndStore = async <T>(
+    key: string,
+    ttlSeconds: number,
+    load: () => Promise<T | null>,
+    encode: CacheEncoder<T> | undefined,
+  ): Promise<T | null> => {
     const at = now();
     const loaded = await load();
     // The Redis TTL counts from the database read, so the Redis copy never outlives `ttlSeconds` either.
@@ -144,41 +179,61 @@ export function createRedisCache({
       },
     );
     // The L1 is a near copy of Redis: while Redis is down, reads go to the database as documented.
-    if (stored !== null) remember(key, { v: loaded, at }, ttlSeconds * 1000);
+    if (stored !== null) remember(key, { v: loaded, at }, ttlSeconds * 1000, encode);
     return loaded;
   };
 
   /** Replaces an ageing L1 entry: a copy from Redis with at least half a window left, else the database. */
-  const refreshInBackground = <T>(key: string, ttlSeconds: number, window: number, load: () => Promise<T | null>) => {
+  const refreshInBackground = <T>(
+    key: string,
+    ttlSeconds: number,
+    window: number,
+    load: () => Promise<T | null>,
+    encode: CacheEncoder<T> | undefined,
+  ) => {
     flight(key, async () => {
-      const shared = await readRedis<T>(key, ttlSeconds * 1000, window / 2);
-      return shared !== MISSING ? shared.v : loadAndStore(key, ttlSeconds, load);
+      const shared = await readRedis<T>(key, ttlSeconds * 1000, window / 2, encode);
+      return shared !== MISSING ? shared.v : loadAndStore(key, ttlSeconds, load, encode);
     }).catch((err: unknown) => onError?.(err, 'reload'));
   };
 
   /** Not in the L1: Redis, else the loader (one load per key at a time). */
-  const readThrough = async <T>(key: string, ttlSeconds: number, load: () => Promise<T | null>): Promise<CacheRead<T>> => {
-    const shared = await readRedis<T>(key, ttlSeconds * 1000);
+  const readThrough = async <T>(
+    key: string,
+    ttlSeconds: number,
+    load: () => Promise<T | null>,
+    encode: CacheEncoder<T> | undefined,
+  ): Promise<CacheRead<T>> => {
+    const shared = await readRedis<T>(key, ttlSeconds * 1000, 0, encode);
     if (shared !== MISSING) {
       observe?.(namespaceOf(key), true);
-      return { value: shared.v, hit: true };
+      return answer(shared.v, true, encode);
     }
     observe?.(namespaceOf(key), false);
-    return { value: await flight(key, () => loadAndStore(key, ttlSeconds, load)), hit: false };
+    return answer(await flight(key, () => loadAndStore(key, ttlSeconds, load, encode)), false, encode);
   };
 
   return {
-    getOrLoad<T>(key: string, ttlSeconds: number, load: () => Promise<T | null>): CacheRead<T> | Promise<CacheRead<T>> {
+    getOrLoad<T>(
+      key: string,
+      ttlSeconds: number,
+      load: () => Promise<T | null>,
+      encode?: CacheEncoder<T>,
+    ): CacheRead<T> | Promise<CacheRead<T>> {
       const entry = local.get(key);
       if (entry) {
         const left = entry.until - now();
         if (left >= 0) {
-          if (left < entry.window * REFRESH_AHEAD_FRACTION && !flight.has(key)) refreshInBackground(key, ttlSeconds, entry.window, load);
-          observe?.(namespaceOf(key), true);
-          return { value: entry.v as T | null, hit: true };
+          if (left < entry.window * REFRESH_AHEAD_FRACTION && !flight.has(key)) {
+            refreshInBackground(key, ttlSeconds, entry.window, load, encode);
+          }
+          observe?.(entry.namespace, true);
+          const hit = entry.hit as CacheRead<T>;
+          // Filled by a read without an encoder (not the case for one key's usual callers): encode now.
+          return encode && hit.encoded === undefined && hit.value !== null ? answer(hit.value, true, encode) : hit;
         }
       }
-      return readThrough(key, ttlSeconds, load);
+      return readThrough(key, ttlSeconds, load, encode);
     },
     async delete(key) {
       local.delete(key);
@@ -200,11 +255,11 @@ export function createMemoryCache(options: { maxEntries?: number; observe?: Cach
   const entries = new Map<string, { json: string; expiresAt: number }>();
   const flight = singleFlight();
   return {
-    async getOrLoad<T>(key: string, ttlSeconds: number, load: () => Promise<T | null>) {
+    async getOrLoad<T>(key: string, ttlSeconds: number, load: () => Promise<T | null>, encode?: CacheEncoder<T>) {
       const entry = entries.get(key);
       if (entry && entry.expiresAt > now()) {
         options.observe?.(namespaceOf(key), true);
-        return { value: (JSON.parse(entry.json) as { v: T | null }).v, hit: true };
+        return answer((JSON.parse(entry.json) as { v: T | null }).v, true, encode);
       }
       options.observe?.(namespaceOf(key), false);
       const value = await flight(key, async () => {
@@ -216,7 +271,7 @@ export function createMemoryCache(options: { maxEntries?: number; observe?: Cach
         entries.set(key, { json: JSON.stringify({ v: loaded }), expiresAt: now() + jitteredTtlMs(ttlSeconds) });
         return loaded;
       });
-      return { value, hit: false };
+      return answer(value, false, encode);
     },
     async delete(key) {
       entries.delete(key);

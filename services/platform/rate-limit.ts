@@ -6,15 +6,17 @@
 // requests pass and a warning is logged (at most every 10 s), because refusing all traffic during a
 // cache outage hurts more than letting a burst through to a database that has its own pool limits.
 //
-// Token leases: for a policy with a lease size above 1 (the context leases only the high-rate
-// `default` policy, never `orders` or `login`), a process takes up to that many tokens from the Redis
-// bucket in one script call and spends them locally, topping up in the background when half are gone,
-// so a busy client costs one Redis call per lease rather than per request. Every request is still
-// checked against tokens taken from the shared bucket, so one process admits exactly what the bucket
-// allows. A lease lives LEASE_MS; tokens unspent by then are dropped (the client loses them, never
-// gains). Across N processes the only extra is timing: tokens leased up to LEASE_MS before a window
-// may be spent inside it, so any window admits at most the bucket's own bound plus
-// min(N x lease size, refillPerSecond x LEASE_MS / 1000).
+// Token leases: for a policy with a largest lease above 1 (the context leases only the high-rate
+// `default` policy, never `orders` or `login`), a process takes several tokens from the Redis bucket
+// in one script call and spends them locally, topping up in the background when half are gone, so a
+// busy client costs one Redis call per lease rather than per request. A lease asks for what the key
+// spent in the last LEASE_RATE_WINDOW_MS (at least FIRST_LEASE_TOKENS, at most the largest lease), so
+// a hot key costs a few dozen Redis calls per second at any request rate and its top-up arrives long
+// before the lease runs out. Every request is still checked against tokens taken from the shared
+// bucket, so one process admits exactly what the bucket allows. A lease lives LEASE_MS; tokens unspent
+// by then are dropped (the client loses them, never gains). Across N processes the only extra is
+// timing: tokens leased up to LEASE_MS before a window may be spent inside it, so any window admits at
+// most the bucket's own bound plus min(N x largest lease, refillPerSecond x LEASE_MS / 1000).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SurgeApp } from './app';
 import { bearerToken, verifyBearer } from './auth';
@@ -92,14 +94,21 @@ type TokenBucketCommand = (
 /** How long a lease's tokens may be spent; bounds both staleness and cross-process over-admission. */
 export const LEASE_MS = 1000;
 
+/** Hard cap on a lease, whatever the policy's refill: what one process may hold beyond the bucket. */
+export const MAX_LEASE_TOKENS = 1000;
+/** A key's first lease (and the smallest), unless the largest lease is smaller. */
+export const FIRST_LEASE_TOKENS = 100;
+/** A lease asks for the tokens the key spent in this long (at its rate since the last lease). */
+export const LEASE_RATE_WINDOW_MS = 100;
+
 /**
- * Tokens per lease for a policy: up to a tenth of a second of refill (at most 100) for the `default`
- * policy; 1 (no lease, one script call per request) for `orders` and `login`, whose small per-user
- * quotas must stay exact across instances.
+ * The largest lease for a policy: a tenth of a second of refill, at most MAX_LEASE_TOKENS, for the
+ * `default` policy; 1 (no lease, one script call per request) for `orders` and `login`, whose small
+ * per-user quotas must stay exact across instances.
  */
 export function leaseSizeFor(policy: RateLimitPolicy): number {
   if (policy.name !== 'default') return 1;
-  return Math.max(1, Math.min(100, Math.floor(policy.refillPerSecond / 10)));
+  return Math.max(1, Math.min(MAX_LEASE_TOKENS, Math.floor(policy.refillPerSecond / 10)));
 }
 
 export interface RedisRateLimiterOptions {
@@ -107,7 +116,7 @@ export interface RedisRateLimiterOptions {
   breaker: Breaker;
   /** Called when a request is let through because Redis could not be asked. */
   onFailOpen?: (err: unknown) => void;
-  /** Tokens taken per Redis call for a policy; 1 = no lease. @default 1 for every policy */
+  /** The largest lease (tokens per Redis call) for a policy; 1 = no lease. @default 1 for every policy */
   leaseSize?: (policy: RateLimitPolicy) => number;
   /** Clock in ms, for tests. @default Date.now */
   now?: () => number;
@@ -120,6 +129,11 @@ interface Lease {
   /** Whole tokens the Redis bucket had left at the last lease (for the RateLimit header). */
   bucketRemaining: number;
   fullMs: number;
+  /** What the last top-up asked for: the next one starts when half of it is left. */
+  size: number;
+  /** Since when `spent` counts, for the key's spend rate. */
+  countedSince: number;
+  spent: number;
   /** A top-up or renewal under way, shared by the requests that wait for it. */
   pending?: Promise<boolean>;
 }
@@ -147,9 +161,21 @@ export function createRedisRateLimiter({ redis, breaker, onFailOpen, leaseSize =
   const leases = new Map<string, Lease>();
   let nextSweep = now() + LEASE_MS;
 
-  /** Adds up to `size` tokens from Redis to the lease (one call per key at a time); false if Redis could not be asked. */
-  const refill = (key: string, policy: RateLimitPolicy, size: number, held: Lease): Promise<boolean> => {
-    held.pending ??= breaker
+  /** The tokens the key spent in the last LEASE_RATE_WINDOW_MS, within [FIRST_LEASE_TOKENS, largest]. */
+  const nextLeaseSize = (held: Lease, largest: number, at: number) => {
+    const recent = Math.ceil((held.spent * LEASE_RATE_WINDOW_MS) / Math.max(1, at - held.countedSince));
+    return Math.min(largest, Math.max(FIRST_LEASE_TOKENS, recent));
+  };
+
+  /** Adds tokens from Redis to the lease (one call per key at a time); false if Redis could not be asked. */
+  const refill = (key: string, policy: RateLimitPolicy, largest: number, held: Lease): Promise<boolean> => {
+    if (held.pending) return held.pending;
+    const asked = now();
+    const size = nextLeaseSize(held, largest, asked);
+    held.size = size;
+    held.countedSince = asked;
+    held.spent = 0;
+    held.pending = breaker
       .run(
         () => bucket(key, policy.capacity, policy.refillPerSecond, size),
         () => undefined,
@@ -174,12 +200,13 @@ export function createRedisRateLimiter({ redis, breaker, onFailOpen, leaseSize =
   const usable = (held: Lease) => held.tokens >= 1 && held.expiresAt > now();
   const spend = (held: Lease) => {
     held.tokens -= 1;
+    held.spent += 1;
     return decision(true, held.bucketRemaining + held.tokens, 0, held.fullMs);
   };
 
   /** No local token: wait for a new lease, shared by every request of this key that is waiting. */
-  const renewAndSpend = async (key: string, policy: RateLimitPolicy, size: number, held: Lease) => {
-    if (!(await refill(key, policy, size, held))) return failOpen(policy);
+  const renewAndSpend = async (key: string, policy: RateLimitPolicy, largest: number, held: Lease) => {
+    if (!(await refill(key, policy, largest, held))) return failOpen(policy);
     if (usable(held)) return spend(held);
     // The lease came back short (the bucket is nearly empty) or other waiters took it: ask for this
     // request alone, so a refusal carries Redis's own wait and remaining figures.
@@ -188,8 +215,8 @@ export function createRedisRateLimiter({ redis, breaker, onFailOpen, leaseSize =
 
   return {
     take(key, policy) {
-      const size = leaseSize(policy);
-      if (size <= 1) return takeOne(key, policy);
+      const largest = leaseSize(policy);
+      if (largest <= 1) return takeOne(key, policy);
       const t = now();
       if (t >= nextSweep) {
         for (const [k, held] of leases) if (held.expiresAt <= t && !held.pending) leases.delete(k);
@@ -197,12 +224,12 @@ export function createRedisRateLimiter({ redis, breaker, onFailOpen, leaseSize =
       }
       let held = leases.get(key);
       if (!held) {
-        held = { tokens: 0, expiresAt: 0, bucketRemaining: 0, fullMs: 0 };
+        held = { tokens: 0, expiresAt: 0, bucketRemaining: 0, fullMs: 0, size: 0, countedSince: t, spent: 0 };
         leases.set(key, held);
       }
-      if (!usable(held)) return renewAndSpend(key, policy, size, held);
+      if (!usable(held)) return renewAndSpend(key, policy, largest, held);
       // Top up in the background once half the lease is spent, so a busy client never waits on Redis.
-      if (held.tokens <= size / 2 && !held.pending) void refill(key, policy, size, held);
+      if (held.tokens <= held.size / 2 && !held.pending) void refill(key, policy, largest, held);
       return spend(held);
     },
   };

@@ -2,7 +2,8 @@
 // contract (status codes, headers, bodies, messages naming the problem) and its behaviour under
 // concurrent requests.
 import { randomUUID } from 'node:crypto';
-import { needsRealEngine } from '../../platform/testing';
+import { buildApp } from '../../platform/app';
+import { createTestContext, listenForTest, needsRealEngine } from '../../platform/testing';
 import { orderRoutes } from '../routes';
 import { addProduct, countRows, stockOf } from './fixtures';
 import { startTestService, type TestService } from './harness';
@@ -76,6 +77,27 @@ describe('GET /api/products/:id', () => {
     expect(hit.headers['cache-control']).toBe('public, max-age=1');
     expect(hit.json()).toEqual(miss.json());
     expect(hit.json()).toMatchObject({ id: product.id, priceCents: 4_200, currency: 'USD', stock: 7 });
+  });
+
+  it('sends a cached product as exactly the bytes Fastify makes of it through the route schema', async () => {
+    const product = await addProduct(writer(), { name: 'Kettle "Deluxe" \u00e9\u2713 </script>', priceCents: 1_999, stock: 3 });
+    const url = `/api/products/${product.id}`;
+    // The same routes without the product cache: the handler returns the product and Fastify serializes it.
+    const uncachedCtx = await createTestContext({ databaseUrl: service.database.url, env: { PRODUCT_CACHE: 'off' } });
+    const uncachedApp = await buildApp(uncachedCtx, [orderRoutes]);
+    try {
+      const serialized = await (await listenForTest(uncachedApp)).request({ url });
+      await service.request({ url });
+      const hit = await service.request({ url });
+      expect([hit.headers['x-cache'], serialized.headers['x-cache']]).toEqual(['HIT', 'MISS']);
+      expect(hit.body).toBe(serialized.body);
+      expect(hit.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(hit.headers['content-type']).toBe(serialized.headers['content-type']);
+      expect(hit.headers['content-length']).toBe(serialized.headers['content-length']);
+    } finally {
+      await uncachedApp.close();
+      await uncachedCtx.close();
+    }
   });
 
   it('shows new stock within the cache TTL (1 s) after an order takes some', async () => {

@@ -1,6 +1,7 @@
 // Use-case tests for placeOrder against the real PostgreSQL: stock, idempotency and the outbox event
 // all follow from one transaction.
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { AppError } from '../../platform/errors';
 import { createTestDatabase, needsRealEngine } from '../../platform/testing';
 import { placeOrder } from '../use-cases/place-order';
@@ -114,12 +115,12 @@ describe('placeOrder', () => {
     await expectAppError(
       placeOrder(db, { userId, idempotencyKey: 'q', items: [{ productId: product.id, quantity: 0 }] }),
       400,
-      /quantity .* positive integer/,
+      /quantity .* integer from 1 to 1000/,
     );
     await expectAppError(
       placeOrder(db, { userId, idempotencyKey: 'f', items: [{ productId: product.id, quantity: 1.5 }] }),
       400,
-      /quantity .* positive integer/,
+      /quantity .* integer from 1 to 1000/,
     );
     expect(await stockOf(db.writer, product.id)).toBe(10);
   });
@@ -162,6 +163,65 @@ describe('placeOrder', () => {
     expect(await stockOf(db.writer, product.id)).toBe(99);
   });
 
+  it('places orders made at the same moment in one transaction, each decided alone in arrival order', async () => {
+    const { db } = testDb;
+    const lamp = await addProduct(db.writer, { stock: 3 });
+    const euroMug = await addProduct(db.writer, { stock: 5, currency: 'EUR' });
+    const missing = randomUUID();
+    const buyers = Array.from({ length: 5 }, newUserId);
+    const attempt = (i: number, items: Array<{ productId: string; quantity: number }>) =>
+      placeOrder(db, { userId: buyers[i], idempotencyKey: `same-moment-${i}`, items }).then(
+        ({ order }) => order.id,
+        (err: AppError) => `${err.statusCode} ${err.message}`,
+      );
+
+    // Made in one tick, so they share one batch: 2 of 3 lamps, then 2 more (1 left: refused), then the
+    // last one, then an unknown product and mixed currencies, refused without touching the others.
+    const results = await Promise.all([
+      attempt(0, [{ productId: lamp.id, quantity: 2 }]),
+      attempt(1, [{ productId: lamp.id, quantity: 2 }]),
+      attempt(2, [{ productId: lamp.id, quantity: 1 }]),
+      attempt(3, [
+        { productId: euroMug.id, quantity: 1 },
+        { productId: missing, quantity: 1 },
+      ]),
+      attempt(4, [
+        { productId: lamp.id, quantity: 1 },
+        { productId: euroMug.id, quantity: 1 },
+      ]),
+    ]);
+
+    expect(results[1]).toMatch(/^409 .*requested 2, available 0/);
+    expect(results[3]).toMatch(new RegExp(`^400 product ${missing} does not exist`));
+    expect(results[4]).toMatch(/^40[09] /);
+    expect(await stockOf(db.writer, lamp.id)).toBe(0);
+    expect(await stockOf(db.writer, euroMug.id)).toBe(5);
+    const { rows } = await db.writer.query<{ id: string; tx: string }>(
+      'SELECT id, xmin::text AS tx FROM orders WHERE user_id = ANY($1::uuid[])',
+      [buyers],
+    );
+    expect(rows.map((r) => r.id).sort()).toEqual([results[0], results[2]].sort());
+    expect(new Set(rows.map((r) => r.tx)).size).toBe(1);
+    expect(await countRows(db.writer, 'SELECT 1 FROM order_idempotency_keys WHERE user_id = ANY($1::uuid[])', [buyers])).toBe(2);
+    expect(await countRows(db.writer, `SELECT 1 FROM outbox WHERE payload->>'userId' = ANY($1::text[])`, [buyers])).toBe(2);
+  });
+
+  it('fails only the order the database refuses when a batch breaks on bad input', async () => {
+    const { db } = testDb;
+    const product = await addProduct(db.writer, { stock: 10 });
+    const items = [{ productId: product.id, quantity: 1 }];
+    // A user id that is not a uuid (no route lets one through) makes PostgreSQL refuse the whole call.
+    const [good, bad, alsoGood] = await Promise.allSettled([
+      placeOrder(db, { userId: newUserId(), idempotencyKey: 'a', items }),
+      placeOrder(db, { userId: 'not-a-uuid', idempotencyKey: 'b', items }),
+      placeOrder(db, { userId: newUserId(), idempotencyKey: 'c', items }),
+    ]);
+    expect(good.status).toBe('fulfilled');
+    expect(alsoGood.status).toBe('fulfilled');
+    expect(bad).toMatchObject({ status: 'rejected', reason: { code: '22P02' } });
+    expect(await stockOf(db.writer, product.id)).toBe(8);
+  });
+
   needsRealEngine('postgres', 'lock ordering matters only when transactions overlap; embedded ones never do')('overlapping transactions', () => {
     it('does not deadlock when multi-item orders name the same products in opposite orders', async () => {
       const { db } = testDb;
@@ -186,6 +246,42 @@ describe('placeOrder', () => {
       await expect(Promise.all(orders)).resolves.toHaveLength(40);
       expect(await stockOf(db.writer, a.id)).toBe(960);
       expect(await stockOf(db.writer, b.id)).toBe(960);
+    });
+
+    it('keeps finding keys and products by index after the tables grew under plans cached while they were small', async () => {
+      const { db } = testDb;
+      const product = await addProduct(db.writer, { stock: 1_000 });
+      const client = new pg.Client({ connectionString: testDb.url });
+      await client.connect();
+      try {
+        const placeOne = () =>
+          client.query('SELECT * FROM surge_place_orders($1::uuid[], $2::text[], $3::text[], $4::int[], $5::uuid[], $6::int[], $7::text)', [
+            [newUserId()],
+            [randomUUID()],
+            ['h'],
+            [1],
+            [product.id],
+            [1],
+            'order-placed',
+          ]);
+        // PL/pgSQL settles on one plan per statement and connection after five calls.
+        for (let i = 0; i < 8; i++) await placeOne();
+        await db.writer.query(
+          `INSERT INTO order_idempotency_keys (user_id, key, request_hash) SELECT gen_random_uuid(), g::text, 'h' FROM generate_series(1, 20000) g`,
+        );
+        const plans: string[] = [];
+        client.on('notice', (notice) => plans.push(notice.message ?? ''));
+        await client.query("LOAD 'auto_explain'");
+        await client.query('SET auto_explain.log_min_duration = 0');
+        await client.query('SET auto_explain.log_nested_statements = on');
+        await client.query("SET auto_explain.log_level = 'notice'");
+        await placeOne();
+        const explained = plans.join('\n');
+        expect(explained).toMatch(/Index (Only )?Scan using order_idempotency_keys_pkey/);
+        expect(explained).not.toMatch(/Seq Scan on (order_idempotency_keys|products|orders)/);
+      } finally {
+        await client.end();
+      }
     });
   });
 });

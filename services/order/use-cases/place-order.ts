@@ -1,6 +1,7 @@
-// Use case: place an order. One statement (its own transaction) reserves the stock of every line,
-// writes the order, claims the Idempotency-Key with the response stored for replays, and adds the
-// `order-placed` outbox event (its shape is OrderPlacedEvent in ../events; events.test checks it).
+// Use case: place an order. One database call (its own transaction, shared with the orders placed at
+// the same moment) reserves the stock of every line, writes the order, claims the Idempotency-Key with
+// the response stored for replays, and adds the `order-placed` outbox event (its shape is
+// OrderPlacedEvent in ../events; events.test checks it).
 import { createHash } from 'node:crypto';
 import { badRequest, conflict, unprocessable } from '../../platform/errors';
 import type { Database } from '../../platform/db';
@@ -36,7 +37,7 @@ export async function placeOrder(
 ): Promise<{ order: PlacedOrder; replayed: boolean }> {
   // Postgres prints uuids in lower case; normalising makes hashes and lock order independent of case.
   const items = command.items.map((item) => ({ productId: item.productId.toLowerCase(), quantity: item.quantity }));
-  rejectInvalidItems(items);
+  rejectInvalidCommand(command, items);
   const requestHash = hashRequest(items);
   const attempt = () =>
     placeOrderAtomically<PlacedOrder>(db.writer, { ...command, requestHash, items, eventTopic: ORDER_PLACED });
@@ -78,12 +79,23 @@ function whyNotPlaced(items: PlaceOrderCommand['items'], products: ProductForOrd
   return undefined;
 }
 
-/** The HTTP schema checks these too; repeated here so every entry point gets the same rules. */
-function rejectInvalidItems(items: PlaceOrderCommand['items']): void {
+/** Most units of one product per order; the HTTP schema says the same. */
+const MAX_QUANTITY = 1000;
+/** Longest Idempotency-Key (the table's CHECK); the HTTP schema says the same. */
+const MAX_KEY_LENGTH = 255;
+
+/**
+ * The HTTP schema checks these too; repeated here so every entry point gets the same rules (and no
+ * order reaches a batch that the database would refuse).
+ */
+function rejectInvalidCommand({ idempotencyKey }: PlaceOrderCommand, items: PlaceOrderCommand['items']): void {
+  if (idempotencyKey.length < 1 || idempotencyKey.length > MAX_KEY_LENGTH) {
+    throw badRequest(`Idempotency-Key must be 1 to ${MAX_KEY_LENGTH} characters`);
+  }
   if (items.length === 0) throw badRequest('items must contain at least one item');
   for (const item of items) {
-    if (!Number.isInteger(item.quantity) || item.quantity < 1) {
-      throw badRequest(`quantity of product ${item.productId} must be a positive integer`);
+    if (!Number.isInteger(item.quantity) || item.quantity < 1 || item.quantity > MAX_QUANTITY) {
+      throw badRequest(`quantity of product ${item.productId} must be an integer from 1 to ${MAX_QUANTITY}`);
     }
   }
   const seen = new Set<string>();

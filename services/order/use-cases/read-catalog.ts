@@ -1,6 +1,6 @@
 // Use cases: read the catalog. Single products go through the cache (hot during a sale); pages of
 // products go straight to the reader pool.
-import type { Cache, CacheRead } from '../../platform/cache';
+import type { Cache, CacheEncoder, CacheRead } from '../../platform/cache';
 import type { ServiceConfig } from '../../platform/config';
 import type { Database } from '../../platform/db';
 import { decodeCursor, encodeCursor, UUID_PATTERN } from '../cursor';
@@ -18,23 +18,20 @@ export const PRODUCT_MAX_AGE_SECONDS = 1;
 
 export const productCacheKey = (id: string) => `product:v1:${id.toLowerCase()}`;
 
-export interface ProductRead {
-  product: Product | null;
-  cacheHit: boolean;
-}
-
-/** One product through the cache; answered at once (no promise) when the in-process L1 holds it. */
+/**
+ * One product through the cache (`hit`: it came from the cache; `value` null: no such product);
+ * answered at once (no promise) when the in-process L1 holds it. With `encode` (the route's response
+ * serializer) the answer carries the product's response body too, rendered once per cache fill.
+ */
 export function getProduct(
   deps: { db: Pick<Database, 'reader'>; cache: Cache; config?: Pick<ServiceConfig, 'productCache'> },
   id: string,
-): ProductRead | Promise<ProductRead> {
+  encode?: CacheEncoder<Product>,
+): CacheRead<Product> | Promise<CacheRead<Product>> {
   const load = () => findProduct(deps.db.reader, id);
-  if (deps.config?.productCache === false) return load().then((product) => ({ product, cacheHit: false }));
-  const read = deps.cache.getOrLoad<Product>(productCacheKey(id), PRODUCT_CACHE_TTL_SECONDS, load);
-  return read instanceof Promise ? read.then(productRead) : productRead(read);
+  if (deps.config?.productCache === false) return load().then((product) => ({ value: product, hit: false }));
+  return deps.cache.getOrLoad(productCacheKey(id), PRODUCT_CACHE_TTL_SECONDS, load, encode);
 }
-
-const productRead = ({ value, hit }: CacheRead<Product>): ProductRead => ({ product: value, cacheHit: hit });
 
 export async function browseProducts(
   deps: { db: Pick<Database, 'reader'> },

@@ -1,7 +1,7 @@
 // The shared HTTP app over a loopback socket: errors as { error, message } naming what was wrong, 413 for
 // huge bodies, 503 when the database is down, health and draining, auth, and rate limit headers.
 import { Type } from '@sinclair/typebox';
-import { buildApp, type ServicePlugin, type SurgeApp } from '../app';
+import { buildApp, requestIdGenerator, type ServicePlugin, type SurgeApp } from '../app';
 import { requireUser } from '../auth';
 import type { ServiceContext } from '../context';
 import { createTestContext, createTestDatabase, freePort, listenForTest, type TestClient, type TestDatabase } from '../testing';
@@ -116,6 +116,18 @@ describe('input errors', () => {
     expect(res.statusCode).toBe(500);
     expect(res.json()).toEqual({ error: 'internal', message: 'Internal server error' });
     expect(res.body).not.toContain('secret');
+  });
+});
+
+describe('request ids', () => {
+  it('gives each response its own id, and another app (instance or restart) ids of its own', async () => {
+    const ids = await Promise.all(Array.from({ length: 20 }, () => http.request({ method: 'GET', url: '/health/live' })));
+    expect(new Set(ids.map((res) => res.headers['x-request-id'])).size).toBe(20);
+    const [one, other] = [requestIdGenerator(), requestIdGenerator()];
+    const firsts = Array.from({ length: 1000 }, one);
+    const seconds = Array.from({ length: 1000 }, other);
+    expect(new Set([...firsts, ...seconds]).size).toBe(2000);
+    expect(firsts[0].slice(0, 16)).not.toBe(seconds[0].slice(0, 16)); // 96 random bits (16 characters) per app
   });
 });
 

@@ -103,6 +103,30 @@ describe('Redis cache with an in-process L1', () => {
     return { cache, done: async () => void (await redis.quit()) };
   });
 
+  it('encodes a value once per fill and hands every L1 hit the same answer', async () => {
+    const redis = await createTestRedis();
+    const cache = createRedisCache({ redis, breaker: createBreaker(), localEntries: 100 });
+    const encode = jest.fn((value: { id: string }) => JSON.stringify(value));
+    const load = async () => ({ id: 'p9' });
+    try {
+      const miss = await cache.getOrLoad('product:enc', 60, load, encode);
+      expect(miss).toEqual({ value: { id: 'p9' }, hit: false, encoded: '{"id":"p9"}' });
+      const fills = encode.mock.calls.length; // the miss's answer and the L1 fill
+      const first = cache.getOrLoad('product:enc', 60, load, encode);
+      const second = cache.getOrLoad('product:enc', 60, load, encode);
+      expect(first).toEqual({ value: { id: 'p9' }, hit: true, encoded: '{"id":"p9"}' });
+      expect(second).toBe(first);
+      expect(Object.isFrozen(first)).toBe(true);
+      expect(encode).toHaveBeenCalledTimes(fills);
+      // A missing value has nothing to encode; a caller without an encoder gets no encoding.
+      expect(await cache.getOrLoad('product:enc-none', 60, async () => null, encode)).toEqual({ value: null, hit: false });
+      expect(cache.getOrLoad('product:enc-none', 60, async () => null, encode)).toEqual({ value: null, hit: true });
+      expect(cache.getOrLoad('product:enc', 60, load)).toMatchObject({ value: { id: 'p9' }, hit: true });
+    } finally {
+      await redis.quit();
+    }
+  });
+
   it('answers hot reads from memory, never serving a value older than the TTL since its database read', async () => {
     const redis = await createTestRedis();
     const gets = jest.spyOn(redis, 'get');

@@ -6,8 +6,11 @@ import type { RateLimitPolicy } from '../config';
 import {
   createMemoryRateLimiter,
   createRedisRateLimiter,
+  FIRST_LEASE_TOKENS,
   LEASE_MS,
+  LEASE_RATE_WINDOW_MS,
   leaseSizeFor,
+  MAX_LEASE_TOKENS,
   policyHeader,
   type RateLimiter,
 } from '../rate-limit';
@@ -139,6 +142,71 @@ describe('token leases', () => {
     expect(allowed).toBeLessThanOrEqual(50 + 2 * 9 + refilledDuring);
   });
 
+  /** The token counts the script calls sent on `client` asked for (their last argument). */
+  const askedSizes = (client: Redis) => {
+    const sent = jest.spyOn(client, 'sendCommand');
+    return {
+      sizes: () => sent.mock.calls.filter(([command]) => /^eval/i.test(command.name)).map(([command]) => Number(command.args.at(-1))),
+      restore: () => sent.mockRestore(),
+    };
+  };
+
+  it("sizes a key's lease by its spend rate, up to the largest lease, and starts small again after a pause", async () => {
+    let clock = Date.now();
+    const largest = 1000;
+    const limiter = createRedisRateLimiter({ redis, breaker: createBreaker(), leaseSize: () => largest, now: () => clock });
+    const asked = askedSizes(redis);
+    try {
+      // 50 requests per ms (5000 per LEASE_RATE_WINDOW_MS) for 40 ms: 2000 requests.
+      for (let ms = 0; ms < 40; ms++) {
+        clock += 1;
+        for (let i = 0; i < 50; i++) {
+          const result = limiter.take('rl:default:ip:lease-rate', noRefill(1_000_000));
+          expect(result instanceof Promise ? await result : result).toMatchObject({ allowed: true });
+        }
+        await new Promise((r) => setImmediate(r)); // lets a background top-up land
+      }
+      const sizes = asked.sizes();
+      expect(sizes[0]).toBe(FIRST_LEASE_TOKENS);
+      expect(Math.max(...sizes)).toBe(largest);
+      expect(sizes.length).toBeLessThan(10); // a fixed lease of 100 tokens would take 40 calls
+      clock += 10 * LEASE_RATE_WINDOW_MS + LEASE_MS; // idle: the old rate is forgotten
+      await limiter.take('rl:default:ip:lease-rate', noRefill(1_000_000));
+      expect(asked.sizes().at(-1)).toBe(FIRST_LEASE_TOKENS);
+    } finally {
+      asked.restore();
+    }
+  });
+
+  it('two processes with grown leases still admit at most the bucket plus their largest leases in a window', async () => {
+    const policy: RateLimitPolicy = { name: 'default', capacity: 2000, refillPerSecond: 4000 };
+    const largest = 400; // a tenth of a second of refill, as leaseSizeFor allows
+    const a = createRedisRateLimiter({ redis, breaker: createBreaker(), leaseSize: () => largest });
+    const b = createRedisRateLimiter({ redis: other, breaker: createBreaker(), leaseSize: () => largest });
+    const askedA = askedSizes(redis);
+    const askedB = askedSizes(other);
+    const key = 'rl:default:ip:lease-5';
+    try {
+      // Both spend fast, so their leases grow to the largest size; then the bucket refills to full
+      // while they still hold leased tokens.
+      for (let batch = 0; batch < 20; batch++) {
+        await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 ? a : b).take(key, policy)));
+      }
+      expect(Math.max(...askedA.sizes())).toBe(largest);
+      expect(Math.max(...askedB.sizes())).toBe(largest);
+      await new Promise((r) => setTimeout(r, 600));
+      const started = Date.now();
+      const results = await Promise.all(Array.from({ length: 4000 }, (_, i) => (i % 2 ? a : b).take(key, policy)));
+      const refilledDuring = Math.ceil(((Date.now() - started) * policy.refillPerSecond) / 1000);
+      const allowed = results.filter((r) => r.allowed).length;
+      expect(allowed).toBeGreaterThanOrEqual(policy.capacity);
+      expect(allowed).toBeLessThanOrEqual(policy.capacity + Math.min(2 * largest, policy.refillPerSecond * (LEASE_MS / 1000)) + refilledDuring);
+    } finally {
+      askedA.restore();
+      askedB.restore();
+    }
+  });
+
   it('drops unspent tokens when a lease expires, and fails open when Redis cannot renew it', async () => {
     const server = await startRedisServer();
     const client = createRedisClient(server.url);
@@ -162,11 +230,12 @@ describe('token leases', () => {
     }
   });
 
-  it('leases only the default policy, never orders or login', () => {
+  it('leases only the default policy, never orders or login, at most a tenth of a second of refill', () => {
     expect(leaseSizeFor({ name: 'orders', capacity: 1_000_000, refillPerSecond: 1_000_000 })).toBe(1);
     expect(leaseSizeFor({ name: 'login', capacity: 1_000_000, refillPerSecond: 1_000_000 })).toBe(1);
     expect(leaseSizeFor({ name: 'default', capacity: 100, refillPerSecond: 50 })).toBe(5);
-    expect(leaseSizeFor({ name: 'default', capacity: 1_000_000, refillPerSecond: 1_000_000 })).toBe(100);
+    expect(leaseSizeFor({ name: 'default', capacity: 5000, refillPerSecond: 2000 })).toBe(200);
+    expect(leaseSizeFor({ name: 'default', capacity: 1_000_000, refillPerSecond: 1_000_000 })).toBe(MAX_LEASE_TOKENS);
     expect(leaseSizeFor({ name: 'default', capacity: 5, refillPerSecond: 5 })).toBe(1);
   });
 });
