@@ -1,7 +1,8 @@
 // Use-case tests for applyPaymentResult: settling an order is idempotent, and a failed payment puts
 // the stock back exactly once.
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase } from '../../platform/testing';
+import pg from 'pg';
+import { createTestDatabase, needsRealEngine } from '../../platform/testing';
 import type { PaymentResultEvent } from '../../payment/events';
 import { applyPaymentResult, UnknownOrderError } from '../use-cases/apply-payment-result';
 import { placeOrder } from '../use-cases/place-order';
@@ -56,5 +57,43 @@ describe('applyPaymentResult', () => {
 
   it('throws for an order that does not exist, so the message ends in the DLQ', async () => {
     await expect(applyPaymentResult(testDb.db, result(randomUUID(), 'SUCCEEDED'))).rejects.toBeInstanceOf(UnknownOrderError);
+  });
+
+  needsRealEngine('postgres', 'lock order matters only when transactions overlap; embedded ones never do')('overlapping transactions', () => {
+    it('releases stock taking the product locks in id order, as placing orders does (no deadlock with a batch)', async () => {
+      const [low, high] = (await Promise.all([addProduct(testDb.db.writer), addProduct(testDb.db.writer)])).sort((a, b) => (a.id < b.id ? -1 : 1));
+      // The order's lines name the higher id first.
+      const { order } = await placeOrder(testDb.db, {
+        userId: newUserId(),
+        idempotencyKey: randomUUID(),
+        items: [
+          { productId: high.id, quantity: 1 },
+          { productId: low.id, quantity: 1 },
+        ],
+      });
+      // A batch of new orders holds the lower product, as it would while it locks its products in id order.
+      const batch = new pg.Client({ connectionString: testDb.url });
+      await batch.connect();
+      try {
+        await batch.query('BEGIN');
+        await batch.query('SELECT 1 FROM products WHERE id = $1 FOR UPDATE', [low.id]);
+        const release = applyPaymentResult(testDb.db, result(order.id, 'DECLINED'));
+        // The release waits for the lower product...
+        for (let waiting = 0; waiting === 0; ) {
+          const { rows } = await batch.query<{ n: string }>(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+          );
+          waiting = Number(rows[0].n);
+        }
+        // ...holding nothing yet, so the batch can go on to the higher one instead of deadlocking.
+        await expect(batch.query('SELECT 1 FROM products WHERE id = $1 FOR UPDATE NOWAIT', [high.id])).resolves.toMatchObject({ rowCount: 1 });
+        await batch.query('COMMIT');
+        await release;
+      } finally {
+        await batch.end();
+      }
+      expect(await stockOf(testDb.db.writer, low.id)).toBe(10);
+      expect(await stockOf(testDb.db.writer, high.id)).toBe(10);
+    });
   });
 });
