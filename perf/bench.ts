@@ -185,6 +185,9 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     await p.stop();
     running.splice(running.indexOf(p), 1);
   };
+  const stopAll = async () => {
+    for (const p of [...running].reverse()) await stop(p);
+  };
   const newEngines = async () => {
     const engines = await startEngines({ products: options.products });
     stacks.push(engines);
@@ -254,8 +257,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
       });
     }
     await stop(txServer);
-
-    for (const p of [...running].reverse()) await stop(p);
+    await stopAll();
 
     // 5. order acceptance while the worker charges, provider at 0 ms and at 500 ms: each on a fresh
     // stack, so that neither inherits the other's backlog (nor run 4b's). On the first, before the
@@ -269,17 +271,17 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
       const requests = [orderRequest(buyers, () => pick(freshIds))];
       if (measureWorker) {
         await runLoad({ url: freshOrder.url, title: 'worker backlog', requests, connections: options.connections, durationSeconds: 0, amount: options.workerBacklog ?? 5_000, progress: false });
-        const backlog = await pendingOrders(fresh.databaseUrl);
-        const drainStart = Date.now();
-        await start(fresh, 'worker', { PAYMENT_SANDBOX_LATENCY_MS: latencyMs });
+      }
+      const backlog = await pendingOrders(fresh.databaseUrl);
+      const drainStart = Date.now();
+      await start(fresh, 'worker', { PAYMENT_SANDBOX_LATENCY_MS: latencyMs });
+      if (measureWorker) {
         const left = await waitForSettledOrders(fresh.databaseUrl, WORKER_DRAIN_LIMIT_MS);
         workerSettledPerSecond = round((backlog - left) / ((Date.now() - drainStart) / 1000), 0);
         if (left > 0) notes.push(`${left} of the worker's ${backlog}-order backlog were still PENDING after ${WORKER_DRAIN_LIMIT_MS / 1000} s.`);
-      } else {
-        await start(fresh, 'worker', { PAYMENT_SANDBOX_LATENCY_MS: latencyMs });
       }
       const run = await load(title, freshOrder, requests);
-      for (const p of [...running].reverse()) await stop(p);
+      await stopAll();
       return run;
     };
     const ordersWithWorker = await acceptance('0', '5a POST /api/orders + worker (provider 0 ms)', true);

@@ -1,6 +1,7 @@
 // Data access for orders and their items.
 import { createBatcher } from '../../platform/batch';
 import { queryPrepared, type Queryable } from '../../platform/db';
+import { ORDER_PLACED } from '../events';
 
 export type OrderStatus = 'PENDING' | 'PAID' | 'PAYMENT_FAILED' | 'CANCELLED';
 
@@ -68,7 +69,6 @@ export interface OrderToPlace {
   idempotencyKey: string;
   requestHash: string;
   items: Array<{ productId: string; quantity: number }>;
-  eventTopic: string;
 }
 
 type PlaceOrder = (order: OrderToPlace) => Promise<unknown>;
@@ -90,9 +90,6 @@ function batcherFor(db: Queryable): PlaceOrder {
 }
 
 async function placeOrders(db: Queryable, orders: OrderToPlace[]): Promise<unknown[]> {
-  // One topic per call; a batch mixing topics (none does) is split.
-  const topic = orders[0].eventTopic;
-  if (orders.some((o) => o.eventTopic !== topic)) return Promise.all(orders.map((o) => placeOrders(db, [o]).then((r) => r[0])));
   const lines = orders.flatMap((o) => o.items);
   const { rows } = await queryPrepared<{ position: number; response: unknown }>(db, {
     name: PLACE_ORDERS_STATEMENT,
@@ -104,7 +101,8 @@ async function placeOrders(db: Queryable, orders: OrderToPlace[]): Promise<unkno
       orders.map((o) => o.items.length),
       lines.map((line) => line.productId),
       lines.map((line) => line.quantity),
-      topic,
+      // The event the function writes is the order-placed event; its payload is built in the SQL.
+      ORDER_PLACED,
     ],
   });
   const responses: unknown[] = orders.map(() => undefined);

@@ -7,7 +7,6 @@ import { badRequest, conflict, unprocessable } from '../../platform/errors';
 import type { Database } from '../../platform/db';
 import { findIdempotentResponse } from '../data/idempotency-keys';
 import { placeOrderAtomically, productsForOrder, type OrderLine, type ProductForOrder } from '../data/orders';
-import { ORDER_PLACED } from '../events';
 
 export interface PlaceOrderCommand {
   userId: string;
@@ -40,7 +39,7 @@ export async function placeOrder(
   rejectInvalidCommand(command, items);
   const requestHash = hashRequest(items);
   const attempt = () =>
-    placeOrderAtomically<PlacedOrder>(db.writer, { ...command, requestHash, items, eventTopic: ORDER_PLACED });
+    placeOrderAtomically<PlacedOrder>(db.writer, { ...command, requestHash, items });
 
   let placed = await attempt();
   for (let retried = false; !placed; retried = true) {
