@@ -1,11 +1,13 @@
 // HTTP entry point of the order service: catalog reads and the buyer's orders. Handlers only map
 // HTTP to the use cases; schemas live in ./schemas.
+import { performance } from 'node:perf_hooks';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { requireUser } from '../platform/auth';
-import type { SurgeApp } from '../platform/app';
+import type { HotPath, HotPathKit, SurgeApp } from '../platform/app';
 import type { CacheEncoder, CacheRead } from '../platform/cache';
 import type { ServiceContext } from '../platform/context';
 import { badRequest, notFound } from '../platform/errors';
+import { addressIdentity, policyHeader, rateLimitHeader, rateLimitKey } from '../platform/rate-limit';
 import {
   cancelOrderSchema,
   getOrderSchema,
@@ -16,7 +18,7 @@ import {
 } from './schemas';
 import { cancelOrder } from './use-cases/cancel-order';
 import type { Product } from './data/products';
-import { browseProducts, getProduct, PRODUCT_MAX_AGE_SECONDS } from './use-cases/read-catalog';
+import { browseProducts, getProduct, PRODUCT_MAX_AGE_SECONDS, serveCachedProduct } from './use-cases/read-catalog';
 import { getOrder, listMyOrders } from './use-cases/read-orders';
 import { placeOrder } from './use-cases/place-order';
 
@@ -48,6 +50,7 @@ export async function orderRoutes(api: SurgeApp, ctx: ServiceContext): Promise<v
     const read = getProduct(ctx, request.params.id, serialize);
     return read instanceof Promise ? read.then(respond) : respond(read);
   });
+  api.addHotPath((kit) => cachedProductHotPath(ctx, kit));
 
   api.post(
     '/api/orders',
@@ -88,6 +91,52 @@ export async function orderRoutes(api: SurgeApp, ctx: ServiceContext): Promise<v
   api.get('/api/orders', { schema: listOrdersSchema, onRequest: requireUser }, async (request) =>
     listMyOrders(ctx.db, request.userId, request.query),
   );
+}
+
+const PRODUCT_PATH = '/api/products/';
+const PRODUCT_ROUTE = `GET ${PRODUCT_PATH}:id`;
+/** A UUID's length: longer or shorter ids (and any query string or %-escape) go to the route. */
+const PRODUCT_URL_LENGTH = PRODUCT_PATH.length + 36;
+
+/**
+ * The product read of a sale, answered before Fastify: `GET /api/products/:id` whose product the L1
+ * holds with its rendered body, from a client without a Bearer token whose rate-limit token this
+ * process holds. The response is the route's, byte for byte in the body and header for header (the
+ * HTTP tests pass through both). Anything else - a miss, a missing product, a query string, a token
+ * to verify, a lease to renew, a body, HEAD - goes to the route as if this did not exist. Fastify's
+ * per-request work (request and reply objects, routing, three hook phases) was most of the cost of
+ * such a read: see docs/BENCHMARKS.md.
+ */
+function cachedProductHotPath(ctx: ServiceContext, kit: HotPathKit): HotPath {
+  const policy = ctx.config.rateLimits.default;
+  const policyValue = policyHeader(policy);
+  const countResponse = kit.countResponse(PRODUCT_ROUTE);
+  return (req, res) => {
+    const url = req.url!;
+    if (req.method !== 'GET' || url.length !== PRODUCT_URL_LENGTH || !url.startsWith(PRODUCT_PATH)) return false;
+    const { headers } = req;
+    if (headers.authorization !== undefined || headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined) return false;
+    const started = performance.now();
+    return serveCachedProduct(ctx, url.slice(PRODUCT_PATH.length), ({ encoded }) => {
+      if (encoded === undefined) return false;
+      const limit = ctx.limiter.takeLeased(rateLimitKey(policy, addressIdentity(kit.clientIp(req))), policy);
+      if (!limit) return false;
+      res.writeHead(
+        200,
+        kit.withCommonHeaders(req, {
+          'ratelimit-policy': policyValue,
+          ratelimit: rateLimitHeader(policy, limit),
+          'x-cache': 'HIT',
+          'cache-control': PUBLIC_CACHE_CONTROL,
+          'content-type': JSON_CONTENT_TYPE,
+          'content-length': Buffer.byteLength(encoded),
+        }),
+      );
+      res.end(encoded);
+      countResponse(200, performance.now() - started);
+      return true;
+    });
+  };
 }
 
 /** Sends JSON that is already serialized: Fastify passes a string with a JSON content type through as it is. */

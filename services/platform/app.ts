@@ -3,7 +3,9 @@
 // a body limit, request ids, the one error handler, the rate limiter, per-route metrics,
 // /health/live + /health/ready, and an OpenAPI document generated from the route schemas.
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import proxyAddr from '@fastify/proxy-addr';
 import swagger from '@fastify/swagger';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
@@ -19,11 +21,36 @@ export type SurgeApp = FastifyInstance<Server, IncomingMessage, ServerResponse, 
 /** How a service adds its routes: `userRoutes(app, ctx)`, `orderRoutes(app, ctx)`, ... */
 export type ServicePlugin = (app: SurgeApp, ctx: ServiceContext) => Promise<void>;
 
+/**
+ * A hot path answers one kind of request straight from the HTTP server, before Fastify (see
+ * `addHotPath`): true if it sent the whole response, false to leave the request to Fastify untouched.
+ */
+export type HotPath = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/** What a hot path shares with the Fastify routes, so both answer alike. */
+export interface HotPathKit {
+  /** The client address as `request.ip` gives it (after the trusted proxies). */
+  clientIp(req: IncomingMessage): string;
+  /**
+   * Adds what every response carries to `headers` and returns them: the request id as Fastify gives
+   * it (the client's `X-Request-Id`, else a new one) and, while draining, `connection: close`.
+   */
+  withCommonHeaders(req: IncomingMessage, headers: Record<string, string | number>): Record<string, string | number>;
+  /** The per-route metrics a route's responses are counted in, e.g. `GET /api/products/:id`. */
+  countResponse(route: string): (statusCode: number, milliseconds: number) => void;
+}
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** Readiness answers 503 from now on (SIGTERM received); live and other routes keep working. */
     markDraining(): void;
     readonly draining: boolean;
+    /**
+     * Answers some requests of a route before Fastify sees them: for a read so hot that Fastify's own
+     * per-request work is most of its cost (a product page during a sale). The hot path must answer
+     * exactly as the route would (tests compare the two) and hand anything else to the route.
+     */
+    addHotPath(make: (kit: HotPathKit) => HotPath): void;
   }
 }
 
@@ -53,16 +80,40 @@ export function requestIdGenerator(): () => string {
   return () => `${prefix}-${(next++).toString(36)}`;
 }
 
+const REQUEST_ID_HEADER = 'x-request-id';
+
 export async function buildApp(ctx: ServiceContext, plugins: ServicePlugin[]): Promise<SurgeApp> {
   const hops = ctx.config.trustedProxyHops;
+  // Behind CloudFront and the ALB the client address is `hops` entries from the right of
+  // X-Forwarded-For; trusting more would let clients pick their own rate-limit key.
+  const trustProxy = (_address: string, hop: number) => hop < hops;
+  const nextRequestId = requestIdGenerator();
+  const hotPaths: HotPath[] = [];
   const app = Fastify({
     loggerInstance: ctx.logger as FastifyBaseLogger,
     bodyLimit: ctx.config.bodyLimitBytes,
-    // Behind CloudFront and the ALB the client address is `hops` entries from the right of
-    // X-Forwarded-For; trusting more would let clients pick their own rate-limit key.
-    trustProxy: (_address: string, hop: number) => hop < hops,
-    requestIdHeader: 'x-request-id',
-    genReqId: requestIdGenerator(),
+    trustProxy,
+    requestIdHeader: REQUEST_ID_HEADER,
+    genReqId: nextRequestId,
+    // The server Fastify would make (its three settings), with the hot paths in front of its handler.
+    serverFactory: (handler, options) => {
+      const settings = options as { keepAliveTimeout: number; requestTimeout: number; connectionTimeout: number };
+      const server = createServer((req, res) => {
+        try {
+          for (const answer of hotPaths) if (answer(req, res)) return;
+        } catch (err) {
+          // A hot path must never take the process down: the route answers instead, unless the
+          // response had already started (then the connection is cut, as Fastify would do).
+          ctx.logger.error({ err, reqId: res.getHeader(REQUEST_ID_HEADER) }, 'hot path failed; the route answers');
+          if (res.headersSent) return void res.destroy();
+        }
+        handler(req, res);
+      });
+      server.keepAliveTimeout = settings.keepAliveTimeout;
+      server.requestTimeout = settings.requestTimeout;
+      server.setTimeout(settings.connectionTimeout);
+      return server;
+    },
     // Per-request access logs cost more than the request (FIELD-NOTES); metrics count requests and
     // the error handler logs every 4xx/5xx with its request id.
     logController: new LogController({ disableRequestLogging: true }),
@@ -96,30 +147,51 @@ export async function buildApp(ctx: ServiceContext, plugins: ServicePlugin[]): P
   // draining `connection: close`, so keep-alive clients reconnect to another instance and the server
   // can finish closing once in-flight requests are answered.
   app.addHook('onSend', (request, reply, payload, done) => {
-    reply.header('x-request-id', request.id);
+    reply.header(REQUEST_ID_HEADER, request.id);
     if (draining) reply.header('connection', 'close');
     done(null, payload);
   });
-  // Per-route metrics, bound once when the route is added, so a response costs three additions (the
-  // not-found handler counts its own).
-  const responseCounter = (dims: { Route: string }) => {
-    const requests = ctx.metrics.counter('Requests', dims);
-    const errors5xx = ctx.metrics.counter('Errors5xx', dims);
-    const latency = ctx.metrics.timer('Latency', dims);
-    return (reply: FastifyReply) => {
-      requests();
-      errors5xx(reply.statusCode >= 500 ? 1 : 0);
-      latency(reply.elapsedTime);
-    };
+  // Per-route metrics, bound once per route, so a response costs three additions (the not-found
+  // handler counts its own; a hot path counts in its route's).
+  const responseCounters = new Map<string, (statusCode: number, milliseconds: number) => void>();
+  const responseCounter = (route: string) => {
+    let countResponse = responseCounters.get(route);
+    if (!countResponse) {
+      const dims = { Route: route };
+      const requests = ctx.metrics.counter('Requests', dims);
+      const errors5xx = ctx.metrics.counter('Errors5xx', dims);
+      const latency = ctx.metrics.timer('Latency', dims);
+      countResponse = (statusCode, milliseconds) => {
+        requests();
+        errors5xx(statusCode >= 500 ? 1 : 0);
+        latency(milliseconds);
+      };
+      responseCounters.set(route, countResponse);
+    }
+    return countResponse;
   };
+  const countReply = (countResponse: (statusCode: number, milliseconds: number) => void) => (reply: FastifyReply) =>
+    countResponse(reply.statusCode, reply.elapsedTime);
   app.addHook('onRoute', (route) => {
-    const countResponse = responseCounter({ Route: `${[route.method].flat().join(',')} ${route.url}` });
+    const countResponse = countReply(responseCounter(`${[route.method].flat().join(',')} ${route.url}`));
     const own = route.onResponse === undefined ? [] : [route.onResponse].flat();
     const count: onResponseHookHandler = (_request, reply, done) => {
       countResponse(reply);
       done();
     };
     route.onResponse = [...own, count as (typeof own)[number]];
+  });
+  const kit: HotPathKit = {
+    clientIp: (req) => proxyAddr(req, trustProxy),
+    withCommonHeaders: (req, headers) => {
+      headers[REQUEST_ID_HEADER] = (req.headers[REQUEST_ID_HEADER] as string | undefined) || nextRequestId();
+      if (draining) headers.connection = 'close';
+      return headers;
+    },
+    countResponse: responseCounter,
+  };
+  app.decorate('addHotPath', (make: (kit: HotPathKit) => HotPath) => {
+    hotPaths.push(make(kit));
   });
   // A flood of 429s is a hot path too: one bound counter per policy.
   const limitedCounters = Object.fromEntries(
@@ -130,7 +202,7 @@ export async function buildApp(ctx: ServiceContext, plugins: ServicePlugin[]): P
     policies: ctx.config.rateLimits,
     onLimited: (policy) => limitedCounters[policy](),
   });
-  const countUnmatched = responseCounter({ Route: 'unmatched' });
+  const countUnmatched = countReply(responseCounter('unmatched'));
   app.setNotFoundHandler({ preHandler: rateLimitUnmatched }, (request, reply) => {
     reply.status(404).send({ error: 'not_found', message: `Route ${request.method} ${request.url.split('?')[0]} not found` });
     countUnmatched(reply);

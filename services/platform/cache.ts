@@ -42,6 +42,12 @@ export interface Cache {
     load: () => Promise<T | null>,
     encode?: CacheEncoder<T>,
   ): CacheRead<T> | Promise<CacheRead<T>>;
+  /**
+   * Offers the in-process copy of `key` to `serve` without any I/O (as `getOrLoad` would answer it,
+   * ageing copies reloaded in the background alike). A hit is counted only if `serve` returns true.
+   * False when there is no usable copy or `serve` declined: the caller goes on to `getOrLoad`.
+   */
+  serveLocal<T>(key: string, ttlSeconds: number, load: () => Promise<T | null>, serve: (read: CacheRead<T>) => boolean): boolean;
   delete(key: string): Promise<void>;
 }
 
@@ -123,10 +129,13 @@ export function createRedisCache({
   const MISSING = Symbol('missing');
   /**
    * `until`: served up to then; `window`: the life it was given, for the refresh-ahead point; `hit`:
-   * the answer every hit returns, encoded by the encoder of the read that filled it; `namespace`: the
-   * key's, for `observe`, cut once per fill rather than per hit.
+   * the answer every hit returns, encoded by `encode`, the encoder of the read that filled it (kept for
+   * the background reload); `namespace`: the key's, for `observe`, cut once per fill rather than per hit.
    */
-  const local = new Map<string, { until: number; window: number; hit: CacheRead<unknown>; namespace: string }>();
+  const local = new Map<
+    string,
+    { until: number; window: number; hit: CacheRead<unknown>; namespace: string; encode: CacheEncoder<never> | undefined }
+  >();
 
   const remember = <T>(key: string, stored: { v: T | null; at: number }, ttlMs: number, encode: CacheEncoder<T> | undefined) => {
     if (localEntries <= 0) return;
@@ -137,7 +146,7 @@ export function createRedisCache({
     // Maps iterate in insertion order: dropping the first key evicts the oldest write.
     if (local.size >= localEntries) local.delete(local.keys().next().value as string);
     const hit = Object.freeze(answer(deepFreeze(stored.v), true, encode));
-    local.set(key, { until, window: until - t, hit, namespace: namespaceOf(key) });
+    local.set(key, { until, window: until - t, hit, namespace: namespaceOf(key), encode });
   };
 
   /** The Redis copy if it has at least `minLifeMs` of its TTL left (by its read time), else MISSING. */
@@ -213,6 +222,18 @@ export function createRedisCache({
     return answer(await flight(key, () => loadAndStore(key, ttlSeconds, load, encode)), false, encode);
   };
 
+  /** The L1 entry of `key` while it may be served; an ageing one starts its background reload. */
+  const localEntry = <T>(key: string, ttlSeconds: number, load: () => Promise<T | null>, encode: CacheEncoder<T> | undefined) => {
+    const entry = local.get(key);
+    if (!entry) return undefined;
+    const left = entry.until - now();
+    if (left < 0) return undefined;
+    if (left < entry.window * REFRESH_AHEAD_FRACTION && !flight.has(key)) {
+      refreshInBackground(key, ttlSeconds, entry.window, load, encode ?? (entry.encode as CacheEncoder<T> | undefined));
+    }
+    return entry;
+  };
+
   return {
     getOrLoad<T>(
       key: string,
@@ -220,20 +241,19 @@ export function createRedisCache({
       load: () => Promise<T | null>,
       encode?: CacheEncoder<T>,
     ): CacheRead<T> | Promise<CacheRead<T>> {
-      const entry = local.get(key);
-      if (entry) {
-        const left = entry.until - now();
-        if (left >= 0) {
-          if (left < entry.window * REFRESH_AHEAD_FRACTION && !flight.has(key)) {
-            refreshInBackground(key, ttlSeconds, entry.window, load, encode);
-          }
-          observe?.(entry.namespace, true);
-          const hit = entry.hit as CacheRead<T>;
-          // Filled by a read without an encoder (not the case for one key's usual callers): encode now.
-          return encode && hit.encoded === undefined && hit.value !== null ? answer(hit.value, true, encode) : hit;
-        }
-      }
-      return readThrough(key, ttlSeconds, load, encode);
+      const entry = localEntry(key, ttlSeconds, load, encode);
+      if (!entry) return readThrough(key, ttlSeconds, load, encode);
+      observe?.(entry.namespace, true);
+      const hit = entry.hit as CacheRead<T>;
+      // Filled by a read without an encoder (not the case for one key's usual callers): encode now.
+      return encode && hit.encoded === undefined && hit.value !== null ? answer(hit.value, true, encode) : hit;
+    },
+    serveLocal<T>(key: string, ttlSeconds: number, load: () => Promise<T | null>, serve: (read: CacheRead<T>) => boolean): boolean {
+      // A background reload started here encodes with the encoder the copy was filled with.
+      const entry = localEntry(key, ttlSeconds, load, undefined);
+      if (!entry || !serve(entry.hit as CacheRead<T>)) return false;
+      observe?.(entry.namespace, true);
+      return true;
     },
     async delete(key) {
       local.delete(key);
@@ -273,6 +293,8 @@ export function createMemoryCache(options: { maxEntries?: number; observe?: Cach
       });
       return answer(value, false, encode);
     },
+    // No synchronous copy here (entries are parsed per read): callers always go on to getOrLoad.
+    serveLocal: () => false,
     async delete(key) {
       entries.delete(key);
     },

@@ -17,6 +17,8 @@ export interface TestService {
   app: SurgeApp;
   /** Sends a real HTTP request to the app listening on 127.0.0.1 (port 0); `payload` objects go as JSON. */
   request: TestClient['request'];
+  /** Where it listens, for requests `request` cannot make (HEAD). */
+  baseUrl: string;
   ctx: ServiceContext;
   /** The test database; its pools are separate from the app's, for assertions. */
   database: TestDatabase;
@@ -37,6 +39,7 @@ export async function startTestService(
   return {
     app,
     request: client.request,
+    baseUrl: client.baseUrl,
     ctx,
     database,
     async authFor(userId = randomUUID()) {

@@ -2,6 +2,7 @@
 // contract (status codes, headers, bodies, messages naming the problem) and its behaviour under
 // concurrent requests.
 import { randomUUID } from 'node:crypto';
+import { request } from 'node:http';
 import { buildApp } from '../../platform/app';
 import { createTestContext, listenForTest, needsRealEngine } from '../../platform/testing';
 import { orderRoutes } from '../routes';
@@ -113,6 +114,114 @@ describe('GET /api/products/:id', () => {
     expect(stock).toBe(7);
     // TTL 1 s, plus slack for the polling itself on a busy CI machine (well under the 2 s promise).
     expect(Date.now() - ordered).toBeLessThanOrEqual(1_400);
+  });
+
+  describe('the hot path (a cache hit answered before Fastify)', () => {
+    /** Which way each request went: the route's limiter call (`take`) or the hot path's (`takeLeased`). */
+    const watchLimiter = () => {
+      const take = jest.spyOn(service.ctx.limiter, 'take');
+      const takeLeased = jest.spyOn(service.ctx.limiter, 'takeLeased');
+      return {
+        route: () => take.mock.calls.length,
+        hot: () => takeLeased.mock.results.filter((r) => r.value !== undefined).length,
+        restore: () => {
+          take.mockRestore();
+          takeLeased.mockRestore();
+        },
+      };
+    };
+    /** The EMF line the next flush writes for `route`. */
+    const flushedMetrics = (route: string) => {
+      const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      try {
+        service.ctx.metrics.flush();
+        const lines = write.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
+        return lines.find((line) => line.Route === route);
+      } finally {
+        write.mockRestore();
+      }
+    };
+
+    it('answers with the route\'s status, body and headers, counted in the route\'s metrics', async () => {
+      const product = await addProduct(writer(), { name: 'Hot kettle', priceCents: 2_500, stock: 9 });
+      const url = `/api/products/${product.id}`;
+      await service.request({ url }); // MISS: the route fills the L1 and leases rate-limit tokens
+      flushedMetrics('GET /api/products/:id'); // start counting from here
+      const ways = watchLimiter();
+      try {
+        // A query string sends the read to the route (as any URL but the exact path does).
+        const viaRoute = await service.request({ url: `${url}?via=route` });
+        expect([ways.route(), ways.hot()]).toEqual([1, 0]);
+        const viaHotPath = await service.request({ url });
+        const again = await service.request({ url, headers: { 'x-request-id': 'trace-7' } });
+        expect([ways.route(), ways.hot()]).toEqual([1, 2]);
+
+        expect([viaHotPath.statusCode, viaHotPath.headers['x-cache']]).toEqual([200, 'HIT']);
+        expect(viaHotPath.body).toBe(viaRoute.body);
+        expect(Object.keys(viaHotPath.headers).sort()).toEqual(Object.keys(viaRoute.headers).sort());
+        for (const [name, value] of Object.entries(viaRoute.headers)) {
+          if (['date', 'x-request-id', 'ratelimit'].includes(name)) continue;
+          expect([name, viaHotPath.headers[name]]).toEqual([name, value]);
+        }
+        // One token each, from the same bucket: the hot path's count follows the route's.
+        const remaining = (r: { headers: Record<string, string> }) => Number(/^"default";r=(\d+);t=\d+$/.exec(r.headers.ratelimit)![1]);
+        expect(remaining(viaHotPath)).toBe(remaining(viaRoute) - 1);
+        expect(viaHotPath.headers['x-request-id']).not.toBe(viaRoute.headers['x-request-id']);
+        expect(again.headers['x-request-id']).toBe('trace-7'); // the client's id, as Fastify keeps it
+      } finally {
+        ways.restore();
+      }
+      const counted = flushedMetrics('GET /api/products/:id')!;
+      expect(counted.Requests).toBe(3);
+      expect(counted.Errors5xx).toBe(0);
+      expect(counted.Latency).toHaveLength(3);
+    });
+
+    it('leaves to the route a Bearer token, HEAD, a missing product and a request with a body', async () => {
+      const product = await addProduct(writer());
+      const url = `/api/products/${product.id}`;
+      await service.request({ url });
+      const absent = randomUUID();
+      await service.request({ url: `/api/products/${absent}` }); // 404, cached as "does not exist"
+      const ways = watchLimiter();
+      try {
+        const withToken = await service.request({ url, headers: await service.authFor() });
+        const head = await fetch(`${service.baseUrl}${url}`, { method: 'HEAD' });
+        const missing = await service.request({ url: `/api/products/${absent}` });
+        // fetch drops a GET's Content-Length; node:http sends it as given.
+        const withBody = await new Promise<{ status: number }>((resolve, reject) => {
+          const req = request(`${service.baseUrl}${url}`, { method: 'GET', headers: { 'content-length': '2' } }, (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode! }));
+          });
+          req.on('error', reject);
+          req.end('{}');
+        });
+        expect([withToken.statusCode, withToken.headers['x-cache'], head.status, missing.statusCode, withBody.status]).toEqual([200, 'HIT', 200, 404, 200]);
+        expect([ways.route(), ways.hot()]).toEqual([4, 0]);
+      } finally {
+        ways.restore();
+      }
+    });
+
+    it('says connection: close while the service drains, as the route does', async () => {
+      const ctx = await createTestContext({ databaseUrl: service.database.url, redis: true });
+      const app = await buildApp(ctx, [orderRoutes]);
+      try {
+        const client = await listenForTest(app);
+        const product = await addProduct(writer());
+        const url = `/api/products/${product.id}`;
+        await client.request({ url });
+        app.markDraining();
+        const takeLeased = jest.spyOn(ctx.limiter, 'takeLeased');
+        const hot = await client.request({ url });
+        expect(takeLeased.mock.results.filter((r) => r.value !== undefined)).toHaveLength(1);
+        expect([hot.headers['x-cache'], hot.headers.connection]).toEqual(['HIT', 'close']);
+      } finally {
+        await app.close();
+        await ctx.close();
+      }
+    });
   });
 
   it('answers 404 for an unknown product and 400 for an id that is not a UUID', async () => {

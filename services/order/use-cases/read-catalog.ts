@@ -33,6 +33,19 @@ export function getProduct(
   return deps.cache.getOrLoad(productCacheKey(id), PRODUCT_CACHE_TTL_SECONDS, load, encode);
 }
 
+/**
+ * Offers the in-process L1 copy of one product to `serve`, without any I/O: false when there is none
+ * (or the product cache is off) or `serve` declined it, and the caller goes on to getProduct.
+ */
+export function serveCachedProduct(
+  deps: { db: Pick<Database, 'reader'>; cache: Cache; config?: Pick<ServiceConfig, 'productCache'> },
+  id: string,
+  serve: (read: CacheRead<Product>) => boolean,
+): boolean {
+  if (deps.config?.productCache === false) return false;
+  return deps.cache.serveLocal(productCacheKey(id), PRODUCT_CACHE_TTL_SECONDS, () => findProduct(deps.db.reader, id), serve);
+}
+
 export async function browseProducts(
   deps: { db: Pick<Database, 'reader'> },
   query: { limit: number; cursor?: string; q?: string },

@@ -231,3 +231,35 @@ describe('database down', () => {
     }
   });
 });
+
+describe('hot paths', () => {
+  it('answer before the routes, pass on what they decline, and never take the server down when they throw', async () => {
+    const hotCtx = await createTestContext({ databaseUrl: t.url });
+    const seen: string[] = [];
+    const hotRoutes: ServicePlugin = async (scope) => {
+      scope.get('/hot/:name', async (request) => ({ from: 'route', name: (request.params as { name: string }).name }));
+      scope.addHotPath((kit) => (req, res) => {
+        seen.push(req.url!);
+        if (req.url === '/hot/boom') throw new Error('hot path bug');
+        if (req.url !== '/hot/fast') return false;
+        res.writeHead(200, kit.withCommonHeaders(req, { 'content-type': 'application/json', 'x-client': kit.clientIp(req) }));
+        res.end('{"from":"hot path"}');
+        return true;
+      });
+    };
+    const hotApp = await buildApp(hotCtx, [hotRoutes]);
+    try {
+      const client = await listenForTest(hotApp);
+      const fast = await client.request({ url: '/hot/fast', headers: { 'x-request-id': 'given-1' } });
+      expect([fast.statusCode, fast.json(), fast.headers['x-request-id'], fast.headers['x-client']]).toEqual([200, { from: 'hot path' }, 'given-1', '127.0.0.1']);
+      const declined = await client.request({ url: '/hot/slow' });
+      expect(declined.json()).toEqual({ from: 'route', name: 'slow' });
+      const thrown = await client.request({ url: '/hot/boom' });
+      expect([thrown.statusCode, thrown.json()]).toEqual([200, { from: 'route', name: 'boom' }]);
+      expect(seen).toEqual(['/hot/fast', '/hot/slow', '/hot/boom']);
+    } finally {
+      await hotApp.close();
+      await hotCtx.close();
+    }
+  });
+});

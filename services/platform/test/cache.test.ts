@@ -68,6 +68,12 @@ function behavesLikeACache(makeCache: () => Promise<{ cache: Cache; done: () => 
 }
 
 describe('in-memory cache', () => {
+  it('never serves locally (no synchronous copy): callers go on to getOrLoad', async () => {
+    const cache = createMemoryCache();
+    await cache.getOrLoad('product:m', 60, async () => 'v');
+    expect(cache.serveLocal('product:m', 60, async () => 'v', () => true)).toBe(false);
+  });
+
   behavesLikeACache(async () => ({ cache: createMemoryCache(), done: async () => undefined }));
 
   it('evicts the oldest entry beyond maxEntries', async () => {
@@ -122,6 +128,43 @@ describe('Redis cache with an in-process L1', () => {
       expect(await cache.getOrLoad('product:enc-none', 60, async () => null, encode)).toEqual({ value: null, hit: false });
       expect(cache.getOrLoad('product:enc-none', 60, async () => null, encode)).toEqual({ value: null, hit: true });
       expect(cache.getOrLoad('product:enc', 60, load)).toMatchObject({ value: { id: 'p9' }, hit: true });
+    } finally {
+      await redis.quit();
+    }
+  });
+
+  it('offers only a fresh L1 copy to serveLocal, counts a hit only when it is served, and reloads with the fill\'s encoder', async () => {
+    const redis = await createTestRedis();
+    const observed: boolean[] = [];
+    let clock = 1_000_000;
+    const cache = createRedisCache({ redis, breaker: createBreaker(), localEntries: 100, observe: (_ns, hit) => observed.push(hit), now: () => clock });
+    const encode = jest.fn((value: { v: number }) => `v${value.v}`);
+    let version = 0;
+    const load = jest.fn(async () => ({ v: ++version }));
+    const offered: Array<string | undefined> = [];
+    const serve = (accept: boolean) => (read: { encoded?: string }) => {
+      offered.push(read.encoded);
+      return accept;
+    };
+    try {
+      expect(cache.serveLocal('product:served', 1, load, serve(true))).toBe(false); // nothing in the L1: no I/O, no load
+      expect(load).not.toHaveBeenCalled();
+      await cache.getOrLoad('product:served', 1, load, encode); // the miss fills the L1 with its encoding
+      observed.length = 0;
+      expect(cache.serveLocal('product:served', 1, load, serve(false))).toBe(false); // declined: no hit counted
+      expect(cache.serveLocal('product:served', 1, load, serve(true))).toBe(true);
+      expect(offered).toEqual(['v1', 'v1']);
+      expect(observed).toEqual([true]);
+      // In the last quarter of its life the copy is still served while a reload replaces it, encoded
+      // as the fill was, so the next offer carries the new encoding.
+      clock += 800;
+      expect(cache.serveLocal('product:served', 1, load, serve(true))).toBe(true);
+      await sleep(50);
+      expect(load).toHaveBeenCalledTimes(2);
+      expect(cache.serveLocal('product:served', 1, load, serve(true))).toBe(true);
+      expect(offered.at(-1)).toBe('v2');
+      clock += 5_000; // past the TTL: nothing to offer
+      expect(cache.serveLocal('product:served', 1, load, serve(true))).toBe(false);
     } finally {
       await redis.quit();
     }

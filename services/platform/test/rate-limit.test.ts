@@ -99,6 +99,30 @@ describe('token leases', () => {
     };
   };
 
+  it('takeLeased spends only a token this process holds, as take would, and never calls Redis', async () => {
+    const calls = scriptCalls(redis);
+    const limiter = createRedisRateLimiter({ redis, breaker: createBreaker(), leaseSize: () => 10 });
+    expect(limiter.takeLeased('rl:default:ip:leased-1', noRefill(100))).toBeUndefined(); // no lease yet
+    expect(calls.count()).toBe(0);
+    expect(await limiter.take('rl:default:ip:leased-1', noRefill(100))).toMatchObject({ allowed: true, remaining: 99 });
+    // The first lease (10 tokens here) less the one take spent: 9 more leased, the bucket's 90 behind them.
+    const leased = Array.from({ length: 9 }, () => limiter.takeLeased('rl:default:ip:leased-1', noRefill(100)));
+    expect(leased.map((d) => d?.remaining)).toEqual([98, 97, 96, 95, 94, 93, 92, 91, 90]);
+    expect(leased.every((d) => d?.allowed === true)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // let the background top-up (at half spent) land
+    calls.reset();
+    const afterTopUp = limiter.takeLeased('rl:default:ip:leased-1', noRefill(100));
+    expect(afterTopUp).toMatchObject({ allowed: true });
+    expect(calls.count()).toBe(0);
+    // A policy without leases (orders, login) is never decided here.
+    const orders: RateLimitPolicy = { name: 'orders', capacity: 100, refillPerSecond: 0.001 };
+    const exact = createRedisRateLimiter({ redis, breaker: createBreaker(), leaseSize: (policy) => (policy.name === 'orders' ? 1 : 10) });
+    await exact.take('rl:orders:user:leased-2', orders);
+    expect(exact.takeLeased('rl:orders:user:leased-2', orders)).toBeUndefined();
+    expect(createMemoryRateLimiter().takeLeased('rl:default:ip:leased-3', noRefill(100))).toBeUndefined();
+    calls.restore();
+  });
+
   it('one process admits exactly the bucket, with one Redis call per lease, and decides locally in between', async () => {
     const calls = scriptCalls(redis);
     const limiter = createRedisRateLimiter({ redis, breaker: createBreaker(), leaseSize: () => 10 });
