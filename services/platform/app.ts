@@ -1,10 +1,10 @@
 // The HTTP application every service shares, built apart from the server (ports, timeouts, signals
 // live in server.ts) so that tests can `inject` into it: Fastify with the TypeBox type provider,
 // a body limit, request ids, the one error handler, the rate limiter, per-route metrics,
-// /health/live + /health/ready, and an OpenAPI document generated from the route schemas.
+// /health/live + /health/ready, an OpenAPI document generated from the route schemas, and the hot
+// paths a service may put in front of Fastify for its hottest read (`addHotPath`).
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import proxyAddr from '@fastify/proxy-addr';
 import swagger from '@fastify/swagger';
 import { Ajv } from 'ajv';
