@@ -121,8 +121,8 @@ These follow from the code, not from one run:
   logger or limiter, measured 0.66-0.91x in the same runs, and Fastify's per-request work (request and
   reply objects, routing, the params validation, three hook phases, response listeners for the logger)
   was most of the rest. So a cache hit is now answered by a **hot path** in front of Fastify
-  (\`services/order/routes.ts\`, \`addHotPath\` in \`services/platform/app.ts\`, installed through Fastify's
-  \`serverFactory\`): a \`GET /api/products/<uuid>\` without a query string, body or Bearer token, whose
+  (\`services/order/routes.ts\`, \`addHotPath\` in \`services/platform/app.ts\`, asked before Fastify's
+  request handler): a \`GET /api/products/<uuid>\` without a query string, body or Bearer token, whose
   product the L1 holds with its rendered body and whose client has a leased rate-limit token in this
   process, gets the route's exact response (same body bytes, same headers, the same bucket's token, the
   client's or a new request id, \`connection: close\` while draining, counted in the route's metrics);

@@ -4,7 +4,7 @@
 // /health/live + /health/ready, an OpenAPI document generated from the route schemas, and the hot
 // paths a service may put in front of Fastify for its hottest read (`addHotPath`).
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import proxyAddr from '@fastify/proxy-addr';
 import swagger from '@fastify/swagger';
 import { Ajv } from 'ajv';
@@ -48,7 +48,8 @@ declare module 'fastify' {
     /**
      * Answers some requests of a route before Fastify sees them: for a read so hot that Fastify's own
      * per-request work is most of its cost (a product page during a sale). The hot path must answer
-     * exactly as the route would (tests compare the two) and hand anything else to the route.
+     * exactly as the route would (tests compare the two) and hand anything else to the route. Add
+     * them while registering routes; they take effect once the app is ready.
      */
     addHotPath(make: (kit: HotPathKit) => HotPath): void;
   }
@@ -95,25 +96,6 @@ export async function buildApp(ctx: ServiceContext, plugins: ServicePlugin[]): P
     trustProxy,
     requestIdHeader: REQUEST_ID_HEADER,
     genReqId: nextRequestId,
-    // The server Fastify would make (its three settings), with the hot paths in front of its handler.
-    serverFactory: (handler, options) => {
-      const settings = options as { keepAliveTimeout: number; requestTimeout: number; connectionTimeout: number };
-      const server = createServer((req, res) => {
-        try {
-          for (const answer of hotPaths) if (answer(req, res)) return;
-        } catch (err) {
-          // A hot path must never take the process down: the route answers instead, unless the
-          // response had already started (then the connection is cut, as Fastify would do).
-          ctx.logger.error({ err, reqId: res.getHeader(REQUEST_ID_HEADER) }, 'hot path failed; the route answers');
-          if (res.headersSent) return void res.destroy();
-        }
-        handler(req, res);
-      });
-      server.keepAliveTimeout = settings.keepAliveTimeout;
-      server.requestTimeout = settings.requestTimeout;
-      server.setTimeout(settings.connectionTimeout);
-      return server;
-    },
     // Per-request access logs cost more than the request (FIELD-NOTES); metrics count requests and
     // the error handler logs every 4xx/5xx with its request id.
     logController: new LogController({ disableRequestLogging: true }),
@@ -227,5 +209,29 @@ export async function buildApp(ctx: ServiceContext, plugins: ServicePlugin[]): P
     await app.register(async (scope) => plugin(scope as unknown as SurgeApp, ctx));
   }
   await app.ready();
+  if (hotPaths.length > 0) putHotPathsInFront(app, hotPaths, ctx);
   return app;
+}
+
+/**
+ * Puts the hot paths in front of Fastify's handler, the server's one `request` listener. (Not through
+ * Fastify's `serverFactory`: with one, Fastify no longer binds the second loopback address when
+ * listening on `localhost`.) Extra servers Fastify makes for `localhost` get its plain handler.
+ */
+function putHotPathsInFront(app: SurgeApp, hotPaths: HotPath[], ctx: ServiceContext): void {
+  const listeners = app.server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
+  if (listeners.length !== 1) throw new Error(`expected Fastify's one request listener, found ${listeners.length}`);
+  const [route] = listeners;
+  app.server.removeListener('request', route);
+  app.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    try {
+      for (const answer of hotPaths) if (answer(req, res)) return;
+    } catch (err) {
+      // A hot path must never take the process down: the route answers instead, unless the
+      // response had already started (then the connection is cut, as Fastify would do).
+      ctx.logger.error({ err, reqId: res.getHeader(REQUEST_ID_HEADER) }, 'hot path failed; the route answers');
+      if (res.headersSent) return void res.destroy();
+    }
+    route(req, res);
+  });
 }
