@@ -7,7 +7,7 @@ import type { HotPath, HotPathKit, SurgeApp } from '../platform/app';
 import type { CacheEncoder, CacheRead } from '../platform/cache';
 import type { ServiceContext } from '../platform/context';
 import { badRequest, notFound } from '../platform/errors';
-import { addressIdentity, policyHeader, rateLimitHeader, rateLimitKey } from '../platform/rate-limit';
+import { addressIdentity, rateLimitHeaders, rateLimitKey } from '../platform/rate-limit';
 import {
   cancelOrderSchema,
   getOrderSchema,
@@ -23,6 +23,11 @@ import { getOrder, listMyOrders } from './use-cases/read-orders';
 import { placeOrder } from './use-cases/place-order';
 
 const PUBLIC_CACHE_CONTROL = `public, max-age=${PRODUCT_MAX_AGE_SECONDS}`;
+/** What a product answer says of the cache, from the route and the hot path alike. */
+const CACHE_HEADERS = {
+  hit: { 'x-cache': 'HIT', 'cache-control': PUBLIC_CACHE_CONTROL },
+  miss: { 'x-cache': 'MISS', 'cache-control': PUBLIC_CACHE_CONTROL },
+} as const;
 /** What Fastify sets for a serialized JSON response; set by hand when the body is already serialized. */
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
@@ -37,7 +42,7 @@ export async function orderRoutes(api: SurgeApp, ctx: ServiceContext): Promise<v
   api.get('/api/products/:id', { schema: getProductSchema }, (request, reply) => {
     const respond = ({ value: product, hit, encoded }: CacheRead<Product>) => {
       // Set before a possible 404 too, so CloudFront does not keep a "missing" answer for long.
-      reply.header('x-cache', hit ? 'HIT' : 'MISS').header('cache-control', PUBLIC_CACHE_CONTROL);
+      reply.headers(hit ? CACHE_HEADERS.hit : CACHE_HEADERS.miss);
       if (!product) throw notFound(`product ${request.params.id} does not exist`);
       if (encoded === undefined) return product;
       // The body this route's serializer rendered when the cache was filled: Fastify sends a string
@@ -109,7 +114,6 @@ const PRODUCT_URL_LENGTH = PRODUCT_PATH.length + 36;
  */
 function cachedProductHotPath(ctx: ServiceContext, kit: HotPathKit): HotPath {
   const policy = ctx.config.rateLimits.default;
-  const policyValue = policyHeader(policy);
   const countResponse = kit.countResponse(PRODUCT_ROUTE);
   return (req, res) => {
     const url = req.url!;
@@ -121,13 +125,16 @@ function cachedProductHotPath(ctx: ServiceContext, kit: HotPathKit): HotPath {
       if (encoded === undefined) return false;
       const limit = ctx.limiter.takeLeased(rateLimitKey(policy, addressIdentity(kit.clientIp(req))), policy);
       if (!limit) return false;
+      // Named one by one, not spread: spreading both objects into this literal cost ~10 us per request
+      // (measured side by side), as much as the rest of the hot path.
+      const limitHeaders = rateLimitHeaders(policy, limit);
       res.writeHead(
         200,
         kit.withCommonHeaders(req, {
-          'ratelimit-policy': policyValue,
-          ratelimit: rateLimitHeader(policy, limit),
-          'x-cache': 'HIT',
-          'cache-control': PUBLIC_CACHE_CONTROL,
+          'ratelimit-policy': limitHeaders['ratelimit-policy'],
+          ratelimit: limitHeaders.ratelimit,
+          'x-cache': CACHE_HEADERS.hit['x-cache'],
+          'cache-control': CACHE_HEADERS.hit['cache-control'],
           'content-type': JSON_CONTENT_TYPE,
           'content-length': Buffer.byteLength(encoded),
         }),

@@ -27,6 +27,9 @@ export type ServicePlugin = (app: SurgeApp, ctx: ServiceContext) => Promise<void
  */
 export type HotPath = (req: IncomingMessage, res: ServerResponse) => boolean;
 
+/** Counts one response of a route: its status and how long it took. */
+export type ResponseCounter = (statusCode: number, milliseconds: number) => void;
+
 /** What a hot path shares with the Fastify routes, so both answer alike. */
 export interface HotPathKit {
   /** The client address as `request.ip` gives it (after the trusted proxies). */
@@ -37,7 +40,7 @@ export interface HotPathKit {
    */
   withCommonHeaders(req: IncomingMessage, headers: Record<string, string | number>): Record<string, string | number>;
   /** The per-route metrics a route's responses are counted in, e.g. `GET /api/products/:id`. */
-  countResponse(route: string): (statusCode: number, milliseconds: number) => void;
+  countResponse(route: string): ResponseCounter;
 }
 
 declare module 'fastify' {
@@ -135,7 +138,7 @@ export async function buildApp(ctx: ServiceContext, plugins: ServicePlugin[]): P
   });
   // Per-route metrics, bound once per route, so a response costs three additions (the not-found
   // handler counts its own; a hot path counts in its route's).
-  const responseCounters = new Map<string, (statusCode: number, milliseconds: number) => void>();
+  const responseCounters = new Map<string, ResponseCounter>();
   const responseCounter = (route: string) => {
     let countResponse = responseCounters.get(route);
     if (!countResponse) {
@@ -152,7 +155,7 @@ export async function buildApp(ctx: ServiceContext, plugins: ServicePlugin[]): P
     }
     return countResponse;
   };
-  const countReply = (countResponse: (statusCode: number, milliseconds: number) => void) => (reply: FastifyReply) =>
+  const countReply = (countResponse: ResponseCounter) => (reply: FastifyReply) =>
     countResponse(reply.statusCode, reply.elapsedTime);
   app.addHook('onRoute', (route) => {
     const countResponse = countReply(responseCounter(`${[route.method].flat().join(',')} ${route.url}`));

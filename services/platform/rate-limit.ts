@@ -291,9 +291,21 @@ function decision(allowed: boolean, remaining: number, waitMs: number, fullMs: n
   };
 }
 
-/** `RateLimit` value: the policy, `r` tokens remaining and `t` seconds until full (allowed) or until a token (refused). */
-export function rateLimitHeader(policy: RateLimitPolicy, result: RateLimitDecision): string {
-  return `"${policy.name}";r=${result.remaining};t=${result.allowed ? result.resetSeconds : result.retryAfterSeconds}`;
+/** Each policy's RateLimit-Policy value, built once: policies are fixed at start. */
+const policyValues = new WeakMap<RateLimitPolicy, string>();
+
+/**
+ * The fields a decision is answered with, by the route hook and hot paths alike: `RateLimit-Policy`
+ * and `RateLimit` (the policy, `r` tokens remaining, `t` seconds until full when allowed or until a
+ * token when refused).
+ */
+export function rateLimitHeaders(policy: RateLimitPolicy, result: RateLimitDecision): { 'ratelimit-policy': string; ratelimit: string } {
+  let policyValue = policyValues.get(policy);
+  if (policyValue === undefined) policyValues.set(policy, (policyValue = policyHeader(policy)));
+  return {
+    'ratelimit-policy': policyValue,
+    ratelimit: `"${policy.name}";r=${result.remaining};t=${result.allowed ? result.resetSeconds : result.retryAfterSeconds}`,
+  };
 }
 
 /** `RateLimit-Policy` value: quota `q` per window `w` seconds (the time an empty bucket takes to fill). */
@@ -316,11 +328,8 @@ type PreHandler = (request: FastifyRequest, reply: FastifyReply, done: (err?: Er
  * The limiter reads the Bearer token itself (requireUser may not have run yet).
  */
 export function installRateLimit(app: SurgeApp, { limiter, policies, onLimited }: RateLimitPluginOptions): PreHandler {
-  // The policies are fixed at start, so their RateLimit-Policy values are built once, not per request.
-  const policyHeaders = new Map(Object.values(policies).map((policy) => [policy, policyHeader(policy)]));
   const apply = (reply: FastifyReply, policy: RateLimitPolicy, result: RateLimitDecision) => {
-    reply.header('ratelimit-policy', policyHeaders.get(policy)!);
-    reply.header('ratelimit', rateLimitHeader(policy, result));
+    reply.headers(rateLimitHeaders(policy, result));
     if (!result.allowed) {
       onLimited?.(policy.name);
       throw tooManyRequests(`Rate limit "${policy.name}" exceeded; retry in ${result.retryAfterSeconds} s`, result.retryAfterSeconds);
