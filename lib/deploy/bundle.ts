@@ -19,16 +19,26 @@ export const BUNDLE_ENTRY = 'app/main.js';
 export const BUNDLE_LAUNCHER = 'cluster-launcher.js';
 
 /**
- * V8 heap flags of every fleet process, in MB: systemd passes them to the launcher, whose node:cluster
- * workers inherit its execArgv, and perf/lib/stack.ts starts services with them, so a benchmark
- * measures the heap that ships. Without them V8 sizes the heap from the machine's memory (a 24 GB
- * box: a 4 GB old generation that grows 4x its live size between full collections and 16 MB
- * semi-spaces; a 1 GB t4g.micro: about 512 MB, 1.4x and 4 MB), so one bundle's memory depended on
- * where it ran. A 256 MB old generation grows the least (1.3x) between full collections, still ten
+ * V8 flags of every fleet process: systemd passes them to the launcher, whose node:cluster workers
+ * inherit its execArgv, and perf/lib/stack.ts starts services (and the bench's ceilings) with them, so
+ * a benchmark measures the runtime that ships.
+ *
+ * `--no-memory-reducer`: V8's memory reducer shrinks the heap of a process that has gone quiet (8 s
+ * after its allocation rate drops). On this Node (20) a process it has run on stays slower afterwards
+ * (for every minute we measured). Side by side in one run here, after 15 s idle, per cached product
+ * read: the order bundle 15.2-17.0 us of CPU without this flag, 13.1-14.3 us with it; the bare
+ * node:http ceiling 13.0-13.9 against 10.9-12.2 us. Idle-then-busy is the sale-day pattern (fleets
+ * scaled out before the sale wait for it), so the fleets keep the heap they grew instead. Peak memory
+ * under load is unchanged (bench: order 109.7 MB, worker 112.5 MB); an idle process keeps its heap.
+ *
+ * `--max-old-space-size=256 --max-semi-space-size=8` (MB): without them V8 sizes the heap from the
+ * machine's memory (a 24 GB box: a 4 GB old generation that grows 4x its live size between full
+ * collections and 16 MB semi-spaces; a 1 GB t4g.micro: about 512 MB, 1.4x and 4 MB), so one bundle's
+ * memory depended on where it ran. A 256 MB old generation grows the least (1.3x) between full collections, still ten
  * times the worker's live heap (about 25 MB). Draining a backlog of orders, the worker peaked at
  * 172 MB RSS without these flags and 113 MB with them, for about the same GC time per message.
  */
-export const FLEET_NODE_FLAGS: readonly string[] = ['--max-old-space-size=256', '--max-semi-space-size=8'];
+export const FLEET_NODE_FLAGS: readonly string[] = ['--max-old-space-size=256', '--max-semi-space-size=8', '--no-memory-reducer'];
 
 /** Options that shape the output; part of the cache key. */
 const BUILD_OPTIONS = {

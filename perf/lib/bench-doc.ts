@@ -1,5 +1,6 @@
 // Renders docs/BENCHMARKS.md from one bench run's results (perf/results/latest.json), so the document
 // always shows the numbers of the run it describes.
+import { FLEET_NODE_FLAGS } from '../../lib/deploy/bundle';
 import type { BenchResults, BenchRun } from '../bench';
 import { median, type LoadSummary } from './load-run';
 
@@ -67,8 +68,8 @@ Numbers are from this machine only; benchmarks are not tests and nothing fails o
 CPU columns: microseconds of CPU per answered request spent by the server under test, by all
 PostgreSQL processes (backends that exit during a run are not counted), and by the load generator
 (this process), read from /proc around each run. They move less than req/s when other work shares the
-cores. The services run with the fleets' V8 heap flags (\`FLEET_NODE_FLAGS\` in lib/deploy/bundle.ts:
-\`--max-old-space-size=256 --max-semi-space-size=8\`), as every process of every fleet does.
+cores. The services and the ceilings run with the fleets' V8 flags (\`FLEET_NODE_FLAGS\` in
+lib/deploy/bundle.ts: \`${FLEET_NODE_FLAGS.join(' ')}\`), as every process of every fleet does.
 
 | run | req/s | p50 ms | p90 ms | p99 ms | requests | status codes | errors | X-Cache hit | server CPU µs/req | PostgreSQL CPU µs/req | load generator CPU µs/req |
 |---|---|---|---|---|---|---|---|---|---|---|---|
@@ -128,9 +129,19 @@ These follow from the code, not from one run:
   client's or a new request id, \`connection: close\` while draining, counted in the route's metrics);
   everything else (a miss, a 404, a token to verify, a lease to renew, HEAD) goes to the route
   unchanged. The HTTP tests check both ways give the same answer. What is left against the ceiling is
-  mostly the five headers it does not send (request id, two rate-limit headers, X-Cache, Cache-Control):
-  run 1b shows what they alone cost, much of it in the load generator, which parses them on the same
-  cores. Both servers make one read and one writev system call per request (strace).
+  the hot path's own work per request (the checks above, the RateLimit value and request id built per
+  response, the metrics) and the five headers the ceiling does not send (request id, two rate-limit
+  headers, X-Cache, Cache-Control): run 1b shows what those headers alone cost node:http and the load
+  generator, which parses them on the same cores. Both servers make one read and one writev system call per request (strace).
+- **A process that had been idle ran slower**, whatever its code. V8's memory reducer shrinks the heap
+  of a process about 8 s after it goes quiet; on Node 20 the process then spends about 15-20% more CPU
+  per request for as long as it was measured (minutes). Side by side in one run, after 15 s idle, per
+  request: the order service 15.2-17.0 us without \`--no-memory-reducer\` and 13.1-14.3 us with it, the
+  bare ceiling 13.0-13.9 against 10.9-12.2 us. The bench starts the order service long before the
+  ceiling, so until this was found every run compared an idled service with a fresh ceiling (target 2
+  read 0.70-0.80x; 0.753x in a run just before the change, 0.854x and 0.853x in the two after it). The
+  fleets now run with \`--no-memory-reducer\`, which keeps an idle process fast (an instance scaled out
+  before a sale waits idle for it), and so does every process here, ceilings included.
 - **Cache off** (target 3): on this machine the reader is a primary-key lookup on a PostgreSQL on the same
   host, barely dearer than a Redis GET; on AWS the reader is a network hop away and shared by the fleet,
   which is where the cache pays. The ratio here understates that.
