@@ -135,7 +135,7 @@ These follow from the code, not from one run:
   generator, which parses them on the same cores. Both servers make one read and one writev system call per request (strace).
 - **A process that had been idle ran slower**, whatever its code. V8's memory reducer shrinks the heap
   of a process about 8 s after it goes quiet; on Node 20 the process then spends about 15-20% more CPU
-  per request for as long as it was measured (minutes). Side by side in one run, after 15 s idle, per
+  per request for as long as it was watched (a minute). Side by side in one run, after 15 s idle, per
   request: the order service 15.2-17.0 us without \`--no-memory-reducer\` and 13.1-14.3 us with it, the
   bare ceiling 13.0-13.9 against 10.9-12.2 us. The bench starts the order service long before the
   ceiling, so until this was found every run compared an idled service with a fresh ceiling (target 2
