@@ -154,7 +154,7 @@ export async function startServiceProcess(
   const log = createWriteStream(logFile);
   const entry = options.entry ?? join(REPO, 'services', name, 'main.ts');
   // node --import tsx runs a TypeScript entry in this very process, so the pid is the service's; a
-  // bundled .js entry (the production artifact) runs on plain node. Either way with the heap flags
+  // bundled .js entry (the production artifact) runs on plain node. Either way with the V8 flags
   // every fleet process runs with, so memory measured here is what the fleet uses.
   const child = spawn(process.execPath, [...FLEET_NODE_FLAGS, ...(entry.endsWith('.js') ? [entry] : ['--import', 'tsx', entry])], {
     cwd: REPO,

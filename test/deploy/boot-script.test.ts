@@ -34,7 +34,7 @@ describe('systemd unit', () => {
   const unit = renderServiceUnit(spec);
   const line = (key: string) => unit.split('\n').filter((l) => l.startsWith(`${key}=`));
 
-  test('runs the cluster launcher with the namespaced Node 20 binary and the fleet heap flags, as an unprivileged user', () => {
+  test('runs the cluster launcher with the namespaced Node 20 binary and the fleet V8 flags, as an unprivileged user', () => {
     expect(line('ExecStart')).toEqual(['ExecStart=/usr/bin/node-20 --max-old-space-size=256 --max-semi-space-size=8 --no-memory-reducer /opt/surge/current/cluster-launcher.js']);
     expect(line('User')).toEqual(['User=surge']);
     expect(line('EnvironmentFile')).toEqual([`EnvironmentFile=${INSTANCE_PATHS.environmentFile}`]);

@@ -105,7 +105,7 @@ async function runBundle(fleet: FleetName, databaseUrl: string): Promise<void> {
     await waitForReady(`http://127.0.0.1:${port}/health/ready`, child, () => output);
     const live = await fetch(`http://127.0.0.1:${port}/health/live`);
     expect(live.status).toBe(200);
-    // The service process (the launcher's one node:cluster worker) runs with the launcher's heap flags.
+    // The service process (the launcher's one node:cluster worker) runs with the launcher's V8 flags.
     const workers = execFileSync('ps', ['-A', '-ww', '-o', 'ppid=,args='], { encoding: 'utf8' })
       .split('\n')
       .filter((row) => row.trim().startsWith(`${child.pid} `));
