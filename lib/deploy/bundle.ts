@@ -28,7 +28,8 @@ export const BUNDLE_LAUNCHER = 'cluster-launcher.js';
  * (through the whole minute we watched). Side by side in one run here, after 15 s idle, per cached
  * product read: the order bundle 15.2-17.0 us of CPU without this flag, 13.1-14.3 us with it; the
  * bare node:http ceiling 13.0-13.9 against 10.9-12.2 us. Idle-then-busy is the sale-day pattern (fleets
- * scaled out before the sale wait for it), so the fleets keep the heap they grew instead. Peak memory
+ * scaled out before the sale wait for it; idles longer than 15 s and the arm64 fleets were not
+ * measured), so the fleets keep the heap they grew instead. Peak memory
  * under load is unchanged (bench: order 109.7 MB, worker 112.5 MB); an idle process keeps its heap.
  *
  * `--max-old-space-size=256 --max-semi-space-size=8` (MB): without them V8 sizes the heap from the

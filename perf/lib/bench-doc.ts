@@ -118,7 +118,8 @@ These follow from the code, not from one run:
   arrives before it runs out), no promise and no serialisation (the L1 keeps the response body the
   route's own serializer rendered once per fill), request ids from a per-process random prefix and a
   counter, per-route metrics bound once (three additions per response). With all that inside Fastify the
-  read reached only 0.58-0.63x of the ceiling: a bare Fastify route sending a fixed string, with no hook,
+  read reached only 0.58-0.63x of the ceiling (measured before the idle effect below was found, so
+  with its bias): a bare Fastify route sending a fixed string, with no hook,
   logger or limiter, measured 0.66-0.91x in the same runs, and Fastify's per-request work (request and
   reply objects, routing, the params validation, three hook phases, response listeners for the logger)
   was most of the rest. So a cache hit is now answered by a **hot path** in front of Fastify
@@ -133,15 +134,19 @@ These follow from the code, not from one run:
   response, the metrics) and the five headers the ceiling does not send (request id, two rate-limit
   headers, X-Cache, Cache-Control): run 1b shows what those headers alone cost node:http and the load
   generator, which parses them on the same cores. Both servers make one read and one writev system call per request (strace).
-- **A process that had been idle ran slower**, whatever its code. V8's memory reducer shrinks the heap
-  of a process about 8 s after it goes quiet; on Node 20 the process then spends about 15-20% more CPU
+- **A process that had been idle ran slower**: the order service and a bare node:http server alike.
+  V8's memory reducer shrinks the heap of a process about 8 s after it goes quiet; on Node 20.20.2 (x64,
+  this VM; the fleets' arm64 instances were not measured) the process then spent about 15-20% more CPU
   per request for as long as it was watched (a minute). Side by side in one run, after 15 s idle, per
   request: the order service 15.2-17.0 us without \`--no-memory-reducer\` and 13.1-14.3 us with it, the
   bare ceiling 13.0-13.9 against 10.9-12.2 us. The bench starts the order service long before the
-  ceiling, so until this was found every run compared an idled service with a fresh ceiling (target 2
-  read 0.70-0.80x; 0.753x in a run just before the change, 0.854x and 0.853x in the two after it). The
-  fleets now run with \`--no-memory-reducer\`, which keeps an idle process fast (an instance scaled out
-  before a sale waits idle for it), and so does every process here, ceilings included.
+  ceiling, so until this was found each run's first round compared an idled service with a fresh
+  ceiling, and its later rounds two processes idled for different lengths of time (target 2 read
+  0.70-0.80x). The fleets now run with \`--no-memory-reducer\` (an instance scaled out before a sale waits
+  idle for it; idles longer than the 15 s measured here were not tested), and so does every process
+  here, ceilings included. The bench runs after the change (0.83-0.85x in three runs, against 0.753x
+  in one just before; single rounds still range 0.75-0.90x) are consistent with the side-by-side
+  figures; they do not prove them on their own.
 - **Cache off** (target 3): on this machine the reader is a primary-key lookup on a PostgreSQL on the same
   host, barely dearer than a Redis GET; on AWS the reader is a network hop away and shared by the fleet,
   which is where the cache pays. The ratio here understates that.
