@@ -98,7 +98,8 @@ ${roundsTable(r)}## Against the targets
    the lease is topped up and the L1 copy reloaded (within the 1 s TTL counted from the database read) in
    the background. Such a hit is answered by the order service's hot path, before Fastify (see below).
 3. **Cache off**: the order service with \`PRODUCT_CACHE=off\`, so every read queries the reader pool.
-4. **Orders**: \`POST /api/orders\`, one unit of a random product of the catalog, a fresh Idempotency-Key
+4. **Orders**: every product's stock is first raised beyond what any run can sell (a sold-out 409 is
+   not the work measured). \`POST /api/orders\`, one unit of a random product of the catalog, a fresh Idempotency-Key
    per request, 500 buyers (tokens signed with the services' key), the order service alone (on AWS the
    worker fleet has its own instances). The ceiling (\`perf/targets/ceiling-tx.ts\`) runs one
    \`UPDATE products SET stock = stock - 1 ...\` per request (an autocommit transaction) through a pool of
