@@ -122,27 +122,27 @@ function rssSampler(services: () => ServiceProcess[]) {
   return { max, stop: () => clearInterval(timer) };
 }
 
-async function pendingOrders(databaseUrl: string): Promise<number> {
+/** One statement on its own connection (the bench's few bookkeeping queries). */
+async function queryOnce<R extends pg.QueryResultRow>(databaseUrl: string, sql: string, params: unknown[] = []): Promise<R[]> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    return Number((await client.query<{ n: string }>("SELECT count(*) AS n FROM orders WHERE status = 'PENDING'")).rows[0].n);
+    return (await client.query<R>(sql, params)).rows;
   } finally {
     await client.end();
   }
+}
+
+async function pendingOrders(databaseUrl: string): Promise<number> {
+  const [{ n }] = await queryOnce<{ n: string }>(databaseUrl, "SELECT count(*) AS n FROM orders WHERE status = 'PENDING'");
+  return Number(n);
 }
 
 /** Stock no run can sell out, on the order side (4b, 5) and the ceiling's alike (4a): a sold-out 409 is not the work measured. */
 const BENCH_STOCK = 100_000_000;
 
 async function stockUp(databaseUrl: string): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    await client.query('UPDATE products SET stock = $1', [BENCH_STOCK]);
-  } finally {
-    await client.end();
-  }
+  await queryOnce(databaseUrl, 'UPDATE products SET stock = $1', [BENCH_STOCK]);
 }
 
 /** Waits (bounded) until no order is PENDING; returns how many still are. */
