@@ -36,7 +36,7 @@ export interface ProductForOrder {
   currency: string;
 }
 
-// Placing orders: surge_place_orders (migration 006) decides and writes a batch of orders in one call -
+// Placing orders: surge_place_orders (migrations 006, 007) decides and writes a batch of orders in one call -
 // one round trip, one transaction, one commit. Concurrent placements of one process share a batch
 // (group commit, ../../platform/batch): alone when the service is idle, up to ORDER_BATCH_MAX together
 // under load, when the orders that arrive while ORDERS_IN_FLIGHT batches are being written go in the
@@ -63,6 +63,13 @@ const PLACE_ORDERS_SQL = `SELECT batch_position AS position, order_response AS r
 // SQLSTATE classes that blame the input (22 data exception, 23 integrity constraint violation): a
 // batch failing with one is run again order by order, so only the order at fault fails.
 const INPUT_ERROR_CLASSES = ['22', '23'];
+// A batch PostgreSQL aborted because it collided with another transaction (40P01 deadlock detected,
+// 40001 serialization failure) wrote nothing and blames no order: each is run again on its own. Keys
+// and products are locked in a fixed order (migration 007), so a batch does not deadlock another
+// batch; this is for collisions with other writers.
+export const COLLISION_ERRORS = ['40P01', '40001'];
+
+const sqlState = (err: unknown) => String((err as { code?: unknown }).code ?? '');
 
 export interface OrderToPlace {
   userId: string;
@@ -82,7 +89,7 @@ function batcherFor(db: Queryable): PlaceOrder {
     place = createBatcher((orders: OrderToPlace[]) => placeOrders(db, orders), {
       maxBatch: ORDER_BATCH_MAX,
       maxInFlight: ORDERS_IN_FLIGHT,
-      retryAlone: (err) => INPUT_ERROR_CLASSES.some((c) => String((err as { code?: unknown }).code ?? '').startsWith(c)),
+      retryAlone: (err) => INPUT_ERROR_CLASSES.some((c) => sqlState(err).startsWith(c)) || COLLISION_ERRORS.includes(sqlState(err)),
     });
     batchers.set(db, place);
   }
@@ -113,7 +120,8 @@ async function placeOrders(db: Queryable, orders: OrderToPlace[]): Promise<unkno
 /**
  * Places an order (in a batch with whatever else this process is placing, see above). Returns the
  * stored 202 response, or undefined when nothing was written (the caller finds out why: key used, or
- * which line failed).
+ * which line failed). Rejects with the database's error when even the order alone failed (a
+ * COLLISION_ERRORS code then: nothing was written and the same request may be retried).
  */
 export async function placeOrderAtomically<R>(db: Queryable, order: OrderToPlace): Promise<R | undefined> {
   return (await batcherFor(db)(order)) as R | undefined;

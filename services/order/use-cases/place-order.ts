@@ -3,10 +3,10 @@
 // the response stored for replays, and adds the `order-placed` outbox event (its shape is
 // OrderPlacedEvent in ../events; events.test checks it).
 import { createHash } from 'node:crypto';
-import { badRequest, conflict, unprocessable } from '../../platform/errors';
+import { badRequest, conflict, serviceUnavailable, unprocessable } from '../../platform/errors';
 import type { Database } from '../../platform/db';
 import { findIdempotentResponse } from '../data/idempotency-keys';
-import { placeOrderAtomically, productsForOrder, type OrderLine, type ProductForOrder } from '../data/orders';
+import { COLLISION_ERRORS, placeOrderAtomically, productsForOrder, type OrderLine, type ProductForOrder } from '../data/orders';
 
 export interface PlaceOrderCommand {
   userId: string;
@@ -39,7 +39,14 @@ export async function placeOrder(
   rejectInvalidCommand(command, items);
   const requestHash = hashRequest(items);
   const attempt = () =>
-    placeOrderAtomically<PlacedOrder>(db.writer, { ...command, requestHash, items });
+    placeOrderAtomically<PlacedOrder>(db.writer, { ...command, requestHash, items }).catch((err: unknown) => {
+      // Aborted by PostgreSQL for colliding with another transaction, even alone: nothing was
+      // written, so the client may send the same request again (503 with Retry-After, not a 500).
+      if (COLLISION_ERRORS.includes(String((err as { code?: unknown }).code))) {
+        throw serviceUnavailable('the order collided with a concurrent one and was not placed; retry with the same Idempotency-Key');
+      }
+      throw err;
+    });
 
   let placed = await attempt();
   for (let retried = false; !placed; retried = true) {
