@@ -1,10 +1,12 @@
 // Queue entry points of the order service, run on the worker fleet: the relay that publishes
-// `order-placed` events from the outbox to SQS, and the consumer of `payment-result` that settles
-// orders (applyPaymentResult).
+// `order-placed` events from the outbox to SQS, the consumer of `payment-result` that settles
+// orders (applyPaymentResult), and the upkeep that deletes expired Idempotency-Keys.
 import type { ServiceContext } from '../platform/context';
 import { PAYMENT_RESULT, PaymentResultEvent } from '../payment/events';
 import { ORDER_PLACED, parseEvent } from './events';
 import { requireQueueUrls, startConsumerAndRelay, type WorkerTuning } from './outbox';
+import { deleteExpiredIdempotencyKeys, IDEMPOTENCY_KEY_RETENTION_SECONDS } from './data/idempotency-keys';
+import { deleteInBatches } from './upkeep';
 import { applyPaymentResult } from './use-cases/apply-payment-result';
 
 export function startOrderWorkers(ctx: ServiceContext, options: WorkerTuning = {}): { stop(): Promise<void> } {
@@ -22,5 +24,16 @@ export function startOrderWorkers(ctx: ServiceContext, options: WorkerTuning = {
       },
     },
     relay: { topic: ORDER_PLACED, queueUrl: orderPlacedQueueUrl },
+    upkeep: [
+      {
+        name: 'delete expired idempotency keys',
+        run: async () => {
+          const deleted = await deleteInBatches((limit) =>
+            deleteExpiredIdempotencyKeys(ctx.db.writer, IDEMPOTENCY_KEY_RETENTION_SECONDS, limit),
+          );
+          ctx.metrics.count('IdempotencyKeysDeleted', {}, deleted);
+        },
+      },
+    ],
   });
 }
