@@ -1,6 +1,6 @@
 // Observability: the SNS topic every Surge alarm notifies, the alarms on the shared resources
 // (ALB errors and latency, fleets without healthy hosts, Aurora CPU and replica lag, cache CPU and
-// memory), and one CloudWatch dashboard laid out top-down like the request path: edge -> fleets ->
+// memory, parked outbox rows), and one CloudWatch dashboard laid out top-down like the request path: edge -> fleets ->
 // cache -> queues -> database. The dashboard body lives in dashboard.ts.
 import { Duration, Token } from 'aws-cdk-lib';
 import type * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
@@ -16,6 +16,8 @@ import { buildDashboardWidgets, cacheMetric, hasDatabaseReaders } from './dashbo
 
 /** CloudWatch alarms on metric math accept at most this many metrics. */
 const MAX_METRICS_PER_ALARM = 10;
+/** Namespace of the services' own metrics (EMF, services/platform/metrics.ts). */
+const SERVICE_METRICS_NAMESPACE = 'Surge';
 
 /** One Auto Scaling group, with the target group in front of it when it serves HTTP. */
 export interface ObservedFleet {
@@ -29,7 +31,10 @@ export interface ObservedFleet {
 
 /** A queue and its dead-letter queue (an `EventQueue` fits as is). */
 export interface ObservedQueue {
-  /** Logical queue name used in widget titles (`order-placed`). */
+  /**
+   * Logical queue name used in widget titles (`order-placed`); also the outbox topic relayed to it,
+   * whose parked rows are alarmed on.
+   */
   readonly name: string;
   readonly queue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
@@ -70,6 +75,13 @@ export interface ObservabilityProps {
    * @default - only the alarms this construct creates
    */
   readonly alarms?: cloudwatch.Alarm[];
+
+  /**
+   * Service whose outbox relays publish to `queues`: the `Service` dimension of the OutboxParked metric
+   * it emits (services/order/outbox.ts).
+   * @default 'worker' - the worker fleet runs every relay (services/worker/main.ts)
+   */
+  readonly outboxRelayService?: string;
 
   /**
    * Email address subscribed to the alarm topic (it must confirm the subscription).
@@ -197,6 +209,26 @@ export class Observability extends Construct {
       });
     }
 
+    // A parked outbox row is an event that was never published (an order never charged, a payment
+    // result never applied) until an operator re-queues it (docs/OPS.md). Every worker instance reports
+    // the topic's parked rows each minute, so the Maximum is the number parked.
+    for (const queue of props.queues) {
+      this.addAlarm(`OutboxParked-${queue.name}`, {
+        alarmDescription: `Outbox rows of ${queue.name} are parked (SQS kept refusing them): they are not published until an operator re-queues them (docs/OPS.md)`,
+        metric: new cloudwatch.Metric({
+          namespace: SERVICE_METRICS_NAMESPACE,
+          metricName: 'OutboxParked',
+          dimensionsMap: { Service: props.outboxRelayService ?? 'worker', Topic: queue.name },
+          statistic: 'Maximum',
+          period: Duration.minutes(5),
+        }),
+        threshold: 0,
+        evaluationPeriods: 1,
+        // Missing data (no worker reporting) says nothing about the parked rows: keep the state.
+        treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+      });
+    }
+
     const notify = new cloudwatchActions.SnsAction(this.alarmTopic);
     for (const alarm of [...this.alarms, ...(props.alarms ?? [])]) {
       alarm.addAlarmAction(notify);
@@ -264,6 +296,9 @@ function validate(props: ObservabilityProps, latencyP99Threshold: Duration, erro
   }
   if (props.databaseReaders !== undefined && !Token.isUnresolved(props.databaseReaders) && !(Number.isInteger(props.databaseReaders) && props.databaseReaders >= 0)) {
     problems.push(`databaseReaders must be a non-negative integer, got ${props.databaseReaders}`);
+  }
+  if (props.outboxRelayService !== undefined && !Token.isUnresolved(props.outboxRelayService) && props.outboxRelayService.trim() === '') {
+    problems.push('outboxRelayService must name a service, got an empty string');
   }
   if (props.alarmEmail !== undefined && !Token.isUnresolved(props.alarmEmail) && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.alarmEmail)) {
     problems.push(`alarmEmail must be an email address, got '${props.alarmEmail}'`);

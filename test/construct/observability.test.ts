@@ -73,8 +73,8 @@ describe('Observability', () => {
   test('routes every alarm, its own and the queues\', to the topic on alarm and on recovery', () => {
     const t = build().template();
     const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
-    // 2 ALB + 2 fleets behind the ALB + 2 cache + 2 database + 2 x 2 queue alarms
-    expect(alarms).toHaveLength(12);
+    // 2 ALB + 2 fleets behind the ALB + 2 cache + 2 database + 2 parked outbox + 2 x 2 queue alarms
+    expect(alarms).toHaveLength(14);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^OpsAlarmTopic/) }]);
       expect(alarm.Properties.OKActions).toEqual([{ Ref: expect.stringMatching(/^OpsAlarmTopic/) }]);
@@ -135,6 +135,28 @@ describe('Observability', () => {
       Threshold: 80,
     });
     expect(alarmByDescription(t, /behind the writer/)).toMatchObject({ MetricName: 'AuroraReplicaLagMaximum', Threshold: 2000 });
+  });
+
+  test('alarms as soon as one outbox row of a queue\'s topic is parked, from the worker\'s EMF metric', () => {
+    const t = build().template();
+    for (const topic of ['order-placed', 'payment-result']) {
+      expect(alarmByDescription(t, new RegExp(`^Outbox rows of ${topic} are parked`))).toMatchObject({
+        Namespace: 'Surge',
+        MetricName: 'OutboxParked',
+        Dimensions: [
+          { Name: 'Service', Value: 'worker' },
+          { Name: 'Topic', Value: topic },
+        ],
+        Statistic: 'Maximum',
+        Period: 300,
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 0,
+        EvaluationPeriods: 1,
+        TreatMissingData: 'ignore',
+      });
+    }
+    const other = build({ outboxRelayService: 'relay' }).template();
+    expect(alarmByDescription(other, /^Outbox rows of order-placed/).Dimensions).toContainEqual({ Name: 'Service', Value: 'relay' });
   });
 
   test('a cluster without readers gets no replica lag alarm or graph, since there is no lag to measure', () => {
@@ -202,6 +224,7 @@ describe('Observability', () => {
     ['an error threshold over 100', { errorRatePercentThreshold: 150 }, /errorRatePercentThreshold .* got 150/],
     ['a zero latency threshold', { latencyP99Threshold: Duration.seconds(0) }, /latencyP99Threshold must be positive, got 0 ms/],
     ['a malformed email', { alarmEmail: 'oncall' }, /alarmEmail must be an email address, got 'oncall'/],
+    ['an empty outbox relay service', { outboxRelayService: ' ' }, /outboxRelayService must name a service, got an empty string/],
     ['no fleets', { fleets: [] }, /fleets must list at least one fleet/],
     ['shards without cluster mode', { cache: { ...CACHE, shards: 2 } }, /cache.shards must be 1 without cluster mode .* got 2/],
     ['negative replicas', { cache: { ...CACHE, replicasPerShard: -1 } }, /cache.replicasPerShard must be a non-negative integer, got -1/],
