@@ -1,5 +1,5 @@
-// A one-line progress display on stderr, redrawn in place. Only on a terminal: piped or captured
-// output (CI, --json consumers) gets nothing, so it never mixes with results.
+// A one-line progress display on stderr, redrawn in place, and a bar to show in it. Only on a
+// terminal: piped or captured output (CI, --json consumers) gets nothing, so it never mixes with results.
 
 export interface ProgressLine {
   update(text: string): void;
@@ -21,4 +21,11 @@ export function progressLine(stream: NodeJS.WriteStream = process.stderr): Progr
       shown = false;
     },
   };
+}
+
+/** `[#########...........]  45% 450/1000 products`: a bar for a progress line, `width` cells wide. */
+export function progressBar(done: number, total: number, unit: string, width = 30): string {
+  const share = total === 0 ? 1 : Math.min(1, Math.max(0, done / total));
+  const filled = Math.round(share * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.floor(share * 100)).padStart(3)}% ${done}/${total} ${unit}`;
 }

@@ -1,5 +1,5 @@
-// Data access for the catalog: product reads, keyset pages, and putting stock back. Reserving stock
-// is part of placing an order (placeOrderAtomically in ./orders).
+// Data access for the catalog: product reads, keyset pages, putting stock back and the catalog
+// import's upsert. Reserving stock is part of placing an order (placeOrderAtomically in ./orders).
 import type { Queryable } from '../../platform/db';
 
 export interface Product {
@@ -58,4 +58,40 @@ export async function releaseStockOfOrder(tx: Queryable, orderId: string): Promi
 
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** A product as the catalog import writes it, found by its SKU. */
+export interface ProductUpsert {
+  sku: string;
+  name: string;
+  priceCents: number;
+  currency: string;
+  stock: number;
+}
+
+/**
+ * Inserts the products whose SKU is new and updates name, price and currency (and stock when
+ * `setStock`) of the others; a product whose values already match is not written at all, so running
+ * the same import twice changes nothing. Call it in a transaction: the existing rows are locked in id
+ * order first, as placing orders locks them, so an import cannot deadlock with order batches.
+ * Returns how many rows were inserted and how many updated.
+ */
+export async function upsertProducts(tx: Queryable, products: ProductUpsert[], setStock: boolean): Promise<{ inserted: number; updated: number }> {
+  const skus = products.map((p) => p.sku);
+  await tx.query('SELECT id FROM products WHERE sku = ANY($1::text[]) ORDER BY id FOR UPDATE', [skus]);
+  const { rows } = await tx.query<{ inserted: number; updated: number }>(
+    `WITH written AS (
+       INSERT INTO products AS p (sku, name, price_cents, currency, stock)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::int[])
+       ON CONFLICT (sku) DO UPDATE
+          SET name = EXCLUDED.name, price_cents = EXCLUDED.price_cents, currency = EXCLUDED.currency,
+              stock = CASE WHEN $6 THEN EXCLUDED.stock ELSE p.stock END, updated_at = now()
+        WHERE (p.name, p.price_cents, p.currency, CASE WHEN $6 THEN p.stock END)
+              IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.price_cents, EXCLUDED.currency, CASE WHEN $6 THEN EXCLUDED.stock END)
+       RETURNING xmax = 0 AS inserted
+     )
+     SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*) FILTER (WHERE NOT inserted)::int AS updated FROM written`,
+    [skus, products.map((p) => p.name), products.map((p) => p.priceCents), products.map((p) => p.currency), products.map((p) => p.stock), setStock],
+  );
+  return rows[0];
 }

@@ -3,7 +3,7 @@
 // park anything; sent outbox rows and used Idempotency-Keys are deleted after their retention, in
 // bounded batches; and the worker runs that upkeep and reports parked rows as a metric.
 import { randomUUID } from 'node:crypto';
-import { ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SendMessageBatchCommand, SQSClient, type SendMessageBatchResult } from '@aws-sdk/client-sqs';
 import { createTestContext, createTestDatabase, startSqsEmulator } from '../../platform/testing';
 import { deleteExpiredIdempotencyKeys, IDEMPOTENCY_KEY_RETENTION_SECONDS } from '../data/idempotency-keys';
 import { deleteSentOutboxRows, enqueueEvent, OUTBOX_MAX_ATTEMPTS, relayOutboxBatch, SENT_OUTBOX_RETENTION_SECONDS } from '../outbox';
@@ -86,7 +86,7 @@ describe('parked outbox rows', () => {
         const entries = command.input.Entries ?? [];
         const rejected = (kind: string) => entries.filter((e) => JSON.parse(e.MessageBody!).kind === kind);
         const passed = entries.filter((e) => !['invalid', 'unlucky'].includes(JSON.parse(e.MessageBody!).kind));
-        const result = passed.length > 0 ? await sqsEmulator.sqs.send(new SendMessageBatchCommand({ ...command.input, Entries: passed })) : {};
+        const result: SendMessageBatchResult = passed.length > 0 ? await sqsEmulator.sqs.send(new SendMessageBatchCommand({ ...command.input, Entries: passed })) : { Successful: [], Failed: [] };
         return {
           Successful: result.Successful ?? [],
           Failed: [
