@@ -12,7 +12,7 @@ let dir: string;
 beforeAll(async () => {
   testDb = await createTestDatabase();
   dir = mkdtempSync(join(tmpdir(), 'surge-catalog-'));
-});
+}, 30_000);
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
   await testDb?.drop();

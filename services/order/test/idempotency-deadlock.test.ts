@@ -99,9 +99,10 @@ async function oppositeKeyOrders(database: TestDatabase): Promise<{ a: string; b
 
 needsRealEngine('postgres', 'deadlocks need overlapping transactions; embedded ones never overlap')('Idempotency-Key deadlocks', () => {
   let testDb: TestDatabase;
+  // Each test makes its own databases and waits out PostgreSQL's deadlock detection (1 s).
   beforeAll(async () => {
     testDb = await createTestDatabase();
-  });
+  }, 30_000);
   afterAll(async () => {
     await testDb?.drop();
   });
@@ -114,7 +115,7 @@ needsRealEngine('postgres', 'deadlocks need overlapping transactions; embedded o
     } finally {
       await before.drop();
     }
-  });
+  }, 30_000);
 
   it('claims keys in one order: two batches naming the same keys in opposite orders do not deadlock', async () => {
     const database = await createTestDatabase();
@@ -132,7 +133,7 @@ needsRealEngine('postgres', 'deadlocks need overlapping transactions; embedded o
     } finally {
       await database.drop();
     }
-  });
+  }, 30_000);
 
   /** Another writer's transaction claims (user, k2) and stays open; its deadlock_timeout is long. */
   async function holdKeyInAnotherWriter(writerClient: pg.Client, user: string): Promise<void> {
@@ -188,7 +189,7 @@ needsRealEngine('postgres', 'deadlocks need overlapping transactions; embedded o
     } finally {
       await writerClient.end();
     }
-  });
+  }, 30_000);
 
   it('answers 503 with Retry-After when an order alone is aborted by a deadlock, and writes nothing', async () => {
     const { db } = testDb;
@@ -208,5 +209,5 @@ needsRealEngine('postgres', 'deadlocks need overlapping transactions; embedded o
     } finally {
       await writerClient.end();
     }
-  });
+  }, 30_000);
 });

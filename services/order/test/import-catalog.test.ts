@@ -10,7 +10,7 @@ import { BATCH_ROWS, CatalogFileError, importCatalog } from '../use-cases/import
 let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
 beforeAll(async () => {
   testDb = await createTestDatabase();
-});
+}, 30_000);
 afterAll(async () => {
   await testDb?.drop();
 });

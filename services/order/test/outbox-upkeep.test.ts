@@ -18,7 +18,7 @@ const logger = { info: jest.fn(), warn: jest.fn(), error: jest.fn() };
 
 beforeAll(async () => {
   [testDb, sqsEmulator] = await Promise.all([createTestDatabase(), startSqsEmulator()]);
-});
+}, 30_000);
 afterAll(async () => {
   await sqsEmulator?.stop();
   await testDb?.drop();
