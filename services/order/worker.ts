@@ -3,9 +3,9 @@
 // orders (applyPaymentResult), and the upkeep that deletes expired Idempotency-Keys.
 import type { ServiceContext } from '../platform/context';
 import { PAYMENT_RESULT, PaymentResultEvent } from '../payment/events';
+import { deleteExpiredIdempotencyKeys, IDEMPOTENCY_KEY_RETENTION_SECONDS } from './data/idempotency-keys';
 import { ORDER_PLACED, parseEvent } from './events';
 import { requireQueueUrls, startConsumerAndRelay, type WorkerTuning } from './outbox';
-import { deleteExpiredIdempotencyKeys, IDEMPOTENCY_KEY_RETENTION_SECONDS } from './data/idempotency-keys';
 import { deleteInBatches } from './upkeep';
 import { applyPaymentResult } from './use-cases/apply-payment-result';
 
