@@ -155,7 +155,6 @@ export class SurgeStack extends Stack {
         const targetGroup = this.loadBalancer.addServiceRoute(name, {
           ...SERVICE_ROUTES[name],
           port: SERVICE_PORT,
-          healthCheckPath: '/health/ready',
           deregistrationDelay: Duration.seconds(lb.deregistrationDelaySeconds),
           slowStart: lb.slowStartSeconds > 0 ? Duration.seconds(lb.slowStartSeconds) : undefined,
         });

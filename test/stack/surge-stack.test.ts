@@ -91,7 +91,11 @@ describe.each(['dev', 'prod'] as const)('Surge-%s', (envName) => {
     template.resourceCountIs('AWS::ElasticLoadBalancingV2::TargetGroup', 3);
     template.allResourcesProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
       Port: 8080,
-      HealthCheckPath: '/health/ready',
+      // Liveness only: with ELB health checks on the groups, a readiness check that follows the
+      // database would have Auto Scaling replace every instance during an Aurora failover.
+      HealthCheckPath: '/health/live',
+      HealthCheckIntervalSeconds: 10,
+      UnhealthyThresholdCount: 2,
       TargetGroupAttributes: Match.arrayWith([{ Key: 'deregistration_delay.timeout_seconds', Value: String(config.loadBalancer.deregistrationDelaySeconds) }]),
     });
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
