@@ -138,19 +138,63 @@ describe.each(['dev', 'prod'] as const)('Surge-%s', (envName) => {
     expect(JSON.stringify(withSqs[0].Properties.PolicyDocument)).toContain('sqs:SendMessage');
   });
 
-  test('database and cache admit each of the four fleets and nothing else', () => {
+  test('the database admits the four fleets and the migration step, the cache only the fleets', () => {
     const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).map((r) => r.Properties);
-    const fromFleets = (target: RegExp) =>
+    const sources = (target: RegExp) =>
       ingress
         .filter((r) => target.test(JSON.stringify(r.GroupId)))
-        .map((r) => (r.SourceSecurityGroupId?.['Fn::GetAtt']?.[0] as string | undefined) ?? 'other');
-    for (const target of [/DatabaseSecurityGroup/, /CacheSecurityGroup/]) {
-      const sources = fromFleets(target);
-      expect(sources).toHaveLength(4);
-      for (const name of ['User', 'Order', 'Payment', 'Worker']) {
-        expect(sources.some((s) => s.startsWith(`${name}FleetSecurityGroup`))).toBe(true);
-      }
+        .map((r) => ((r.SourceSecurityGroupId?.['Fn::GetAtt']?.[0] as string | undefined) ?? 'other').replace(/[0-9A-F]{8}$/, ''))
+        .sort();
+    const fleets = ['OrderFleetSecurityGroup', 'PaymentFleetSecurityGroup', 'UserFleetSecurityGroup', 'WorkerFleetSecurityGroup'];
+    expect(sources(/DatabaseSecurityGroup/)).toEqual(['MigrationSecurityGroup', ...fleets]);
+    expect(sources(/CacheSecurityGroup/)).toEqual(fleets);
+  });
+
+  test('every fleet is created and rolled only after the migration step succeeded', () => {
+    const triggers = template.findResources('Custom::Trigger');
+    expect(Object.keys(triggers)).toHaveLength(1);
+    const [triggerId] = Object.keys(triggers);
+    expect(triggerId).toMatch(/^MigrationTrigger/);
+    // CloudFormation updates a resource only after everything in its DependsOn: each group's update
+    // (and the instance refresh it starts) waits for the trigger, which fails the deploy if migrating fails.
+    const groups = template.findResources('AWS::AutoScaling::AutoScalingGroup');
+    expect(Object.keys(groups)).toHaveLength(4);
+    for (const [id, group] of Object.entries(groups)) {
+      expect({ id, dependsOnMigration: (group.DependsOn ?? []).includes(triggerId) }).toEqual({ id, dependsOnMigration: true });
     }
+    const trigger = triggers[triggerId];
+    // The current version of the function: a new bundle (new migrations) is a new version, and runs again.
+    expect(trigger.Properties).toMatchObject({
+      HandlerArn: { Ref: expect.stringMatching(/^MigrationFunctionCurrentVersion/) },
+      InvocationType: 'RequestResponse',
+      ExecuteOnHandlerChange: true,
+      Timeout: String(15 * 60 * 1000),
+    });
+    // It runs once the writer exists and admits the step.
+    expect(trigger.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^DatabaseClusterWriter/), expect.stringMatching(/^DatabaseSecurityGroupfrom.*MigrationSecurityGroup/)]));
+  });
+
+  test('the migration step runs in the private subnets with the database settings and no secret value', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'app/main.handler',
+      Timeout: 900,
+      ReservedConcurrentExecutions: 1,
+      VpcConfig: { SubnetIds: Match.arrayWith([{ Ref: Match.stringLikeRegexp('^NetworkVpcprivateSubnet') }]), SecurityGroupIds: Match.anyValue() },
+      Environment: {
+        Variables: {
+          DB_WRITER_HOST: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseCluster'), 'Endpoint.Address'] },
+          DB_PORT: String(surge.stack.database.port),
+          DB_NAME: 'surge',
+          DB_SECRET_ARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseCluster'), 'MasterUserSecret.SecretArn'] },
+          DB_CA_BUNDLE_URL: 'https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem',
+        },
+      },
+    });
+    // Reads the database secret and nothing else.
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p.Properties.Roles).includes('MigrationFunctionServiceRole'));
+    expect(policies.map((p) => p.Properties.PolicyDocument.Statement)).toEqual([
+      [{ Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseCluster/), 'MasterUserSecret.SecretArn'] } }],
+    ]);
   });
 
   test('Aurora reader count and instance class come from the config', () => {
