@@ -69,7 +69,7 @@ export class DatabaseMigration extends Construct {
     });
     this.function = new lambda.Function(this, 'Function', {
       description: 'Surge: applies the bundled database migrations during deployment, before the fleets roll',
-      runtime: lambda.Runtime.NODEJS_22_X,
+      runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       code: lambda.Code.fromAsset(props.bundleDirectory),
       handler: props.handler,

@@ -164,6 +164,7 @@ export class SurgeStack extends Stack {
 
     const saleWindows = config.saleEvents.map(toSaleWindow);
     this.warnAboutPastSales(saleWindows, props.now ?? new Date());
+    this.warnAboutPlaceholderDomain();
     const shared = { vpc, notificationTopic: this.fleetEvents, saleWindows };
 
     const serviceFleets = Object.fromEntries(
@@ -299,6 +300,20 @@ export class SurgeStack extends Stack {
           `Sale event "${window.name}" pre-warms at ${prewarmAt.toISOString()}, which is not in the future: deploying will fail. Move or remove it in the ${this.config.envName} config.`,
         );
       }
+    }
+  }
+
+  /** The shipped prod config names example.com and a documentation account: deploying it would fail on the certificates. */
+  private warnAboutPlaceholderDomain(): void {
+    const domain = this.config.domain;
+    if (!domain) return;
+    const placeholder = [...domain.domainNames, domain.originDomainName].some((name) => /(^|\.)example\.(com|org|net)$/.test(name)) ||
+      [domain.cloudFrontCertificateArn, domain.loadBalancerCertificateArn].some((arn) => arn.split(':')[4] === '111122223333');
+    if (placeholder) {
+      Annotations.of(this).addWarningV2(
+        'surge:placeholder-domain',
+        `The ${this.config.envName} config's domain holds placeholders (example.com names or account 111122223333 certificates): deploying will fail until lib/config/${this.config.envName}.ts names your domain and ACM certificates.`,
+      );
     }
   }
 

@@ -103,10 +103,6 @@ describe.each(['dev', 'prod'] as const)('Surge-%s', (envName) => {
     });
   });
 
-  test('without a domain the synth warns that CloudFront reaches the ALB over HTTP', () => {
-    Annotations.fromStack(surge.stack).hasWarning(`/Surge-${envName}/LoadBalancer`, Match.stringLikeRegexp('No certificate configured'));
-  });
-
   test('the worker fleet scales on backlog per instance of both event queues', () => {
     const policies = template.findResources('AWS::AutoScaling::ScalingPolicy', {
       Properties: { TargetTrackingConfiguration: { CustomizedMetricSpecification: Match.anyValue() } },
@@ -231,7 +227,33 @@ describe.each(['dev', 'prod'] as const)('Surge-%s', (envName) => {
 });
 
 describe('Surge-prod specifics', () => {
-  const { template } = regional('prod');
+  const { surge, template } = regional('prod');
+
+  test('viewers need TLS 1.2 on the custom certificate, and CloudFront reaches the ALB over HTTPS', () => {
+    const domain = surge.config.domain!;
+    template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        Aliases: [...domain.domainNames],
+        // MinimumProtocolVersion only takes effect with a custom certificate (with the *.cloudfront.net
+        // one CloudFront fixes TLSv1), hence the domain requirement in validateConfig.
+        ViewerCertificate: { AcmCertificateArn: domain.cloudFrontCertificateArn, MinimumProtocolVersion: 'TLSv1.2_2021', SslSupportMethod: 'sni-only' },
+        Origins: Match.arrayWith([
+          Match.objectLike({
+            DomainName: domain.originDomainName,
+            CustomOriginConfig: Match.objectLike({ OriginProtocolPolicy: 'https-only', OriginSSLProtocols: ['TLSv1.2'] }),
+          }),
+        ]),
+      }),
+    });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 443, Protocol: 'HTTPS', Certificates: [{ CertificateArn: domain.loadBalancerCertificateArn }] });
+    // Port 80 only redirects: no route is served over HTTP.
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 80, DefaultActions: [Match.objectLike({ Type: 'redirect' })] });
+    Annotations.fromStack(surge.stack).hasNoWarning('/Surge-prod/LoadBalancer', Match.stringLikeRegexp('No certificate configured'));
+  });
+
+  test('the shipped placeholder domain is flagged, since its certificates do not exist', () => {
+    Annotations.fromStack(surge.stack).hasWarning('/Surge-prod', Match.stringLikeRegexp('domain holds placeholders'));
+  });
 
   test('interface endpoints for SQS and CloudWatch Logs', () => {
     template.hasResourceProperties('AWS::EC2::VPCEndpoint', { ServiceName: 'com.amazonaws.us-west-2.sqs', VpcEndpointType: 'Interface' });
@@ -261,6 +283,12 @@ describe('sale events and the clock', () => {
 });
 
 describe('Surge-dev specifics', () => {
+  test('without a domain the synth warns that CloudFront reaches the ALB over HTTP', () => {
+    const { surge } = regional('dev');
+    Annotations.fromStack(surge.stack).hasWarning('/Surge-dev/LoadBalancer', Match.stringLikeRegexp('No certificate configured'));
+    Annotations.fromStack(surge.stack).hasNoWarning('/Surge-dev', Match.stringLikeRegexp('domain holds placeholders'));
+  });
+
   test('no interface endpoints, only the S3 gateway', () => {
     const { template } = regional('dev');
     template.resourceCountIs('AWS::EC2::VPCEndpoint', 1);
