@@ -76,8 +76,9 @@ export class DatabaseMigration extends Construct {
       environment: { ...props.environment },
       timeout,
       memorySize: 256,
-      // One run at a time; the advisory lock would serialise a second one anyway.
-      reservedConcurrentExecutions: 1,
+      // No reserved concurrency: reserving even 1 fails the deployment in accounts whose Lambda
+      // concurrency quota is still the new-account 10. One trigger invokes it, and the advisory
+      // lock would serialise a second run anyway.
       vpc: props.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: [this.securityGroup],
