@@ -230,8 +230,8 @@ export class ServiceFleet extends Construct {
     });
 
     if (props.release && !props.targetGroup) {
-      // A separate policy: the group's name is only known once the group exists, and the group
-      // already depends on the role (through the launch template's instance profile).
+      // Its own policy rather than the role's default one: it names the group, so it is created after
+      // the group, while the group's launch template needs the role first.
       this.selfHealthPolicy = new iam.Policy(this, 'SelfHealthPolicy', {
         roles: [this.role],
         statements: [new iam.PolicyStatement({ actions: ['autoscaling:SetInstanceHealth'], resources: [this.autoScalingGroup.autoScalingGroupArn] })],
