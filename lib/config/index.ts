@@ -6,7 +6,7 @@ import type { SurgeConfig } from './types';
 import { validateConfig } from './validate';
 
 export * from './types';
-export { ConfigError, validateConfig } from './validate';
+export { ConfigError, isProductionLike, validateConfig } from './validate';
 
 export const environments: Readonly<Record<string, SurgeConfig>> = { dev, prod };
 

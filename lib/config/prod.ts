@@ -25,6 +25,15 @@ export const prod: SurgeConfig = {
     interfaceEndpoints: ['sqs', 'logs'],
     flowLogRetentionDays: 90,
   },
+  // HTTPS end to end; validateConfig refuses prod without a domain. These names and certificate ARNs
+  // are placeholders (example.com, account 111122223333): put yours here before deploying, otherwise
+  // CloudFormation fails when it looks the certificates up (docs/FORKING.md, "Your domain").
+  domain: {
+    domainNames: ['shop.example.com'],
+    cloudFrontCertificateArn: 'arn:aws:acm:us-east-1:111122223333:certificate/00000000-0000-0000-0000-000000000000',
+    originDomainName: 'origin.shop.example.com',
+    loadBalancerCertificateArn: 'arn:aws:acm:us-west-2:111122223333:certificate/00000000-0000-0000-0000-000000000000',
+  },
   loadBalancer: {
     cloudFrontPrefixListId: 'pl-82a045eb', // com.amazonaws.global.cloudfront.origin-facing in us-west-2
     deletionProtection: true,

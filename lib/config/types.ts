@@ -69,6 +69,16 @@ export interface DomainConfig {
   readonly loadBalancerCertificateArn: string;
 }
 
+/**
+ * A prod-like environment's explicit, named consent to run without a domain: CloudFront then reaches
+ * the ALB over plain HTTP (passwords, tokens and the origin-verify header cross the internet
+ * unencrypted) and viewers may use TLSv1 (the `*.cloudfront.net` certificate's fixed policy).
+ */
+export interface HttpOriginOptOut {
+  /** Why this environment may do so (e.g. `a throwaway sales demo with test accounts only`); at least 20 characters. */
+  readonly reason: string;
+}
+
 export interface NetworkConfig {
   /** VPC IPv4 CIDR, /16 or /17: each AZ takes a /20 private subnet plus /24 public and isolated subnets. */
   readonly cidr: string;
@@ -177,7 +187,13 @@ export interface SurgeConfig {
   /** Production-grade data protection: deletion protection, snapshots on delete, retained buckets. */
   readonly retainData: boolean;
   readonly network: NetworkConfig;
+  /** Custom domain and certificates: HTTPS from viewer to CloudFront (TLSv1.2_2021) and from CloudFront to the ALB. Required when prod-like, unless `allowHttpOrigin`. */
   readonly domain?: DomainConfig;
+  /**
+   * Lets a prod-like environment (`retainData: true`, or named `prod`) synthesize without `domain`.
+   * @default - a prod-like environment without `domain` is refused by validateConfig
+   */
+  readonly allowHttpOrigin?: HttpOriginOptOut;
   readonly loadBalancer: LoadBalancerConfig;
   readonly fleets: {
     readonly user: ServiceFleetConfig;

@@ -27,6 +27,11 @@ export class ConfigError extends Error {
 const RATE_LIMIT_MAX = 1_000_000;
 const MIN_DEREGISTRATION_DELAY_SECONDS = 15;
 
+/** Prod-like: keeps its data (retainData) or is called prod. Such an environment must serve HTTPS end to end. */
+export function isProductionLike(config: Pick<SurgeConfig, 'envName' | 'retainData'>): boolean {
+  return config.retainData || config.envName === 'prod';
+}
+
 /** Throws a ConfigError listing every problem in `config`; returns it unchanged when valid. */
 export function validateConfig(config: SurgeConfig): SurgeConfig {
   const problems: string[] = [];
@@ -66,6 +71,18 @@ export function validateConfig(config: SurgeConfig): SurgeConfig {
     check(/^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/.+$/.test(domain.cloudFrontCertificateArn), `domain.cloudFrontCertificateArn ${show(domain.cloudFrontCertificateArn)} must be an ACM certificate ARN in us-east-1`);
     check(new RegExp(`^arn:aws[a-z-]*:acm:${config.region}:\\d{12}:certificate/.+$`).test(domain.loadBalancerCertificateArn), `domain.loadBalancerCertificateArn ${show(domain.loadBalancerCertificateArn)} must be an ACM certificate ARN in ${config.region}`);
     check(/^[a-z0-9.-]+\.[a-z]{2,}$/.test(domain.originDomainName), `domain.originDomainName ${show(domain.originDomainName)} must be a DNS name`);
+  }
+
+  // Without a domain, CloudFront reaches the ALB over HTTP: fine for dev, never silently for prod.
+  if (isProductionLike(config)) {
+    check(
+      config.domain !== undefined || config.allowHttpOrigin !== undefined,
+      `domain is required in a prod-like environment (retainData true or named prod): without it CloudFront sends passwords, tokens and the origin-verify header to the ALB over HTTP and viewers may use TLSv1. Set domain, or for a demo set allowHttpOrigin: { reason: '...' }`,
+    );
+  }
+  if (config.allowHttpOrigin !== undefined) {
+    check(config.domain === undefined, 'allowHttpOrigin is set but so is domain: remove allowHttpOrigin (the domain gives HTTPS end to end)');
+    check(config.allowHttpOrigin.reason.trim().length >= 20, `allowHttpOrigin.reason ${show(config.allowHttpOrigin.reason)} must say why (at least 20 characters)`);
   }
 
   const lb = config.loadBalancer;

@@ -13,6 +13,21 @@ import { Construct } from 'constructs';
 /** Header CloudFront adds to every origin request; listener rules forward only requests carrying it. */
 export const ORIGIN_VERIFY_HEADER = 'X-Origin-Verify';
 
+/**
+ * The target groups' health check. The path is the services' liveness route (process up, event loop
+ * answering), never readiness: with ELB health checks on the groups, a check that failed while the
+ * database is away would have Auto Scaling replace every instance during an Aurora failover. A dead
+ * or hung process fails `unhealthyThreshold` checks `intervalSeconds` apart: out of rotation, and
+ * replaced, about 20 s after it stopped answering (docs/ARCHITECTURE.md, "Health checks").
+ */
+export const HEALTH_CHECK = {
+  path: '/health/live',
+  intervalSeconds: 10,
+  timeoutSeconds: 5,
+  healthyThreshold: 2,
+  unhealthyThreshold: 2,
+} as const;
+
 /** The body of the default action, in the services' error shape (`{ error, message }`). */
 export const NOT_FOUND_BODY = JSON.stringify({ error: 'not_found', message: 'No route matches this path' });
 
@@ -54,8 +69,10 @@ export interface ServiceRouteOptions {
    */
   readonly port?: number;
   /**
-   * Readiness path; the services answer 503 while draining, which takes them out of rotation.
-   * @default '/health/ready'
+   * Path the target group checks. It decides rotation, and with ELB health checks on the Auto Scaling
+   * group also replacement, so it must fail only when the instance itself is broken: a check that
+   * follows a shared dependency (the database) would mark every instance unhealthy at once.
+   * @default '/health/live' (the process is up and answering)
    */
   readonly healthCheckPath?: string;
   /**
@@ -197,13 +214,12 @@ export class LoadBalancer extends Construct {
       deregistrationDelay: options.deregistrationDelay ?? Duration.seconds(30),
       slowStart: options.slowStart,
       healthCheck: {
-        path: options.healthCheckPath ?? '/health/ready',
+        path: options.healthCheckPath ?? HEALTH_CHECK.path,
         healthyHttpCodes: '200',
-        // 10 s x 2 failures takes a draining or dead instance out of rotation within ~20 s.
-        interval: Duration.seconds(10),
-        timeout: Duration.seconds(5),
-        healthyThresholdCount: 2,
-        unhealthyThresholdCount: 2,
+        interval: Duration.seconds(HEALTH_CHECK.intervalSeconds),
+        timeout: Duration.seconds(HEALTH_CHECK.timeoutSeconds),
+        healthyThresholdCount: HEALTH_CHECK.healthyThreshold,
+        unhealthyThresholdCount: HEALTH_CHECK.unhealthyThreshold,
       },
     });
     this.listener.addTargetGroups(`${name}Route`, {

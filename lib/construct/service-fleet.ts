@@ -3,8 +3,10 @@
 // Session Manager instead of SSH), private subnets, ELB or EC2 health checks with a grace period,
 // CPU target tracking, optional ALB request-count and queue-backlog tracking, sale-event schedules,
 // lifecycle notifications and a rolling instance refresh whenever the launch template changes.
-// With a `release`, the boot script installs the service bundle (an S3 asset) and ships its logs.
-import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+// With a `release`, the boot script installs the service bundle (an S3 asset) and ships its logs; a
+// released group without a target group (EC2 health checks only) gets a health watchdog on each
+// instance that reports a dead service to Auto Scaling, allowed to do so for its own group only.
+import { type CfnElement, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -88,6 +90,14 @@ export interface ServiceFleetProps {
    */
   readonly release?: ServiceRelease;
   /**
+   * For a `release` without `targetGroup` (EC2 health checks only, which see a running instance whose
+   * service never started or keeps crashing as healthy): how long the service's `/health/live` may
+   * fail before the instance's watchdog reports it unhealthy (SetInstanceHealth) and Auto Scaling
+   * replaces it. At least 2 minutes; keep it above a slow boot with retries (about 5 minutes).
+   * @default Duration.minutes(10)
+   */
+  readonly unhealthyAfter?: Duration;
+  /**
    * Boot script, for fleets without a `release`.
    * @default - a placeholder that only records the fleet name
    */
@@ -108,6 +118,8 @@ export class ServiceFleet extends Construct {
   public readonly bundle?: s3assets.Asset;
   /** Log group receiving the service's output (with a `release`). */
   public readonly logGroup?: logs.LogGroup;
+  /** Lets the instances report themselves unhealthy to their own group (with the health watchdog). */
+  public readonly selfHealthPolicy?: iam.Policy;
 
   constructor(scope: Construct, id: string, props: ServiceFleetProps) {
     super(scope, id);
@@ -148,8 +160,13 @@ export class ServiceFleet extends Construct {
         }),
       );
       const userData = ec2.UserData.forLinux();
+      // Without ELB health checks nothing else notices a service that never came up.
+      const healthWatchdog = props.targetGroup
+        ? undefined
+        : { port: Number(release.environment.PORT ?? DEFAULT_SERVICE_PORT), unhealthyAfterSeconds: (props.unhealthyAfter ?? Duration.minutes(10)).toSeconds() };
       userData.addCommands(
         renderBootScript({
+          healthWatchdog,
           fleetName: props.fleetName,
           bundleBucket: this.bundle.s3BucketName,
           bundleKey: this.bundle.s3ObjectKey,
@@ -212,6 +229,19 @@ export class ServiceFleet extends Construct {
       }),
     });
 
+    if (props.release && !props.targetGroup) {
+      // Its own policy rather than the role's default one: it names the group, so it is created after
+      // the group, while the group's launch template needs the role first.
+      this.selfHealthPolicy = new iam.Policy(this, 'SelfHealthPolicy', {
+        roles: [this.role],
+        statements: [new iam.PolicyStatement({ actions: ['autoscaling:SetInstanceHealth'], resources: [this.autoScalingGroup.autoScalingGroupArn] })],
+      });
+      Validations.of(this.selfHealthPolicy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${groupArnAsNagShowsIt(this.autoScalingGroup)}]`,
+        reason: "The one wildcard is the group's ID inside its ARN (autoScalingGroup:*:autoScalingGroupName/<name>): Auto Scaling assigns it and CloudFormation exposes no attribute for it; the group's own name pins the statement to this group.",
+      });
+    }
+
     this.autoScalingGroup.scaleOnCpuUtilization('CpuScaling', { targetUtilizationPercent: props.cpuTargetPercent ?? 70 });
 
     if (props.targetGroup && props.requestsPerTargetPerMinute !== undefined) {
@@ -236,8 +266,26 @@ function placeholderUserData(fleetName: string): ec2.UserData {
   return userData;
 }
 
+/**
+ * The group's ARN as cdk-nag names it in a finding: pseudo parameters as `<AWS::Name>`, the group as
+ * `<LogicalId>` (the acknowledgment must match the finding exactly).
+ */
+function groupArnAsNagShowsIt(group: autoscaling.AutoScalingGroup): string {
+  const stack = Stack.of(group);
+  const shown = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
+  const groupId = stack.getLogicalId(group.node.defaultChild as CfnElement);
+  return `arn:${shown(stack.partition, 'Partition')}:autoscaling:${shown(stack.region, 'Region')}:${shown(stack.account, 'AccountId')}:autoScalingGroup:*:autoScalingGroupName/<${groupId}>`;
+}
+
+/** The port the services listen on when PORT is not in a release's environment (services/platform/config.ts). */
+const DEFAULT_SERVICE_PORT = 8080;
+
 function validate(props: ServiceFleetProps): void {
   const problems: string[] = [];
+  if (props.unhealthyAfter !== undefined && !props.unhealthyAfter.isUnresolved()) {
+    if (!props.release || props.targetGroup) problems.push('unhealthyAfter applies only to a release without a targetGroup (the health watchdog)');
+    if (props.unhealthyAfter.toSeconds({ integral: false }) < 120) problems.push(`unhealthyAfter must be at least 2 minutes, got ${props.unhealthyAfter.toHumanString()}`);
+  }
   const known = (n: number | undefined) => n !== undefined && !Token.isUnresolved(n);
   if (known(props.minCapacity) && known(props.maxCapacity) && props.minCapacity > props.maxCapacity) {
     problems.push(`minCapacity (${props.minCapacity}) must not exceed maxCapacity (${props.maxCapacity})`);

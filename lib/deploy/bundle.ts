@@ -63,7 +63,22 @@ const BUILD_OPTIONS = {
 export function bundleFleet(fleet: FleetName): string {
   const entry = join(SERVICES_DIR, fleet, 'main.ts');
   if (!existsSync(entry)) throw new Error(`No entry point for fleet "${fleet}": ${entry} does not exist`);
-  const dir = join(CACHE_DIR, `${fleet}-${inputHash(fleet)}`);
+  return bundle(fleet, entry);
+}
+
+/** Inside the migration step's bundle: the Lambda handler (`app/main.js` exports `handler`). */
+export const MIGRATION_STEP_HANDLER = 'app/main.handler';
+
+/**
+ * The deployment's migration step (services/platform/migration-step.ts) as a Lambda bundle: the same
+ * layout as a fleet's, so it applies the same `migrations/*.sql` the fleets were built with.
+ */
+export function bundleMigrationStep(): string {
+  return bundle('migration-step', join(SERVICES_DIR, 'platform', 'migration-step.ts'));
+}
+
+function bundle(name: string, entry: string): string {
+  const dir = join(CACHE_DIR, `${name}-${inputHash(name)}`);
   if (existsSync(join(dir, BUNDLE_ENTRY))) return dir;
 
   // Build next to the final place and rename, so parallel jest workers never see half a bundle.
@@ -86,9 +101,9 @@ export function bundleFleet(fleet: FleetName): string {
 }
 
 /** Hash of everything a bundle is made from: service sources, migrations, lockfile, esbuild and its options. */
-function inputHash(fleet: FleetName): string {
+function inputHash(name: string): string {
   const hash = createHash('sha256');
-  hash.update(JSON.stringify({ fleet, esbuildVersion, BUILD_OPTIONS }));
+  hash.update(JSON.stringify({ fleet: name, esbuildVersion, BUILD_OPTIONS }));
   for (const file of sourceFiles(SERVICES_DIR)) {
     hash.update(relative(REPO_ROOT, file));
     hash.update(readFileSync(file));

@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import { type FleetConfig, type FleetName, type SaleEvent, SERVICE_NAMES, type ServiceName, type SurgeConfig } from '../config';
 import { Cache } from '../construct/cache';
 import { Database } from '../construct/database';
+import { DatabaseMigration } from '../construct/database-migration';
 import { Edge } from '../construct/edge';
 import { EventQueue } from '../construct/event-queue';
 import type { SaleWindow } from '../construct/fleet-scaling';
@@ -17,8 +18,8 @@ import { LoadBalancer } from '../construct/load-balancer';
 import { Network } from '../construct/network';
 import { Observability } from '../construct/observability';
 import { ServiceFleet, type ServiceRelease } from '../construct/service-fleet';
-import { INSTANCE_PATHS } from '../deploy/boot-script';
-import { bundleFleet } from '../deploy/bundle';
+import { INSTANCE_PATHS, RDS_CA_BUNDLE_URL } from '../deploy/boot-script';
+import { bundleFleet, bundleMigrationStep, MIGRATION_STEP_HANDLER } from '../deploy/bundle';
 import { FleetOutputs, type QueueName, QueueOutputs, StackOutputs } from './outputs';
 
 /** ALB routes per service (the contract with the services' route prefixes). */
@@ -30,9 +31,6 @@ export const SERVICE_ROUTES: Record<ServiceName, { readonly priority: number; re
 
 /** The port every service process listens on (the target groups' port). */
 export const SERVICE_PORT = 8080;
-
-/** The one fleet whose processes apply database migrations at start (under an advisory lock). */
-export const MIGRATING_FLEET: FleetName = 'worker';
 
 /** The queues the services exchange events through (names shared with services/), as listed in outputs.ts. */
 export const QUEUE_NAMES = Object.keys(QueueOutputs) as readonly QueueName[];
@@ -60,6 +58,8 @@ export class SurgeStack extends Stack {
   public readonly fleets: Record<FleetName, ServiceFleet>;
   public readonly queues: Record<QueueName, EventQueue>;
   public readonly database: Database;
+  /** Applies the migrations during deployment; every fleet's Auto Scaling group waits for it. */
+  public readonly migration: DatabaseMigration;
   public readonly cache: Cache;
   /** The key login tokens are signed with (generated; read by the services at start). */
   public readonly tokenSigningKey: secretsmanager.Secret;
@@ -125,6 +125,22 @@ export class SurgeStack extends Stack {
       logRetention: retention,
     });
 
+    this.migration = new DatabaseMigration(this, 'Migration', {
+      vpc,
+      database: this.database,
+      bundleDirectory: bundleMigrationStep(),
+      handler: MIGRATION_STEP_HANDLER,
+      environment: {
+        DB_WRITER_HOST: this.database.writerEndpoint.hostname,
+        DB_PORT: String(this.database.port),
+        DB_NAME: this.database.databaseName,
+        DB_SECRET_ARN: this.database.secret.secretArn,
+        DB_CA_BUNDLE_URL: RDS_CA_BUNDLE_URL,
+      },
+      logRetention: retention,
+      logRemovalPolicy: removalPolicy,
+    });
+
     this.cache = new Cache(this, 'Cache', {
       vpc,
       nodeType: config.cache.nodeType,
@@ -148,6 +164,7 @@ export class SurgeStack extends Stack {
 
     const saleWindows = config.saleEvents.map(toSaleWindow);
     this.warnAboutPastSales(saleWindows, props.now ?? new Date());
+    this.warnAboutPlaceholderDomain();
     const shared = { vpc, notificationTopic: this.fleetEvents, saleWindows };
 
     const serviceFleets = Object.fromEntries(
@@ -155,7 +172,6 @@ export class SurgeStack extends Stack {
         const targetGroup = this.loadBalancer.addServiceRoute(name, {
           ...SERVICE_ROUTES[name],
           port: SERVICE_PORT,
-          healthCheckPath: '/health/ready',
           deregistrationDelay: Duration.seconds(lb.deregistrationDelaySeconds),
           slowStart: lb.slowStartSeconds > 0 ? Duration.seconds(lb.slowStartSeconds) : undefined,
         });
@@ -177,6 +193,8 @@ export class SurgeStack extends Stack {
       release: this.release('worker', removalPolicy),
     });
     this.fleets = { ...serviceFleets, worker: workerFleet };
+    // No fleet is created or rolled (instance refresh) before the schema its code expects exists.
+    this.migration.runBefore(...Object.values(this.fleets).map((fleet) => fleet.autoScalingGroup));
 
     // The worker fleet runs both consumers and both outbox relays, so it alone touches the queues.
     for (const name of QUEUE_NAMES) {
@@ -228,7 +246,8 @@ export class SurgeStack extends Stack {
 
   /**
    * What one fleet runs: its bundle and the environment its processes read (services/platform/config.ts).
-   * Only the worker fleet applies migrations (see docs/ARCHITECTURE.md, "Deployment") and only it gets queue URLs.
+   * No fleet applies migrations (the deployment's migration step does, see docs/ARCHITECTURE.md,
+   * "Deployment"); only the worker fleet gets queue URLs.
    */
   private release(name: FleetName, removalPolicy: RemovalPolicy): ServiceRelease {
     const { config } = this;
@@ -252,7 +271,7 @@ export class SurgeStack extends Stack {
       RATE_LIMIT_DEFAULT_PER_SECOND: String(config.rateLimits.defaultPerSecond),
       RATE_LIMIT_DEFAULT_BURST: String(config.rateLimits.defaultBurst),
       QUEUE_HANDLER_TIMEOUT_MS: String(config.queues.handlerTimeoutSeconds * 1000),
-      MIGRATE_ON_START: name === MIGRATING_FLEET ? 'true' : 'false',
+      MIGRATE_ON_START: 'false',
     };
     // The services then speak the cluster protocol, seeded by the configuration endpoint (REDIS_HOST).
     // Only set when on, so a stack without cluster mode renders the same environment as before.
@@ -281,6 +300,20 @@ export class SurgeStack extends Stack {
           `Sale event "${window.name}" pre-warms at ${prewarmAt.toISOString()}, which is not in the future: deploying will fail. Move or remove it in the ${this.config.envName} config.`,
         );
       }
+    }
+  }
+
+  /** The shipped prod config names example.com and a documentation account: deploying it would fail on the certificates. */
+  private warnAboutPlaceholderDomain(): void {
+    const domain = this.config.domain;
+    if (!domain) return;
+    const placeholder = [...domain.domainNames, domain.originDomainName].some((name) => /(^|\.)example\.(com|org|net)$/.test(name)) ||
+      [domain.cloudFrontCertificateArn, domain.loadBalancerCertificateArn].some((arn) => arn.split(':')[4] === '111122223333');
+    if (placeholder) {
+      Annotations.of(this).addWarningV2(
+        'surge:placeholder-domain',
+        `The ${this.config.envName} config's domain holds placeholders (example.com names or account 111122223333 certificates): deploying will fail until lib/config/${this.config.envName}.ts names your domain and ACM certificates.`,
+      );
     }
   }
 

@@ -36,6 +36,49 @@ describe('shipped environments', () => {
   });
 });
 
+describe('HTTPS end to end in prod-like environments', () => {
+  const withoutDomain = (base: typeof prod | typeof dev) => {
+    const config = writableCopy(base);
+    delete config.domain;
+    return config;
+  };
+
+  test('prod ships with a domain, so CloudFront reaches the ALB over HTTPS', () => {
+    expect(prod.domain).toBeDefined();
+    expect(prod.allowHttpOrigin).toBeUndefined();
+  });
+
+  test('refuses prod without a domain, naming the risk and the opt-out', () => {
+    expect(() => validateConfig(withoutDomain(prod))).toThrow(ConfigError);
+    expect(() => validateConfig(withoutDomain(prod))).toThrow(/domain is required in a prod-like environment.*passwords, tokens and the origin-verify header.*allowHttpOrigin/);
+  });
+
+  test('refuses any environment that retains data without a domain, whatever its name', () => {
+    const staging = { ...withoutDomain(prod), envName: 'staging' };
+    expect(() => validateConfig(staging)).toThrow(/domain is required in a prod-like environment/);
+    expect(() => validateConfig({ ...staging, retainData: false })).not.toThrow();
+  });
+
+  test('refuses prod named prod even when it keeps no data', () => {
+    expect(() => validateConfig({ ...withoutDomain(prod), retainData: false })).toThrow(/domain is required in a prod-like environment/);
+  });
+
+  test('dev needs no domain', () => {
+    expect(dev.domain).toBeUndefined();
+    expect(() => validateConfig(dev)).not.toThrow();
+  });
+
+  test('accepts a named opt-out with a reason, for a demo', () => {
+    const demo = { ...withoutDomain(prod), allowHttpOrigin: { reason: 'sales demo with test accounts, torn down tonight' } };
+    expect(validateConfig(demo)).toBe(demo);
+  });
+
+  test('refuses an opt-out without a real reason, and one next to a domain', () => {
+    expect(() => validateConfig({ ...withoutDomain(prod), allowHttpOrigin: { reason: 'demo' } })).toThrow(/allowHttpOrigin\.reason "demo" must say why \(at least 20 characters\)/);
+    expect(() => validateConfig({ ...writableCopy(prod), allowHttpOrigin: { reason: 'sales demo with test accounts only' } })).toThrow(/allowHttpOrigin is set but so is domain/);
+  });
+});
+
 describe('validateConfig rejects', () => {
   const invalid: Array<[string, (c: ReturnType<typeof writableCopy<typeof prod>>) => void, RegExp]> = [
     ['min > max capacity', (c) => { c.fleets.user.minCapacity = 40; }, /fleets\.user\.minCapacity \(40\) must not exceed maxCapacity \(30\)/],

@@ -4,7 +4,7 @@ import { Duration, type Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { LoadBalancer, type LoadBalancerProps, NOT_FOUND_BODY, ORIGIN_VERIFY_HEADER } from '../../lib/construct/load-balancer';
+import { HEALTH_CHECK, LoadBalancer, type LoadBalancerProps, NOT_FOUND_BODY, ORIGIN_VERIFY_HEADER } from '../../lib/construct/load-balancer';
 import { constructTestStack } from '../helpers/app';
 
 const PREFIX_LIST = 'pl-82a045eb';
@@ -89,7 +89,7 @@ describe('LoadBalancer', () => {
     });
   });
 
-  test('target groups health-check /health/ready on 8080 with the configured delays', () => {
+  test('target groups health-check the shallow /health/live on 8080 with the configured delays', () => {
     const { stack, lb } = build();
     lb.addServiceRoute('user', { priority: 10, pathPatterns: ['/api/users*'], slowStart: Duration.seconds(60) });
     lb.addServiceRoute('payment', { priority: 30, pathPatterns: ['/api/payments*'], deregistrationDelay: Duration.seconds(45) });
@@ -98,8 +98,13 @@ describe('LoadBalancer', () => {
       Port: 8080,
       Protocol: 'HTTP',
       TargetType: 'instance',
-      HealthCheckPath: '/health/ready',
+      // Liveness, not readiness: a database outage must not fail every instance's check at once.
+      HealthCheckPath: '/health/live',
       Matcher: { HttpCode: '200' },
+      HealthCheckIntervalSeconds: 10,
+      HealthCheckTimeoutSeconds: 5,
+      HealthyThresholdCount: 2,
+      UnhealthyThresholdCount: 2,
       TargetGroupAttributes: Match.arrayWith([
         { Key: 'deregistration_delay.timeout_seconds', Value: '30' },
         { Key: 'slow_start.duration_seconds', Value: '60' },
@@ -108,6 +113,12 @@ describe('LoadBalancer', () => {
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
       TargetGroupAttributes: Match.arrayWith([{ Key: 'deregistration_delay.timeout_seconds', Value: '45' }]),
     });
+  });
+
+  test('a dead process leaves rotation within ~20 s, and a check cannot outlast its interval', () => {
+    // The arithmetic docs/ARCHITECTURE.md ("Health checks") relies on.
+    expect(HEALTH_CHECK.intervalSeconds * HEALTH_CHECK.unhealthyThreshold).toBe(20);
+    expect(HEALTH_CHECK.timeoutSeconds).toBeLessThan(HEALTH_CHECK.intervalSeconds);
   });
 
   test('without a certificate: HTTP listener and a synth warning', () => {

@@ -214,6 +214,10 @@ describe('ServiceFleet as a queue worker', () => {
 });
 
 describe('ServiceFleet rejects', () => {
+  test('a watchdog limit on a fleet without a watchdog, and one too short to boot in', () => {
+    expect(() => serviceFleet(fixture(), { unhealthyAfter: Duration.minutes(10) })).toThrow(/unhealthyAfter applies only to a release without a targetGroup/);
+    expect(() => serviceFleet(fixture(), { unhealthyAfter: Duration.seconds(30) })).toThrow(/unhealthyAfter must be at least 2 minutes, got 30 seconds/);
+  });
   test('min above max', () => {
     expect(() => serviceFleet(fixture(), { minCapacity: 5, maxCapacity: 3 })).toThrow(/minCapacity \(5\) must not exceed maxCapacity \(3\)/);
   });

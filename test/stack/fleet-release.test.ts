@@ -1,6 +1,7 @@
 // What each fleet runs and may do: its bundle in the launch template's user data, the environment
-// the services read, exactly its IAM grants (no wildcard actions), migrations in one fleet only,
-// and a rolling refresh whenever the bundle changes.
+// the services read, exactly its IAM grants (no wildcard actions; the worker's health watchdog may
+// report only its own group's instances), no migrations at start (the deployment's migration step
+// applies them), and a rolling refresh whenever the bundle changes.
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +47,7 @@ function statements(fleet: FleetName): Array<{ Action: string | string[]; Resour
 const actionsOf = (fleet: FleetName) => [...new Set(statements(fleet).flatMap((s) => [s.Action].flat()))].sort();
 
 const SECRET_READ = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'];
+const SET_INSTANCE_HEALTH = 'autoscaling:SetInstanceHealth';
 const BUNDLE_AND_LOGS = ['logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents', 's3:GetObject'];
 const QUEUE_SEND_AND_CONSUME = [
   'sqs:ChangeMessageVisibility',
@@ -61,13 +63,42 @@ describe('instance role grants', () => {
     expect(actionsOf(fleet)).toEqual([...BUNDLE_AND_LOGS, ...SECRET_READ].sort());
   });
 
-  test('worker fleet: additionally sends to and consumes from both queues', () => {
-    expect(actionsOf('worker')).toEqual([...BUNDLE_AND_LOGS, ...SECRET_READ, ...QUEUE_SEND_AND_CONSUME].sort());
+  test('worker fleet: additionally sends to and consumes from both queues, and reports its own health', () => {
+    expect(actionsOf('worker')).toEqual([...BUNDLE_AND_LOGS, ...SECRET_READ, ...QUEUE_SEND_AND_CONSUME, SET_INSTANCE_HEALTH].sort());
     const queueStatements = statements('worker').filter((s) => [s.Action].flat().some((a) => a.startsWith('sqs:')));
     const queueArns = queueStatements.map((s) => JSON.stringify(s.Resource));
     for (const name of ['order-placed', 'payment-result'] as const) {
       expect(queueArns.some((arn) => arn.includes(logicalId(surge.stack.queues[name].queue)))).toBe(true);
     }
+  });
+
+  test('the worker may mark instances unhealthy in its own Auto Scaling group and no other', () => {
+    const health = statements('worker').filter((s) => [s.Action].flat().includes(SET_INSTANCE_HEALTH));
+    expect(health).toHaveLength(1);
+    expect(health[0].Action).toBe(SET_INSTANCE_HEALTH);
+    // arn:<partition>:autoscaling:<region>:<account>:autoScalingGroup:*:autoScalingGroupName/<this group's name>
+    const groupId = logicalId(surge.stack.fleets.worker.autoScalingGroup);
+    const resource = JSON.stringify(health[0].Resource);
+    expect(resource).toContain(':autoscaling:');
+    expect(resource).toContain(':autoScalingGroup:*:autoScalingGroupName/');
+    expect(resource).toContain(`{"Ref":"${groupId}"}`);
+    // No other Auto Scaling group is named in it.
+    for (const fleet of ['user', 'order', 'payment'] as const) {
+      expect(resource).not.toContain(logicalId(surge.stack.fleets[fleet].autoScalingGroup));
+    }
+  });
+
+  test.each(['user', 'order', 'payment'] as const)('%s fleet: the ALB health check replaces its instances, so no watchdog and no SetInstanceHealth', (fleet) => {
+    expect(actionsOf(fleet)).not.toContain(SET_INSTANCE_HEALTH);
+    expect(userDataText(fleet)).not.toContain('surge-health-watchdog');
+  });
+
+  test('the worker instances run the health watchdog on the service port, reporting after 10 minutes', () => {
+    const text = userDataText('worker');
+    expect(text).toContain('systemctl enable --now surge-health-watchdog.timer');
+    expect(text).toContain('curl -fsS --max-time 5 -o /dev/null http://127.0.0.1:8080/health/live');
+    expect(text).toMatch(/^limit=600$/m);
+    expect(text).toContain(`aws autoscaling set-instance-health --region ${surge.config.region} --instance-id "$instance_id" --health-status Unhealthy`);
   });
 
   test.each([...FLEET_NAMES])('%s fleet: no wildcard action, and only the SSM core managed policy', (fleet) => {
@@ -125,11 +156,9 @@ describe('service environment', () => {
     expect(Object.keys(env).filter((k) => /KEY$|PASSWORD|TOKEN$|_URL$/.test(k) && !k.endsWith('QUEUE_URL'))).toEqual([]);
   });
 
-  test('only the worker fleet applies migrations and knows the queue URLs', () => {
-    const migrating = FLEET_NAMES.filter((f) => environment(f).MIGRATE_ON_START === 'true');
-    expect(migrating).toEqual(['worker']);
+  test('no fleet migrates at start (the migration step does); only the worker knows the queue URLs', () => {
     for (const fleet of FLEET_NAMES) {
-      expect(environment(fleet).MIGRATE_ON_START).toMatch(/^(true|false)$/);
+      expect(environment(fleet).MIGRATE_ON_START).toBe('false');
       const queueUrls = Object.keys(environment(fleet)).filter((k) => k.endsWith('_QUEUE_URL')).sort();
       expect(queueUrls).toEqual(fleet === 'worker' ? ['ORDER_PLACED_QUEUE_URL', 'PAYMENT_RESULT_QUEUE_URL'] : []);
     }

@@ -6,7 +6,7 @@ import type { SurgeApp } from '../../lib/app';
 import { prod } from '../../lib/config/prod';
 import { SurgeStack } from '../../lib/stack/surge-stack';
 import { buildSurgeApp, cdkContext } from '../helpers/app';
-import { maskAssetHashes } from '../helpers/snapshot';
+import { maskAssetHashes, maskVersionHashes } from '../helpers/snapshot';
 
 expect.addSnapshotSerializer(maskAssetHashes);
 
@@ -24,7 +24,7 @@ describe.each(['dev', 'prod'] as const)('Surge-%s', (envName) => {
   const config = surge.config;
 
   test('matches the snapshot', () => {
-    expect(template.toJSON()).toMatchSnapshot();
+    expect(maskVersionHashes(template.toJSON())).toMatchSnapshot();
   });
 
   test('data-retaining environments refuse stack deletion', () => {
@@ -34,11 +34,12 @@ describe.each(['dev', 'prod'] as const)('Surge-%s', (envName) => {
 
   test('the ALB may only open connections to the three service fleets on 8080', () => {
     const egress = Object.values(template.findResources('AWS::EC2::SecurityGroupEgress')).map((r) => r.Properties);
-    expect(egress.map((r) => [r.GroupId['Fn::GetAtt'][0].replace(/[0-9A-F]{8}$/, ''), r.FromPort, r.DestinationSecurityGroupId['Fn::GetAtt'][0].replace(/[0-9A-F]{8}$/, '')]).sort()).toEqual([
-      ['LoadBalancerSecurityGroup', 8080, 'OrderFleetSecurityGroup'],
-      ['LoadBalancerSecurityGroup', 8080, 'PaymentFleetSecurityGroup'],
-      ['LoadBalancerSecurityGroup', 8080, 'UserFleetSecurityGroup'],
-    ]);
+    // With a domain (prod) the ALB also wears the port-80 redirect group, which CDK gives the same egress.
+    const albGroups = config.domain ? ['LoadBalancerRedirectSecurityGroup', 'LoadBalancerSecurityGroup'] : ['LoadBalancerSecurityGroup'];
+    const fleets = ['OrderFleetSecurityGroup', 'PaymentFleetSecurityGroup', 'UserFleetSecurityGroup'];
+    expect(egress.map((r) => [r.GroupId['Fn::GetAtt'][0].replace(/[0-9A-F]{8}$/, ''), r.FromPort, r.DestinationSecurityGroupId['Fn::GetAtt'][0].replace(/[0-9A-F]{8}$/, '')]).sort()).toEqual(
+      albGroups.flatMap((group) => fleets.map((fleet) => [group, 8080, fleet])),
+    );
   });
 
   test('lives in the configured region and spans the configured AZs', () => {
@@ -91,16 +92,16 @@ describe.each(['dev', 'prod'] as const)('Surge-%s', (envName) => {
     template.resourceCountIs('AWS::ElasticLoadBalancingV2::TargetGroup', 3);
     template.allResourcesProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
       Port: 8080,
-      HealthCheckPath: '/health/ready',
+      // Liveness only: with ELB health checks on the groups, a readiness check that follows the
+      // database would have Auto Scaling replace every instance during an Aurora failover.
+      HealthCheckPath: '/health/live',
+      HealthCheckIntervalSeconds: 10,
+      UnhealthyThresholdCount: 2,
       TargetGroupAttributes: Match.arrayWith([{ Key: 'deregistration_delay.timeout_seconds', Value: String(config.loadBalancer.deregistrationDelaySeconds) }]),
     });
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
       LoadBalancerAttributes: Match.arrayWith([{ Key: 'deletion_protection.enabled', Value: String(config.loadBalancer.deletionProtection) }]),
     });
-  });
-
-  test('without a domain the synth warns that CloudFront reaches the ALB over HTTP', () => {
-    Annotations.fromStack(surge.stack).hasWarning(`/Surge-${envName}/LoadBalancer`, Match.stringLikeRegexp('No certificate configured'));
   });
 
   test('the worker fleet scales on backlog per instance of both event queues', () => {
@@ -134,19 +135,63 @@ describe.each(['dev', 'prod'] as const)('Surge-%s', (envName) => {
     expect(JSON.stringify(withSqs[0].Properties.PolicyDocument)).toContain('sqs:SendMessage');
   });
 
-  test('database and cache admit each of the four fleets and nothing else', () => {
+  test('the database admits the four fleets and the migration step, the cache only the fleets', () => {
     const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).map((r) => r.Properties);
-    const fromFleets = (target: RegExp) =>
+    const sources = (target: RegExp) =>
       ingress
         .filter((r) => target.test(JSON.stringify(r.GroupId)))
-        .map((r) => (r.SourceSecurityGroupId?.['Fn::GetAtt']?.[0] as string | undefined) ?? 'other');
-    for (const target of [/DatabaseSecurityGroup/, /CacheSecurityGroup/]) {
-      const sources = fromFleets(target);
-      expect(sources).toHaveLength(4);
-      for (const name of ['User', 'Order', 'Payment', 'Worker']) {
-        expect(sources.some((s) => s.startsWith(`${name}FleetSecurityGroup`))).toBe(true);
-      }
+        .map((r) => ((r.SourceSecurityGroupId?.['Fn::GetAtt']?.[0] as string | undefined) ?? 'other').replace(/[0-9A-F]{8}$/, ''))
+        .sort();
+    const fleets = ['OrderFleetSecurityGroup', 'PaymentFleetSecurityGroup', 'UserFleetSecurityGroup', 'WorkerFleetSecurityGroup'];
+    expect(sources(/DatabaseSecurityGroup/)).toEqual(['MigrationSecurityGroup', ...fleets]);
+    expect(sources(/CacheSecurityGroup/)).toEqual(fleets);
+  });
+
+  test('every fleet is created and rolled only after the migration step succeeded', () => {
+    const triggers = template.findResources('Custom::Trigger');
+    expect(Object.keys(triggers)).toHaveLength(1);
+    const [triggerId] = Object.keys(triggers);
+    expect(triggerId).toMatch(/^MigrationTrigger/);
+    // CloudFormation updates a resource only after everything in its DependsOn: each group's update
+    // (and the instance refresh it starts) waits for the trigger, which fails the deploy if migrating fails.
+    const groups = template.findResources('AWS::AutoScaling::AutoScalingGroup');
+    expect(Object.keys(groups)).toHaveLength(4);
+    for (const [id, group] of Object.entries(groups)) {
+      expect({ id, dependsOnMigration: (group.DependsOn ?? []).includes(triggerId) }).toEqual({ id, dependsOnMigration: true });
     }
+    const trigger = triggers[triggerId];
+    // The current version of the function: a new bundle (new migrations) is a new version, and runs again.
+    expect(trigger.Properties).toMatchObject({
+      HandlerArn: { Ref: expect.stringMatching(/^MigrationFunctionCurrentVersion/) },
+      InvocationType: 'RequestResponse',
+      ExecuteOnHandlerChange: true,
+      Timeout: String(15 * 60 * 1000),
+    });
+    // It runs once the writer exists and admits the step.
+    expect(trigger.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^DatabaseClusterWriter/), expect.stringMatching(/^DatabaseSecurityGroupfrom.*MigrationSecurityGroup/)]));
+  });
+
+  test('the migration step runs in the private subnets with the database settings and no secret value', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'app/main.handler',
+      Timeout: 900,
+      ReservedConcurrentExecutions: Match.absent(),
+      VpcConfig: { SubnetIds: Match.arrayWith([{ Ref: Match.stringLikeRegexp('^NetworkVpcprivateSubnet') }]), SecurityGroupIds: Match.anyValue() },
+      Environment: {
+        Variables: {
+          DB_WRITER_HOST: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseCluster'), 'Endpoint.Address'] },
+          DB_PORT: String(surge.stack.database.port),
+          DB_NAME: 'surge',
+          DB_SECRET_ARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseCluster'), 'MasterUserSecret.SecretArn'] },
+          DB_CA_BUNDLE_URL: 'https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem',
+        },
+      },
+    });
+    // Reads the database secret and nothing else.
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p.Properties.Roles).includes('MigrationFunctionServiceRole'));
+    expect(policies.map((p) => p.Properties.PolicyDocument.Statement)).toEqual([
+      [{ Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseCluster/), 'MasterUserSecret.SecretArn'] } }],
+    ]);
   });
 
   test('Aurora reader count and instance class come from the config', () => {
@@ -183,7 +228,33 @@ describe.each(['dev', 'prod'] as const)('Surge-%s', (envName) => {
 });
 
 describe('Surge-prod specifics', () => {
-  const { template } = regional('prod');
+  const { surge, template } = regional('prod');
+
+  test('viewers need TLS 1.2 on the custom certificate, and CloudFront reaches the ALB over HTTPS', () => {
+    const domain = surge.config.domain!;
+    template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        Aliases: [...domain.domainNames],
+        // MinimumProtocolVersion only takes effect with a custom certificate (with the *.cloudfront.net
+        // one CloudFront fixes TLSv1), hence the domain requirement in validateConfig.
+        ViewerCertificate: { AcmCertificateArn: domain.cloudFrontCertificateArn, MinimumProtocolVersion: 'TLSv1.2_2021', SslSupportMethod: 'sni-only' },
+        Origins: Match.arrayWith([
+          Match.objectLike({
+            DomainName: domain.originDomainName,
+            CustomOriginConfig: Match.objectLike({ OriginProtocolPolicy: 'https-only', OriginSSLProtocols: ['TLSv1.2'] }),
+          }),
+        ]),
+      }),
+    });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 443, Protocol: 'HTTPS', Certificates: [{ CertificateArn: domain.loadBalancerCertificateArn }] });
+    // Port 80 only redirects: no route is served over HTTP.
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 80, DefaultActions: [Match.objectLike({ Type: 'redirect' })] });
+    Annotations.fromStack(surge.stack).hasNoWarning('/Surge-prod/LoadBalancer', Match.stringLikeRegexp('No certificate configured'));
+  });
+
+  test('the shipped placeholder domain is flagged, since its certificates do not exist', () => {
+    Annotations.fromStack(surge.stack).hasWarning('/Surge-prod', Match.stringLikeRegexp('domain holds placeholders'));
+  });
 
   test('interface endpoints for SQS and CloudWatch Logs', () => {
     template.hasResourceProperties('AWS::EC2::VPCEndpoint', { ServiceName: 'com.amazonaws.us-west-2.sqs', VpcEndpointType: 'Interface' });
@@ -213,6 +284,12 @@ describe('sale events and the clock', () => {
 });
 
 describe('Surge-dev specifics', () => {
+  test('without a domain the synth warns that CloudFront reaches the ALB over HTTP', () => {
+    const { surge } = regional('dev');
+    Annotations.fromStack(surge.stack).hasWarning('/Surge-dev/LoadBalancer', Match.stringLikeRegexp('No certificate configured'));
+    Annotations.fromStack(surge.stack).hasNoWarning('/Surge-dev', Match.stringLikeRegexp('domain holds placeholders'));
+  });
+
   test('no interface endpoints, only the S3 gateway', () => {
     const { template } = regional('dev');
     template.resourceCountIs('AWS::EC2::VPCEndpoint', 1);

@@ -27,11 +27,11 @@ describe('migrate', () => {
     it('serialises concurrent runs and rolls back a failing migration', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'surge-migrations-'));
       writeFileSync(join(dir, '900_widgets.sql'), 'CREATE TABLE widgets (id int PRIMARY KEY);');
-      const results = await Promise.all([migrate(t.db.writer, dir), migrate(t.db.writer, dir), migrate(t.db.writer, dir)]);
+      const results = await Promise.all([migrate(t.db.writer, { dir }), migrate(t.db.writer, { dir }), migrate(t.db.writer, { dir })]);
       expect(results.flat()).toEqual(['900']);
 
       writeFileSync(join(dir, '901_broken.sql'), 'CREATE TABLE gadgets (id int); SELECT no_such_function();');
-      await expect(migrate(t.db.writer, dir)).rejects.toThrow(/migration 901_broken failed/);
+      await expect(migrate(t.db.writer, { dir })).rejects.toThrow(/migration 901_broken failed/);
       const { rows } = await t.db.writer.query("SELECT to_regclass('gadgets') AS t");
       expect(rows[0].t).toBeNull();
     });
