@@ -2,55 +2,14 @@
 // afterwards every accepted (202) order is present exactly once and reaches a final status. Runs on a
 // THROWAWAY PostgreSQL 15 cluster (initdb in a temp dir, run as the `postgres` user on a free loopback
 // port); the shared server on 5432 is never touched.
-import { execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
 import { seedCatalog } from '../../services/order/seed';
 import { createDatabase } from '../../services/platform/db';
 import { migrate } from '../../services/platform/migrate';
-import { freePort } from '../../services/platform/testing';
+import { throwawayCluster } from '../../services/platform/testing';
 import { runLoad } from '../lib/load-run';
 import { mintBuyerTokens, RAISED_LIMITS, serviceEnv, startEngines, startServiceProcess, type ServiceProcess } from '../lib/stack';
 import { catalogIds, orderRequest, pick } from '../scenarios';
 import { acceptedOrders, report, sleep, waitForSettlement, type DrillReport } from './common';
-
-const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
-
-/** A PostgreSQL cluster of its own; `stop()`/`start()` are the outage. */
-export async function throwawayCluster() {
-  const dir = mkdtempSync(join(tmpdir(), 'surge-pg-'));
-  const port = await freePort();
-  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
-  const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
-  chownSync(dir, uid, gid);
-  const data = join(dir, 'data');
-  const asPostgres = (bin: string, args: string[]) =>
-    execFileSync('runuser', ['-u', 'postgres', '--', join(PG_BIN, bin), ...args], { stdio: 'pipe', encoding: 'utf8' });
-  asPostgres('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;
-  const start = () => asPostgres('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'log'), '-w', 'start']);
-  const stop = () => asPostgres('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
-  start();
-  const admin = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres` });
-  await admin.connect();
-  await admin.query('CREATE DATABASE surge');
-  await admin.end();
-  return {
-    url: `postgres://postgres@127.0.0.1:${port}/surge`,
-    stop,
-    start,
-    destroy() {
-      try {
-        stop();
-      } catch {
-        // already stopped
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 export async function postgresStopDrill(options: { loadSeconds?: number; downSeconds?: number } = {}): Promise<DrillReport> {
   const loadSeconds = options.loadSeconds ?? 18;
