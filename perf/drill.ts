@@ -1,7 +1,9 @@
-// `npm run drill -- <name> [--small]`: a fault drill on this machine (loopback only, bounded in time).
-// Names: flash-sale, redis-kill, postgres-stop, payment-worker-kill, sigterm-under-load,
-// poison-message, all. Each prints its verdict and figures; exit code 1 if a drill fails.
-// --small runs the flash sale at test size (50 units, 1,000 attempts, 100 connections, 200 buyers).
+// `npm run drill -- <name> [--small] [--down <seconds>]`: a fault drill on this machine (loopback
+// only, bounded in time). Names: flash-sale, redis-kill, postgres-stop, payment-worker-kill,
+// sigterm-under-load, poison-message, all. Each prints its verdict and figures; exit code 1 if a
+// drill fails. --small runs the flash sale at test size (50 units, 1,000 attempts, 100 connections,
+// 200 buyers). --down sets how long postgres-stop keeps PostgreSQL stopped (default 5; 300 is the
+// issue's 5-minute outage, about 11 minutes in all).
 import { parseArgs } from 'node:util';
 import { formatReport, type DrillReport } from './drills/common';
 import { flashSaleDrill, FULL_FLASH_SALE } from './drills/flash-sale';
@@ -11,18 +13,28 @@ import { postgresStopDrill } from './drills/postgres-stop';
 import { redisKillDrill } from './drills/redis-kill';
 import { sigtermUnderLoadDrill } from './drills/sigterm-under-load';
 
-export const DRILLS: Record<string, (small: boolean) => Promise<DrillReport>> = {
-  'flash-sale': (small) =>
+export interface DrillOptions {
+  small: boolean;
+  /** postgres-stop: seconds PostgreSQL stays stopped. */
+  downSeconds?: number;
+}
+
+export const DRILLS: Record<string, (options: DrillOptions) => Promise<DrillReport>> = {
+  'flash-sale': ({ small }) =>
     flashSaleDrill(small ? { units: 50, attempts: 1000, connections: 100, buyers: 200, progress: true } : { ...FULL_FLASH_SALE, progress: true }),
   'redis-kill': () => redisKillDrill(),
-  'postgres-stop': () => postgresStopDrill(),
+  'postgres-stop': ({ downSeconds }) => postgresStopDrill({ downSeconds }),
   'payment-worker-kill': () => paymentWorkerKillDrill(),
   'sigterm-under-load': () => sigtermUnderLoadDrill(),
   'poison-message': () => poisonMessageDrill(),
 };
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { small: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { small: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, down: { type: 'string' } } });
+  const downSeconds = values.down === undefined ? undefined : Number(values.down);
+  if (downSeconds !== undefined && !(Number.isInteger(downSeconds) && downSeconds >= 1 && downSeconds <= 900)) {
+    throw new Error(`--down must be whole seconds from 1 to 900, got "${values.down}"`);
+  }
   const name = positionals[0];
   const names = name === 'all' ? Object.keys(DRILLS) : [name];
   if (!name || names.some((n) => !DRILLS[n])) {
@@ -31,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
   let failed = 0;
   for (const n of names) {
     const started = Date.now();
-    const result = await DRILLS[n](values.small!);
+    const result = await DRILLS[n]({ small: values.small!, downSeconds });
     result.figures['wall time s'] = Math.round((Date.now() - started) / 100) / 10;
     console.log(values.json ? JSON.stringify(result) : formatReport(result));
     if (result.verdict === 'FAIL') failed++;

@@ -80,6 +80,10 @@ export class EventQueue extends Construct {
 
   /** Logical name shared with the services (`order-placed`). */
   public readonly name: string;
+  /** The queue's visibility timeout; consumers receive with it (the services' QUEUE_VISIBILITY_TIMEOUT_SECONDS). */
+  public readonly visibilityTimeout: Duration;
+  /** Receives before a message is dead-lettered; consumers log with it (the services' QUEUE_MAX_RECEIVE_COUNT). */
+  public readonly maxReceiveCount: number;
   /** The queue producers send to and consumers poll. */
   public readonly queue: sqs.Queue;
   /** Messages that failed `maxReceiveCount` times; redrive them back once the cause is fixed. */
@@ -103,6 +107,8 @@ export class EventQueue extends Construct {
     validate(props, { handlerTimeout, maxReceiveCount, retentionPeriod, oldestMessageAlarmAge, deadLetterQueueName });
 
     this.name = props.name;
+    this.visibilityTimeout = EventQueue.visibilityTimeoutFor(handlerTimeout);
+    this.maxReceiveCount = maxReceiveCount;
     const encryption = props.encryptionKey ? sqs.QueueEncryption.KMS : sqs.QueueEncryption.SQS_MANAGED;
 
     // The DLQ may only receive messages from its own source queue. The source queue's ARN is built
@@ -124,7 +130,7 @@ export class EventQueue extends Construct {
 
     this.queue = new sqs.Queue(this, 'Queue', {
       queueName,
-      visibilityTimeout: EventQueue.visibilityTimeoutFor(handlerTimeout),
+      visibilityTimeout: this.visibilityTimeout,
       retentionPeriod,
       encryption,
       encryptionMasterKey: props.encryptionKey,

@@ -279,6 +279,11 @@ export class SurgeStack extends Stack {
     if (name === 'worker') {
       environment.ORDER_PLACED_QUEUE_URL = this.queues['order-placed'].queue.queueUrl;
       environment.PAYMENT_RESULT_QUEUE_URL = this.queues['payment-result'].queue.queueUrl;
+      // The consumers receive with the queues' own visibility timeout and know when SQS dead-letters
+      // (both queues are built from config.queues, so they agree; a test checks it).
+      const queue = this.queues['order-placed'];
+      environment.QUEUE_VISIBILITY_TIMEOUT_SECONDS = String(queue.visibilityTimeout.toSeconds());
+      environment.QUEUE_MAX_RECEIVE_COUNT = String(queue.maxReceiveCount);
     }
     return {
       bundleDirectory: bundleFleet(name),

@@ -45,7 +45,7 @@ export async function poisonMessageDrill(): Promise<DrillReport> {
         (await sqs.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }))).Attributes
           ?.ApproximateNumberOfMessages ?? 0,
       );
-    // Each failed delivery waits out the 30 s visibility timeout before the next one.
+    // Each failed delivery waits out the retry backoff (15 s, then 30 s) before the next one.
     const deadLettered = await waitUntil(async () => (await depth(queueUrls.paymentResultDlq)) === 1, (MAX_RECEIVE_COUNT + 1) * 35_000, 1000);
     const toDlqSeconds = Math.round((Date.now() - sentAt) / 1000);
     await new Promise((r) => setTimeout(r, 1500)); // one more metrics flush

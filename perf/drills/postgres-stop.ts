@@ -1,60 +1,32 @@
-// PostgreSQL stopped for 5 s under checkout load: the order service answers 503 while it is down;
-// afterwards every accepted (202) order is present exactly once and reaches a final status. Runs on a
+// PostgreSQL stopped under checkout load (5 s; `--down 300` for the 5-minute outage of issue 14.5):
+// the order service answers 503 while it is down; afterwards every accepted (202) order is present
+// exactly once and reaches a final status, and no message was dead-lettered (the worker paused
+// polling while the database was down and backed retries off). Runs on a
 // THROWAWAY PostgreSQL 15 cluster (initdb in a temp dir, run as the `postgres` user on a free loopback
 // port); the shared server on 5432 is never touched.
-import { execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { seedCatalog } from '../../services/order/seed';
 import { createDatabase } from '../../services/platform/db';
 import { migrate } from '../../services/platform/migrate';
-import { freePort } from '../../services/platform/testing';
+import { throwawayCluster, type SqsEmulator } from '../../services/platform/testing';
 import { runLoad } from '../lib/load-run';
 import { mintBuyerTokens, RAISED_LIMITS, serviceEnv, startEngines, startServiceProcess, type ServiceProcess } from '../lib/stack';
 import { catalogIds, orderRequest, pick } from '../scenarios';
 import { acceptedOrders, report, sleep, waitForSettlement, type DrillReport } from './common';
 
-const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
-
-/** A PostgreSQL cluster of its own; `stop()`/`start()` are the outage. */
-export async function throwawayCluster() {
-  const dir = mkdtempSync(join(tmpdir(), 'surge-pg-'));
-  const port = await freePort();
-  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
-  const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
-  chownSync(dir, uid, gid);
-  const data = join(dir, 'data');
-  const asPostgres = (bin: string, args: string[]) =>
-    execFileSync('runuser', ['-u', 'postgres', '--', join(PG_BIN, bin), ...args], { stdio: 'pipe', encoding: 'utf8' });
-  asPostgres('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;
-  const start = () => asPostgres('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'log'), '-w', 'start']);
-  const stop = () => asPostgres('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
-  start();
-  const admin = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres` });
-  await admin.connect();
-  await admin.query('CREATE DATABASE surge');
-  await admin.end();
-  return {
-    url: `postgres://postgres@127.0.0.1:${port}/surge`,
-    stop,
-    start,
-    destroy() {
-      try {
-        stop();
-      } catch {
-        // already stopped
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+/** Messages in a queue, visible or in flight. */
+async function depth(sqs: SqsEmulator, queueUrl: string): Promise<number> {
+  const { Attributes = {} } = await sqs.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
+  return Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
 }
 
 export async function postgresStopDrill(options: { loadSeconds?: number; downSeconds?: number } = {}): Promise<DrillReport> {
-  const loadSeconds = options.loadSeconds ?? 18;
   const downSeconds = options.downSeconds ?? 5;
+  // A short outage runs under load throughout; a long one (the issue's 5 minutes) gets load into
+  // its first seconds only: 503s for minutes would measure nothing new and load the machine.
+  const loadSeconds = options.loadSeconds ?? (downSeconds <= 10 ? 18 : 12);
   const cluster = await throwawayCluster();
   const running: ServiceProcess[] = [];
   let engines: Awaited<ReturnType<typeof startEngines>> | undefined;
@@ -63,7 +35,8 @@ export async function postgresStopDrill(options: { loadSeconds?: number; downSec
     await migrate(db.writer);
     await seedCatalog(db, 1000);
     await db.close();
-    engines = await startEngines({ databaseUrl: cluster.url });
+    // The queues as the stack builds them by default (5 receives, 60 s visibility is the consumer's).
+    engines = await startEngines({ databaseUrl: cluster.url, maxReceiveCount: 5 });
     const env = serviceEnv(engines, { ...RAISED_LIMITS, PAYMENT_SANDBOX_LATENCY_MS: '20' });
     const order = await startServiceProcess('order', env);
     running.push(order);
@@ -94,7 +67,9 @@ export async function postgresStopDrill(options: { loadSeconds?: number; downSec
     const orderIds = [...accepted.ids];
     const survivors = running.filter((s) => s.alive()).map((s) => s.name);
     const crashed = running.filter((s) => !s.alive()).map((s) => `${s.name} (see ${s.logFile})`);
-    const ledger = await waitForSettlement(cluster.url, orderIds, crashed.length ? 10_000 : 90_000);
+    // After a long outage the retry backoff (up to 300 s) may hold a message back that long.
+    const ledger = await waitForSettlement(cluster.url, orderIds, crashed.length ? 10_000 : downSeconds > 10 ? 330_000 : 90_000);
+    const deadLettered = (await depth(engines.sqs, engines.queueUrls.orderPlacedDlq)) + (await depth(engines.sqs, engines.queueUrls.paymentResultDlq));
     const c503 = summary.statusCodes['503'] ?? 0;
     const c500 = summary.statusCodes['500'] ?? 0;
     return report(
@@ -105,9 +80,12 @@ export async function postgresStopDrill(options: { loadSeconds?: number; downSec
         { what: `every accepted order present exactly once: ${ledger.present}/${orderIds.length}`, ok: ledger.present === orderIds.length },
         { what: `every accepted order reached a final status: ${ledger.settled}/${orderIds.length}`, ok: ledger.settled === orderIds.length },
         { what: `one payment per accepted order (${ledger.ordersWithoutExactlyOnePayment} not)`, ok: ledger.ordersWithoutExactlyOnePayment === 0 },
+        { what: `no message dead-lettered (${deadLettered})`, ok: deadLettered === 0 },
       ],
       {
         timeline: timeline.join('; '),
+        'down s': downSeconds,
+        'accepted orders': orderIds.length,
         'status codes': JSON.stringify(summary.statusCodes),
         'connection errors': summary.errors,
         timeouts: summary.timeouts,

@@ -40,6 +40,8 @@ export interface Engines {
   redis?: RedisServer;
   sqs: SqsEmulator;
   queueUrls: { orderPlaced: string; paymentResult: string; orderPlacedDlq: string; paymentResultDlq: string };
+  /** How the queues were made; serviceEnv hands it to the consumers, as the stack does on AWS. */
+  queue: { visibilityTimeoutSeconds: number; maxReceiveCount: number };
   stop(): Promise<void>;
 }
 
@@ -70,8 +72,9 @@ export async function startEngines(options: EngineOptions = {}): Promise<Engines
     const sqs = await startSqsEmulator();
     stops.push(() => sqs.stop());
     const maxReceiveCount = options.maxReceiveCount ?? 3;
-    const placed = await sqs.createQueue('order-placed', { dlq: true, maxReceiveCount, visibilityTimeout: 30 });
-    const result = await sqs.createQueue('payment-result', { dlq: true, maxReceiveCount, visibilityTimeout: 30 });
+    const visibilityTimeout = 30;
+    const placed = await sqs.createQueue('order-placed', { dlq: true, maxReceiveCount, visibilityTimeout });
+    const result = await sqs.createQueue('payment-result', { dlq: true, maxReceiveCount, visibilityTimeout });
     return {
       databaseUrl,
       database,
@@ -83,6 +86,7 @@ export async function startEngines(options: EngineOptions = {}): Promise<Engines
         orderPlacedDlq: placed.dlqUrl!,
         paymentResultDlq: result.dlqUrl!,
       },
+      queue: { visibilityTimeoutSeconds: visibilityTimeout, maxReceiveCount },
       stop: () => stopAll(stops),
     };
   } catch (err) {
@@ -108,6 +112,8 @@ export function serviceEnv(engines: Engines, extra: Record<string, string> = {})
     AWS_SECRET_ACCESS_KEY: 'test',
     ORDER_PLACED_QUEUE_URL: engines.queueUrls.orderPlaced,
     PAYMENT_RESULT_QUEUE_URL: engines.queueUrls.paymentResult,
+    QUEUE_VISIBILITY_TIMEOUT_SECONDS: String(engines.queue.visibilityTimeoutSeconds),
+    QUEUE_MAX_RECEIVE_COUNT: String(engines.queue.maxReceiveCount),
     TOKEN_SIGNING_KEY: PERF_SIGNING_KEY,
     MIGRATE_ON_START: 'false',
     LOG_LEVEL: 'info',

@@ -11,9 +11,9 @@ import { SendMessageBatchCommand, type SendMessageBatchResult, type SQSClient } 
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { ServiceContext } from '../platform/context';
-import { withTransaction, type Queryable } from '../platform/db';
+import { isDatabaseUnavailable, withTransaction, type Queryable } from '../platform/db';
 import type { Metrics } from '../platform/metrics';
-import { startQueueWorker, type QueueWorkerOptions } from '../platform/queue';
+import { retryBackoff, startQueueWorker, type QueueWorkerOptions } from '../platform/queue';
 import { deleteInBatches, startUpkeep, type UpkeepJob } from './upkeep';
 
 const SEND_TIMEOUT_MS = 10_000;
@@ -231,8 +231,10 @@ export function outboxUpkeepJobs(opts: {
 
 /** Knobs of a service's worker that tests shorten. */
 export interface WorkerTuning {
-  /** Queue polling knobs. @default the queue worker's defaults */
+  /** Queue polling knobs. @default the service configuration's (ServiceConfig.queue), a 20 s long poll */
   readonly queue?: Pick<QueueWorkerOptions, 'visibilityTimeoutSeconds' | 'waitTimeSeconds' | 'retryDelaySeconds'>;
+  /** How often a paused consumer asks whether the database answers again, in ms. @default 2000 */
+  readonly databaseProbeMs?: number;
   /** Outbox relay pause when idle, in ms. @default 200 */
   readonly relayIdleDelayMs?: number;
   /** Pause between upkeep passes, in ms. @default 60000 */
@@ -260,13 +262,24 @@ export function startConsumerAndRelay(
     upkeep?: UpkeepJob[];
   },
 ): { stop(): Promise<void> } {
+  const queue = ctx.config.queue;
   const consumer = startQueueWorker({
+    visibilityTimeoutSeconds: queue.visibilityTimeoutSeconds,
+    maxReceiveCount: queue.maxReceiveCount,
+    retryDelaySeconds: retryBackoff(queue.retryBaseSeconds, queue.retryMaxSeconds),
     ...worker.queue,
     ...worker.consume,
     sqs: ctx.sqs,
     handlerTimeoutMs: ctx.config.queueHandlerTimeoutMs,
     logger: ctx.logger,
     metrics: ctx.metrics,
+    // Every handler needs the writer: while it is down, stop receiving (and spending receives).
+    pauseWhileDown: {
+      name: 'the database',
+      isDown: isDatabaseUnavailable,
+      probe: () => ctx.db.writer.query('SELECT 1').then(() => true),
+      probeEveryMs: worker.databaseProbeMs,
+    },
   });
   const relay = startOutboxRelay({
     ...worker.relay,

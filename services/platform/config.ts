@@ -4,7 +4,27 @@
 // resolved through a SecretSource; tests inject a fake one so they never call AWS.
 import { readFileSync } from 'node:fs';
 
-export type SurgeEnv = 'dev' | 'prod' | 'local';
+/**
+ * The environment name: `local` (a laptop, `npm start`, tests) or the name of the CDK environment the
+ * stack was deployed as (`dev`, `prod`, a fork's `staging`), which the stack writes as SURGE_ENV.
+ * Every name other than `local` is deployed: it requires Redis and the real secrets.
+ */
+export type SurgeEnv = string;
+
+/** The services' own name for a laptop run; every other name is a deployed environment. */
+export const LOCAL_ENV = 'local';
+
+/**
+ * Environment names the CDK config accepts (lib/config/validate.ts checks the same rule; a test ties
+ * the two), so every environment a fork can deploy can also start.
+ */
+const ENV_NAME = /^[a-z][a-z0-9-]{0,19}$/;
+
+/**
+ * Variables only the stack writes (an instance's environment): with any of them present and no
+ * SURGE_ENV the process is on AWS, and defaulting to local would sign tokens with the public local key.
+ */
+export const AWS_SETTINGS = ['DB_WRITER_HOST', 'DB_SECRET_ARN', 'REDIS_HOST', 'REDIS_AUTH_SECRET_ARN', 'TOKEN_SIGNING_SECRET_ARN'] as const;
 
 /** The rate limit policies a route can name in `config: { rateLimit: { policy } }`. */
 export type RateLimitPolicyName = 'orders' | 'login' | 'default';
@@ -17,7 +37,10 @@ export interface RateLimitPolicy {
 }
 
 export interface DatabaseConfig {
-  /** Connection string of the writer (Aurora cluster endpoint). */
+  /**
+   * Connection string of the writer (Aurora cluster endpoint). With `credentials` it carries the
+   * password read at start (for one-off clients); the pools take the password from `credentials`.
+   */
   readonly writerUrl: string;
   /** Connection string of the reader (Aurora reader endpoint); the writer when none is given. */
   readonly readerUrl: string;
@@ -25,6 +48,41 @@ export interface DatabaseConfig {
   readonly poolMax: number;
   /** TLS for the connection; undefined for plain TCP (local PostgreSQL, PGlite). */
   readonly tls?: { readonly ca?: string };
+  /** Credentials from a secret that rotates (DB_SECRET_ARN); undefined when the URLs carry fixed ones. */
+  readonly credentials?: DatabaseCredentials;
+}
+
+/**
+ * The database login from a rotating secret (RDS rotates the master password every 7 days). The
+ * password is cached; a pool that gets 28P01 (wrong password) calls `refresh()`, which re-reads the
+ * secret, at most once per DB_SECRET_REFRESH_MIN_MS however many connections fail at once.
+ */
+export interface DatabaseCredentials {
+  readonly username: string;
+  /** The password believed current (no secret read). */
+  password(): string;
+  /** Bumped whenever a re-read finds a different password. */
+  readonly generation: number;
+  /**
+   * Re-reads the secret (a read that starts after the call, shared by every caller meanwhile, and
+   * at most one per interval: callers may wait up to the interval); true when the password changed.
+   */
+  refresh(): Promise<boolean>;
+}
+
+/** How a queue consumer receives and retries, agreeing with the queue (lib/construct/event-queue.ts). */
+export interface QueueConsumerConfig {
+  /** Visibility timeout on receive: the queue's own, written by the stack. */
+  readonly visibilityTimeoutSeconds: number;
+  /** Receives before SQS dead-letters a message: the queue's redrive policy, written by the stack. */
+  readonly maxReceiveCount: number;
+  /**
+   * A failed message comes back after min(retryMaxSeconds, retryBaseSeconds x 2^(receives - 1)):
+   * 15, 30, 60, 120, 240 s by default, so the 5 receives span a provider outage of about 7.5 minutes
+   * (a database outage spends hardly any: the consumer stops polling while the database is down).
+   */
+  readonly retryBaseSeconds: number;
+  readonly retryMaxSeconds: number;
 }
 
 export interface ServiceConfig {
@@ -56,6 +114,7 @@ export interface ServiceConfig {
    */
   readonly drainDelayMs: number;
   readonly queueHandlerTimeoutMs: number;
+  readonly queue: QueueConsumerConfig;
   /** Largest accepted request body; larger ones get 413. */
   readonly bodyLimitBytes: number;
   /** Proxy hops in front of the service whose X-Forwarded-For entries are trusted (CloudFront + ALB = 2). */
@@ -99,7 +158,7 @@ export function secretsManagerSource(region: string): SecretSource {
 
 type Env = Record<string, string | undefined>;
 
-/** Local development signing key: fine on a laptop, refused in dev and prod. */
+/** Local development signing key: fine on a laptop, refused in every deployed environment. */
 const LOCAL_SIGNING_KEY = 'surge-local-signing-key-not-for-deployed-environments';
 
 export async function loadConfig(env: Env = process.env, secrets?: SecretSource): Promise<ServiceConfig> {
@@ -111,7 +170,8 @@ export async function loadConfig(env: Env = process.env, secrets?: SecretSource)
   }
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
   const source = secrets ?? secretsManagerSource(region);
-  const deployed = surgeEnv !== 'local';
+  const deployed = surgeEnv !== LOCAL_ENV;
+  const queueHandlerTimeoutMs = integer(env, 'QUEUE_HANDLER_TIMEOUT_MS', 30000, 100, 600000);
 
   return {
     env: surgeEnv,
@@ -131,7 +191,8 @@ export async function loadConfig(env: Env = process.env, secrets?: SecretSource)
     tokenTtlSeconds: integer(env, 'TOKEN_TTL_SECONDS', 3600, 60, 86400),
     shutdownDeadlineMs,
     drainDelayMs,
-    queueHandlerTimeoutMs: integer(env, 'QUEUE_HANDLER_TIMEOUT_MS', 30000, 100, 600000),
+    queueHandlerTimeoutMs,
+    queue: queueConsumerConfig(env, queueHandlerTimeoutMs),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),
     trustedProxyHops: integer(env, 'TRUSTED_PROXY_HOPS', deployed ? 2 : 0, 0, 10),
     rateLimits: {
@@ -167,12 +228,9 @@ export async function loadDatabaseConfig(env: Env = process.env, secrets?: Secre
   const secretArn = env.DB_SECRET_ARN;
   if (!secretArn) throw new ConfigError('DB_SECRET_ARN', 'is required when DB_WRITER_HOST is set');
   const source = secrets ?? secretsManagerSource(env.AWS_REGION ?? 'us-east-1');
-  const credentials = parseJsonSecret('DB_SECRET_ARN', await source.getSecretString(secretArn));
-  const username = credentials.username;
-  const password = credentials.password;
-  if (typeof username !== 'string' || typeof password !== 'string') {
-    throw new ConfigError('DB_SECRET_ARN', 'secret must be JSON with string fields "username" and "password"');
-  }
+  const credentials = await rotatingCredentials(source, secretArn, integer(env, 'DB_SECRET_REFRESH_MIN_MS', 2000, 0, 3600000));
+  const { username } = credentials;
+  const password = credentials.password();
   const port = integer(env, 'DB_PORT', 5432, 1, 65535);
   const name = env.DB_NAME ?? 'surge';
   const url = (host: string) =>
@@ -187,16 +245,106 @@ export async function loadDatabaseConfig(env: Env = process.env, secrets?: Secre
       throw new ConfigError('DB_CA_BUNDLE', `cannot read ${caPath}: ${(err as Error).message}`);
     }
   }
+  // TLS always on AWS; DB_TLS=false only for a local PostgreSQL standing in for Aurora (tests).
+  const tls = oneOf(env, 'DB_TLS', ['true', 'false'] as const, 'true') === 'true';
+  if (!tls && env.SURGE_ENV !== LOCAL_ENV) throw new ConfigError('DB_TLS', 'may be false only with SURGE_ENV=local');
   return {
     writerUrl: url(env.DB_WRITER_HOST),
     readerUrl: url(env.DB_READER_HOST ?? env.DB_WRITER_HOST),
     poolMax,
-    tls: { ca },
+    tls: tls ? { ca } : undefined,
+    credentials,
+  };
+}
+
+/** Reads {username, password} from the secret now, and again when a pool reports a wrong password. */
+async function rotatingCredentials(source: SecretSource, arn: string, minRefreshIntervalMs: number): Promise<DatabaseCredentials> {
+  const read = async () => {
+    const secret = parseJsonSecret('DB_SECRET_ARN', await source.getSecretString(arn));
+    if (typeof secret.username !== 'string' || typeof secret.password !== 'string') {
+      throw new ConfigError('DB_SECRET_ARN', 'secret must be JSON with string fields "username" and "password"');
+    }
+    return { username: secret.username, password: secret.password };
+  };
+  const first = await read();
+  let password = first.password;
+  let generation = 0;
+  let lastReadAt = Date.now();
+  let reading: Promise<unknown> = Promise.resolve();
+  let scheduled: Promise<boolean> | undefined;
+  return {
+    username: first.username,
+    password: () => password,
+    get generation() {
+      return generation;
+    },
+    refresh() {
+      // Callers share one read that starts after they asked (a read already under way may predate
+      // the new secret), at most one per interval: a wrong password that persists (rotation half
+      // done: the database changed, the secret not yet) costs one secret read per interval, not one
+      // per connection attempt.
+      scheduled ??= (async () => {
+        await reading;
+        const wait = lastReadAt + minRefreshIntervalMs - Date.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        scheduled = undefined;
+        lastReadAt = Date.now();
+        const next = read();
+        reading = next.catch(() => undefined);
+        try {
+          const { password: current } = await next;
+          if (current === password) return false;
+          password = current;
+          generation += 1;
+          return true;
+        } catch {
+          // Secrets Manager unreachable: keep the cached password; the next failure asks again.
+          return false;
+        }
+      })();
+      return scheduled;
+    },
   };
 }
 
 function parseEnvName(env: Env): SurgeEnv {
-  return oneOf(env, 'SURGE_ENV', ['dev', 'prod', 'local'] as const, 'local');
+  const raw = env.SURGE_ENV;
+  if (raw === undefined || raw === '') {
+    const aws = AWS_SETTINGS.filter((variable) => env[variable]);
+    if (aws.length > 0) {
+      throw new ConfigError(
+        'SURGE_ENV',
+        `is not set, but AWS settings are (${aws.join(', ')}): set SURGE_ENV to the stack's environment name, or to local on purpose`,
+      );
+    }
+    return LOCAL_ENV;
+  }
+  if (!ENV_NAME.test(raw)) {
+    throw new ConfigError('SURGE_ENV', `must be local or an environment name (lowercase letters, digits and hyphens, at most 20), got "${raw}"`);
+  }
+  return raw;
+}
+
+/**
+ * The consumer's view of its queues. The defaults are what EventQueue builds for the default handler
+ * timeout (visibility 2 x 30 s, 5 receives); on AWS the stack writes the queue's own values.
+ */
+function queueConsumerConfig(env: Env, handlerTimeoutMs: number): QueueConsumerConfig {
+  const visibilityTimeoutSeconds = integer(env, 'QUEUE_VISIBILITY_TIMEOUT_SECONDS', Math.max(30, Math.ceil((2 * handlerTimeoutMs) / 1000)), 1, 43200);
+  if (visibilityTimeoutSeconds * 1000 <= handlerTimeoutMs) {
+    throw new ConfigError('QUEUE_VISIBILITY_TIMEOUT_SECONDS', `must be longer than QUEUE_HANDLER_TIMEOUT_MS (${handlerTimeoutMs} ms), got ${visibilityTimeoutSeconds} s`);
+  }
+  const retryBaseSeconds = integer(env, 'QUEUE_RETRY_BASE_SECONDS', 15, 0, 43200);
+  const retryMaxSeconds = integer(env, 'QUEUE_RETRY_MAX_SECONDS', 300, 0, 43200);
+  if (retryMaxSeconds < retryBaseSeconds) {
+    throw new ConfigError('QUEUE_RETRY_MAX_SECONDS', `must be at least QUEUE_RETRY_BASE_SECONDS (${retryBaseSeconds}), got ${retryMaxSeconds}`);
+  }
+  return {
+    visibilityTimeoutSeconds,
+    maxReceiveCount: integer(env, 'QUEUE_MAX_RECEIVE_COUNT', 5, 1, 1000),
+    retryBaseSeconds,
+    retryMaxSeconds,
+  };
 }
 
 async function redisConfig(env: Env, secrets: SecretSource, deployed: boolean): Promise<Pick<ServiceConfig, 'redisUrl' | 'redisCluster'>> {
@@ -210,7 +358,7 @@ async function redisConfig(env: Env, secrets: SecretSource, deployed: boolean): 
 async function redisUrl(env: Env, secrets: SecretSource, deployed: boolean): Promise<string | undefined> {
   if (env.REDIS_URL) return requiredUrl(env, 'REDIS_URL', ['redis:', 'rediss:']);
   if (!env.REDIS_HOST) {
-    if (deployed) throw new ConfigError('REDIS_URL', 'is required in dev and prod (or REDIS_HOST)');
+    if (deployed) throw new ConfigError('REDIS_URL', 'is required in every environment but local (or REDIS_HOST)');
     return undefined;
   }
   const port = integer(env, 'REDIS_PORT', 6379, 1, 65535);
@@ -235,7 +383,7 @@ async function tokenSigningKey(env: Env, secrets: SecretSource, deployed: boolea
     key = secretText(variable, await secrets.getSecretString(env.TOKEN_SIGNING_SECRET_ARN), ['signingKey', 'key']);
   }
   if (!key) {
-    if (deployed) throw new ConfigError('TOKEN_SIGNING_KEY', 'is required in dev and prod (or TOKEN_SIGNING_SECRET_ARN)');
+    if (deployed) throw new ConfigError('TOKEN_SIGNING_KEY', 'is required in every environment but local (or TOKEN_SIGNING_SECRET_ARN)');
     return LOCAL_SIGNING_KEY;
   }
   // HS256 wants at least 256 bits of key material.

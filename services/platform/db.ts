@@ -1,7 +1,7 @@
 // PostgreSQL access: a writer pool (Aurora cluster endpoint) and a reader pool (reader endpoint),
 // a transaction helper, and the test that tells "the database is down" apart from a bad query.
 import pg from 'pg';
-import type { DatabaseConfig } from './config';
+import type { DatabaseConfig, DatabaseCredentials } from './config';
 
 export interface Database {
   /** Writes, and reads that must see the caller's own writes. */
@@ -26,7 +26,7 @@ export interface DatabaseOptions {
 export function createDatabase(cfg: DatabaseConfig, options: DatabaseOptions = {}): Database {
   const pool = (url: string) => {
     const p = new pg.Pool({
-      connectionString: url,
+      ...connectionOptions(cfg, url),
       max: cfg.poolMax,
       // Fail fast when the database is unreachable, so requests get a 503 instead of hanging.
       connectionTimeoutMillis: 3000,
@@ -37,6 +37,7 @@ export function createDatabase(cfg: DatabaseConfig, options: DatabaseOptions = {
     });
     // Without a listener an idle connection's error (server restart, failover) crashes the process.
     p.on('error', (err) => options.onIdleError?.(err));
+    if (cfg.credentials) retryConnectAfterRotation(p, cfg.credentials);
     // pg-pool's own query() closes the connection after ANY error, a refused statement too (duplicate
     // key, an order that rolled itself back): on sale day every sold-out attempt would open a new
     // PostgreSQL connection. Through withClient a connection goes back to the pool unless it broke.
@@ -55,6 +56,52 @@ export function createDatabase(cfg: DatabaseConfig, options: DatabaseOptions = {
       return closed;
     },
   };
+}
+
+/**
+ * pg connection options for one endpoint. With rotating credentials the password is a function pg
+ * calls for every new connection, so a re-read secret takes effect without a new pool; the host,
+ * port and database still come from the URL (pg would let a URL's password override the function).
+ */
+export function connectionOptions(cfg: DatabaseConfig, url: string): pg.PoolConfig {
+  if (!cfg.credentials) return { connectionString: url };
+  const credentials = cfg.credentials;
+  const target = new URL(url);
+  return {
+    host: target.hostname,
+    port: Number(target.port || 5432),
+    database: decodeURIComponent(target.pathname.slice(1)),
+    user: credentials.username,
+    password: () => credentials.password(),
+  };
+}
+
+/** SQLSTATE for "password authentication failed". */
+export const INVALID_PASSWORD = '28P01';
+
+/**
+ * After a rotation the database refuses the cached password (28P01) for new connections; existing
+ * ones keep working. A refused connect re-reads the secret (shared and rate-limited by the
+ * credentials) and tries once more when the password changed, so a request that comes after the
+ * secret changed never sees the old password's failure.
+ */
+function retryConnectAfterRotation(p: pg.Pool, credentials: DatabaseCredentials): void {
+  const connect = p.connect.bind(p) as () => Promise<pg.PoolClient>;
+  p.connect = (async (callback?: unknown) => {
+    // pg-pool's own callback-style callers are left alone; ours all use the promise.
+    if (typeof callback === 'function') return (connect as (cb: unknown) => void)(callback);
+    const generation = credentials.generation;
+    try {
+      return await connect();
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== INVALID_PASSWORD) throw err;
+      // Retry once if the password is now another than the one that may have been refused (another
+      // connection's re-read counts too).
+      if (credentials.generation === generation) await credentials.refresh();
+      if (credentials.generation !== generation) return connect();
+      throw err;
+    }
+  }) as typeof p.connect;
 }
 
 /** SQLSTATE for "a prepared statement of that name already exists". */
@@ -127,7 +174,8 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
 }
 
 // SQLSTATE classes meaning "the server is not there or not accepting work", not "your query is wrong".
-const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006']);
+// 28P01 (wrong password) too: after a rotation it lasts until the secret is re-read, seconds at most.
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006', INVALID_PASSWORD]);
 const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', 'EAI_AGAIN']);
 
 /** True when `err` means the database cannot be reached right now (answer 503, not 500). */

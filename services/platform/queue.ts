@@ -1,8 +1,11 @@
 // SQS: the client (pointed at the emulator when SQS_ENDPOINT is set) and a queue worker loop.
 // A small loop instead of sqs-consumer because shutdown must be exact: stop() aborts the long poll
 // at once, then waits for the messages in hand to finish (handled and deleted, or left for redrive).
-// A handler that throws or outlives `handlerTimeoutMs` leaves its message in the queue: SQS makes it
-// visible again after the visibility timeout and moves it to the DLQ after maxReceiveCount receives.
+// A handler that throws or outlives `handlerTimeoutMs` leaves its message in the queue, visible again
+// after a delay that grows with its receive count (`retryDelaySeconds`), and SQS moves it to the DLQ
+// after maxReceiveCount receives. A failure because a dependency is down (the database) also pauses
+// polling until the dependency answers: receiving messages only to fail them would spend their
+// receives, and an outage longer than the backoff would dead-letter every message in flight.
 // Handlers must be idempotent: SQS delivers at least once, and a timed-out handler may still finish.
 import {
   ChangeMessageVisibilityCommand,
@@ -42,12 +45,31 @@ export interface QueueWorkerOptions {
   metrics?: Metrics;
   /** Messages received (and handled concurrently) per poll, 1-10. @default 10 */
   batchSize?: number;
-  /** Visibility on receive, extended by this much every third of it while a handler runs. @default 30 */
+  /**
+   * Visibility on receive, extended by this much every third of it while a handler runs: the
+   * queue's own visibility timeout (ServiceConfig.queue). @default 60
+   */
   visibilityTimeoutSeconds?: number;
   /** Long-poll wait. @default 20 */
   waitTimeSeconds?: number;
-  /** After a failure, make the message visible again after this many seconds instead of the visibility timeout. */
-  retryDelaySeconds?: number;
+  /** After a failure the message is visible again after this backoff. @default retryBackoff(15, 300) */
+  retryDelaySeconds?: (receiveCount: number) => number;
+  /** Receives before SQS dead-letters a message (the queue's redrive policy), for the logs. @default 5 */
+  maxReceiveCount?: number;
+  /**
+   * A dependency whose outage pauses polling: after a handler fails with an error `isDown` accepts,
+   * no message is received until `probe` resolves true (asked every `probeEveryMs`).
+   * @default - never pauses
+   */
+  pauseWhileDown?: { isDown(err: unknown): boolean; probe(): Promise<boolean>; probeEveryMs?: number; name: string };
+}
+
+/** SQS's largest visibility timeout, 12 hours. */
+const MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
+
+/** Exponential backoff by receive count: base, 2 x base, 4 x base, ... capped at `maxSeconds`. */
+export function retryBackoff(baseSeconds: number, maxSeconds: number): (receiveCount: number) => number {
+  return (receiveCount) => Math.min(maxSeconds, MAX_VISIBILITY_SECONDS, baseSeconds * 2 ** Math.max(0, receiveCount - 1));
 }
 
 export interface QueueWorker {
@@ -60,10 +82,15 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   const queueName = options.queueName ?? queueUrl.split('/').pop() ?? queueUrl;
   const logger = options.logger.child({ queue: queueName });
   const batchSize = options.batchSize ?? 10;
-  const visibility = options.visibilityTimeoutSeconds ?? 30;
+  const visibility = options.visibilityTimeoutSeconds ?? 60;
   const waitTimeSeconds = options.waitTimeSeconds ?? 20;
+  const retryDelaySeconds = options.retryDelaySeconds ?? retryBackoff(15, 300);
+  const maxReceiveCount = options.maxReceiveCount ?? 5;
+  const dependency = options.pauseWhileDown;
   const dims = { Queue: queueName };
   const stopping = new AbortController();
+  /** Set when a handler failed because the dependency is down; polling waits for it to answer. */
+  let dependencyDown = false;
 
   const extendWhileRunning = (message: Message) => {
     const timer = setInterval(
@@ -98,24 +125,48 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     } catch (err) {
       stopExtending();
       metrics?.count('MessagesFailed', dims);
-      logger.error(
-        { err, messageId: message.MessageId, receiveCount: message.Attributes?.ApproximateReceiveCount },
-        'message handling failed; it stays in the queue for redelivery',
-      );
-      if (options.retryDelaySeconds !== undefined) {
-        await sqs
-          .send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: options.retryDelaySeconds }))
-          .catch(() => undefined);
+      const receiveCount = Number(message.Attributes?.ApproximateReceiveCount ?? 1);
+      const retryInSeconds = Math.round(retryDelaySeconds(receiveCount));
+      const down = dependency?.isDown(err) ?? false;
+      if (down && !dependencyDown) {
+        dependencyDown = true;
+        logger.error({ err, dependency: dependency!.name }, `${dependency!.name} is down: polling paused until it answers`);
       }
+      logger.error(
+        { err, messageId: message.MessageId, receiveCount, maxReceiveCount, retryInSeconds },
+        receiveCount >= maxReceiveCount
+          ? 'message handling failed on its last receive; SQS dead-letters it unless the next receive succeeds'
+          : 'message handling failed; it stays in the queue for redelivery',
+      );
+      await sqs
+        .send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: retryInSeconds }))
+        .catch((e) => logger.warn({ err: e, messageId: message.MessageId }, 'could not delay the retry; the message returns after the visibility timeout'));
     } finally {
       if (timer) clearTimeout(timer);
       metrics?.timing('MessageLatency', dims, performance.now() - started);
     }
   };
 
+  /** Waits, probing, until the dependency answers again (or stop()). */
+  const waitForDependency = async () => {
+    const everyMs = dependency!.probeEveryMs ?? 2000;
+    while (dependencyDown && !stopping.signal.aborted) {
+      await sleep(everyMs, undefined, { signal: stopping.signal }).catch(() => undefined);
+      if (stopping.signal.aborted) return;
+      if (await dependency!.probe().catch(() => false)) {
+        dependencyDown = false;
+        logger.info({ dependency: dependency!.name }, `${dependency!.name} answers again: polling resumed`);
+      }
+    }
+  };
+
   const loop = async () => {
     let backoffMs = 0;
     while (!stopping.signal.aborted) {
+      if (dependencyDown) {
+        await waitForDependency();
+        continue;
+      }
       try {
         const out = await sqs.send(
           new ReceiveMessageCommand({

@@ -1,13 +1,14 @@
 // Test helpers for every services test: a fresh migrated database per call on the test PostgreSQL,
 // a Redis client with its own key prefix on the test Redis, an SQS emulator (fauxqs) in a child
-// process, a throwaway redis-server a test may kill, a throwaway Redis Cluster, and a ServiceContext
-// wired to all of them.
+// process, a throwaway redis-server a test may kill, a throwaway PostgreSQL cluster a test may stop,
+// a throwaway Redis Cluster, and a ServiceContext wired to all of them.
 // Where the run's engines come from is decided once (test-engines.ts): real ones when they answer;
 // in CI, a missing one makes the test FAIL with a message saying what to start; elsewhere PGlite
 // and an ioredis-mock server stand in (support/embedded-*.ts). Jest runs test files in parallel,
 // so nothing here flushes, stops or drops anything it did not create.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { createServer } from 'node:net';
@@ -286,9 +287,76 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'
   await exited;
 }
 
+/** Where the PostgreSQL 15 programs are (Debian's layout); PG_BIN overrides. */
+const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
+
+export interface ThrowawayCluster {
+  /** `postgres://postgres@127.0.0.1:<port>/surge`: the superuser, trusted on loopback. */
+  url: string;
+  port: number;
+  /** pg_ctl stop -m fast: the outage. */
+  stop(): void;
+  /** pg_ctl start on the same port and data. */
+  start(): void;
+  /** Stops it (if running) and removes its files. */
+  destroy(): void;
+}
+
+/**
+ * A PostgreSQL 15 cluster of its own (initdb in a temp dir, run as the `postgres` user on a free
+ * loopback port) with a database `surge`, for tests and drills that stop the database or change a
+ * password: the shared server on 5432 is never touched. The superuser `postgres` is trusted; every
+ * other role must log in with its password (scram-sha-256), as on RDS.
+ */
+export async function throwawayCluster(): Promise<ThrowawayCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'surge-pg-'));
+  const port = await freePort();
+  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+  const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+  chownSync(dir, uid, gid);
+  const data = join(dir, 'data');
+  const asPostgres = (bin: string, args: string[]) =>
+    execFileSync('runuser', ['-u', 'postgres', '--', join(PG_BIN, bin), ...args], { stdio: 'pipe', encoding: 'utf8' });
+  asPostgres('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
+  writeFileSync(
+    join(data, 'pg_hba.conf'),
+    ['local all all trust', 'host all postgres 127.0.0.1/32 trust', 'host all all 127.0.0.1/32 scram-sha-256', ''].join('\n'),
+  );
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;
+  const start = () => void asPostgres('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'log'), '-w', 'start']);
+  const stop = () => void asPostgres('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+  start();
+  try {
+    const admin = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres` });
+    await admin.connect();
+    await admin.query('CREATE DATABASE surge');
+    await admin.end();
+  } catch (err) {
+    stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/surge`,
+    port,
+    stop,
+    start,
+    destroy() {
+      try {
+        stop();
+      } catch {
+        // already stopped
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 export interface TestContextOptions {
-  /** From createTestDatabase(). */
-  databaseUrl: string;
+  /** From createTestDatabase(); omit it to configure the database through `env` (DB_WRITER_HOST, ...). */
+  databaseUrl?: string;
+  /** Where DB_SECRET_ARN and the other secret ARNs in `env` are read. @default none: a test asking for a secret fails */
+  secrets?: SecretSource;
   /** A Redis URL, or true for the shared test Redis; omitted = in-memory cache and limiter. */
   redis?: string | true;
   sqsEndpoint?: string;
@@ -312,7 +380,7 @@ const NO_SECRETS: SecretSource = {
 export async function createTestContext(options: TestContextOptions): Promise<ServiceContext> {
   const env: Record<string, string> = {
     SURGE_ENV: 'local',
-    DATABASE_URL: options.databaseUrl,
+    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...(options.redis ? { REDIS_URL: options.redis === true ? await testRedisUrl() : options.redis } : {}),
     ...(options.sqsEndpoint ? { SQS_ENDPOINT: options.sqsEndpoint } : {}),
@@ -320,7 +388,7 @@ export async function createTestContext(options: TestContextOptions): Promise<Se
     ...(options.queueUrls?.paymentResult ? { PAYMENT_RESULT_QUEUE_URL: options.queueUrls.paymentResult } : {}),
     ...options.env,
   };
-  const config = await loadConfig(env, NO_SECRETS);
+  const config = await loadConfig(env, options.secrets ?? NO_SECRETS);
   if (options.redis === true) {
     // Fail loudly (not degrade) when the shared Redis the test asked for is missing.
     await (await createTestRedis()).quit();

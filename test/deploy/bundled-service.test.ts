@@ -1,11 +1,17 @@
 // Each fleet's BUNDLED artifact (what the instance downloads), started the way systemd starts it:
-// `node FLEET_NODE_FLAGS cluster-launcher.js` with the boot script's environment, except that local engines
-// replace AWS (the test PostgreSQL and Redis, real or embedded, and fauxqs) and a local key replaces the secret
-// ARNs. It must answer 200 on /health/ready within the time limit, then stop cleanly on SIGTERM.
+// `node FLEET_NODE_FLAGS cluster-launcher.js` with the environment the synthesized stack writes for
+// it - of a fork's environment (`staging`, as docs/FORKING.md adds one), so SURGE_ENV is whatever
+// name the CDK config accepted - except that local engines replace AWS (the test PostgreSQL and
+// Redis, real or embedded, and fauxqs) and a local key replaces the secret ARNs. It must answer 200
+// on /health/ready within the time limit, then stop cleanly on SIGTERM.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import type { FleetName } from '../../lib/config';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { type FleetName, validateConfig } from '../../lib/config';
+import { dev } from '../../lib/config/dev';
 import { BUNDLE_ENTRY, BUNDLE_LAUNCHER, bundleFleet, FLEET_NODE_FLAGS } from '../../lib/deploy/bundle';
+import { SurgeStack } from '../../lib/stack/surge-stack';
 import {
   createTestDatabase,
   freePort,
@@ -15,6 +21,7 @@ import {
   testRedisUrl,
 } from '../../services/platform/testing';
 import { needsRealEngine } from '../../services/platform/test-engines';
+import { cdkContext, fleetEnvironment } from '../helpers/app';
 
 const READY_WITHIN_MS = 20_000;
 
@@ -24,8 +31,16 @@ let sqs: SqsEmulator;
 let queues: { orderPlaced: string; paymentResult: string };
 let database: TestDatabase;
 let redisUrl: string;
+let stack: SurgeStack;
+let template: Template;
 
 beforeAll(async () => {
+  // A fork's environment: dev's config under a name the services have never heard of.
+  stack = new SurgeStack(new App({ context: cdkContext }), 'Surge-staging', {
+    config: validateConfig({ ...dev, envName: 'staging' }),
+    env: { region: dev.region },
+  });
+  template = Template.fromStack(stack);
   redisUrl = await testRedisUrl();
   sqs = await startSqsEmulator();
   queues = {
@@ -40,11 +55,16 @@ afterAll(async () => {
   await sqs?.stop();
 });
 
-/** The instance's environment (lib/stack/surge-stack.ts), with local engines and a local signing key. */
+/** Settings that name AWS resources (endpoints, secret ARNs, the RDS CA bundle path, queue URLs): local engines replace them. */
+const AWS_BOUND = /^(DB_|REDIS_|TOKEN_SIGNING_)|_QUEUE_URL$/;
+
+/** The instance's environment from the synthesized stack, with local engines and a local signing key. */
 function instanceEnvironment(fleet: FleetName, port: number, databaseUrl: string): NodeJS.ProcessEnv {
+  const fromStack = Object.fromEntries(Object.entries(fleetEnvironment(stack, fleet, template)).filter(([key]) => !AWS_BOUND.test(key)));
+  expect(fromStack.SURGE_ENV).toBe('staging');
   return {
+    ...fromStack,
     PATH: process.env.PATH,
-    SURGE_ENV: 'dev',
     PORT: String(port),
     HOST: '127.0.0.1',
     AWS_REGION: 'us-east-1',
@@ -53,13 +73,7 @@ function instanceEnvironment(fleet: FleetName, port: number, databaseUrl: string
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
     TOKEN_SIGNING_KEY: 'bundled-service-test-signing-key-0123456789abcdef',
-    RATE_LIMIT_ORDERS_PER_MINUTE: '20',
-    RATE_LIMIT_LOGIN_PER_MINUTE: '10',
-    RATE_LIMIT_DEFAULT_PER_SECOND: '50',
-    RATE_LIMIT_DEFAULT_BURST: '100',
-    QUEUE_HANDLER_TIMEOUT_MS: '30000',
     SHUTDOWN_DEADLINE_MS: '5000',
-    MIGRATE_ON_START: fleet === 'worker' ? 'true' : 'false',
     METRICS_FLUSH_MS: '0',
     LOG_LEVEL: 'warn',
     SURGE_WORKERS: '1',

@@ -14,7 +14,8 @@ import { FLEET_NAMES, type FleetName } from '../../lib/config';
 import { dev } from '../../lib/config/dev';
 import { ServiceFleet } from '../../lib/construct/service-fleet';
 import { SurgeStack } from '../../lib/stack/surge-stack';
-import { buildSurgeApp, cdkContext, constructTestStack } from '../helpers/app';
+import { loadConfig } from '../../services/platform/config';
+import { buildSurgeApp, cdkContext, constructTestStack, fleetEnvironment, fleetUserData } from '../helpers/app';
 
 const surge = buildSurgeApp('dev');
 const template = Template.fromStack(surge.stack);
@@ -24,17 +25,11 @@ const logicalId = (construct: { node: { defaultChild?: unknown } }) => surge.sta
 
 /** The launch template's user data with every CloudFormation expression shown as <ref>. */
 function userDataText(fleet: FleetName, stack: SurgeStack = surge.stack): string {
-  const stackResources = stack === surge.stack ? resources : Template.fromStack(stack).toJSON().Resources;
-  const lt = stackResources[stack.getLogicalId(stack.fleets[fleet].launchTemplate.node.defaultChild as never)];
-  const encoded = lt.Properties.LaunchTemplateData.UserData['Fn::Base64'];
-  if (typeof encoded === 'string') return encoded;
-  return (encoded['Fn::Join'][1] as unknown[]).map((part) => (typeof part === 'string' ? part : '<ref>')).join('');
+  return fleetUserData(stack, fleet, stack === surge.stack ? template : undefined);
 }
 
 function environment(fleet: FleetName, stack: SurgeStack = surge.stack): Record<string, string> {
-  const text = userDataText(fleet, stack);
-  const body = text.split("<<'SURGE_ENVIRONMENT'\n")[1].split('\nSURGE_ENVIRONMENT\n')[0];
-  return Object.fromEntries(body.split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  return fleetEnvironment(stack, fleet, stack === surge.stack ? template : undefined);
 }
 
 /** Every statement of every inline policy attached to the fleet's instance role. */
@@ -154,6 +149,37 @@ describe('service environment', () => {
     });
     expect(Number(env.SHUTDOWN_DEADLINE_MS)).toBeLessThan(config.loadBalancer.deregistrationDelaySeconds * 1000);
     expect(Object.keys(env).filter((k) => /KEY$|PASSWORD|TOKEN$|_URL$/.test(k) && !k.endsWith('QUEUE_URL'))).toEqual([]);
+  });
+
+  test('the worker consumes with each queue\'s own visibility timeout and maxReceiveCount, as the services parse them', async () => {
+    const env = environment('worker');
+    for (const name of ['order-placed', 'payment-result'] as const) {
+      const queue = resources[logicalId(surge.stack.queues[name].queue)].Properties;
+      expect(String(queue.VisibilityTimeout)).toBe(env.QUEUE_VISIBILITY_TIMEOUT_SECONDS);
+      expect(String(queue.RedrivePolicy.maxReceiveCount)).toBe(env.QUEUE_MAX_RECEIVE_COUNT);
+    }
+    const parsed = await loadConfig({
+      SURGE_ENV: 'local',
+      DATABASE_URL: 'postgres://u@127.0.0.1:5432/surge',
+      QUEUE_HANDLER_TIMEOUT_MS: env.QUEUE_HANDLER_TIMEOUT_MS,
+      QUEUE_VISIBILITY_TIMEOUT_SECONDS: env.QUEUE_VISIBILITY_TIMEOUT_SECONDS,
+      QUEUE_MAX_RECEIVE_COUNT: env.QUEUE_MAX_RECEIVE_COUNT,
+    });
+    expect(parsed.queue).toMatchObject({
+      visibilityTimeoutSeconds: Number(env.QUEUE_VISIBILITY_TIMEOUT_SECONDS),
+      maxReceiveCount: surge.config.queues.maxReceiveCount,
+    });
+    // Without the stack's values the services assume what the construct builds by default.
+    const defaults = await loadConfig({ SURGE_ENV: 'local', DATABASE_URL: 'postgres://u@127.0.0.1:5432/surge', QUEUE_HANDLER_TIMEOUT_MS: env.QUEUE_HANDLER_TIMEOUT_MS });
+    expect(defaults.queue.visibilityTimeoutSeconds).toBe(Number(env.QUEUE_VISIBILITY_TIMEOUT_SECONDS));
+    expect(defaults.queue.maxReceiveCount).toBe(Number(env.QUEUE_MAX_RECEIVE_COUNT));
+  });
+
+  test('without SURGE_ENV an instance\'s environment refuses to start, naming SURGE_ENV', async () => {
+    for (const fleet of FLEET_NAMES) {
+      const { SURGE_ENV: _omitted, ...rest } = environment(fleet);
+      await expect(loadConfig(rest)).rejects.toThrow(/^SURGE_ENV: is not set, but AWS settings are/);
+    }
   });
 
   test('no fleet migrates at start (the migration step does); only the worker knows the queue URLs', () => {

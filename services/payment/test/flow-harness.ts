@@ -8,7 +8,7 @@ import { startTestService, type TestService } from '../../order/test/harness';
 import { paymentRoutes } from '../routes';
 
 // Short polls and immediate retries keep the suites fast; production uses the queue worker defaults.
-export const FAST_QUEUE = { waitTimeSeconds: 1, retryDelaySeconds: 0, visibilityTimeoutSeconds: 5 };
+export const FAST_QUEUE = { waitTimeSeconds: 1, retryDelaySeconds: () => 0, visibilityTimeoutSeconds: 5 };
 
 export interface PaymentFlow {
   emulator: SqsEmulator;

@@ -1,5 +1,5 @@
 // loadConfig: defaults, validation naming the variable, and secrets resolved through a fake source.
-import { ConfigError, loadConfig, loadDatabaseConfig, secretsManagerSource, type SecretSource } from '../config';
+import { AWS_SETTINGS, ConfigError, loadConfig, loadDatabaseConfig, secretsManagerSource, type SecretSource } from '../config';
 
 const secrets = (values: Record<string, string>): SecretSource & { asked: string[] } => {
   const asked: string[] = [];
@@ -41,10 +41,34 @@ describe('loadConfig', () => {
     expect(cfg.trustedProxyHops).toBe(2);
   });
 
+  it.each(['staging', 'qa-2', 'prod-eu'])('starts a fork environment %p like any deployed one: Redis and a signing key required', async (name) => {
+    await expect(loadConfig({ ...LOCAL, SURGE_ENV: name, TOKEN_SIGNING_KEY: KEY }, noSecrets)).rejects.toThrow(/^REDIS_URL: is required/);
+    await expect(loadConfig({ ...LOCAL, SURGE_ENV: name, REDIS_URL: 'redis://r:6379' }, noSecrets)).rejects.toThrow(/^TOKEN_SIGNING_KEY: is required/);
+    const cfg = await loadConfig({ ...LOCAL, SURGE_ENV: name, REDIS_URL: 'rediss://r:6380', TOKEN_SIGNING_KEY: KEY }, noSecrets);
+    expect(cfg).toMatchObject({ env: name, port: 8080, host: '0.0.0.0', trustedProxyHops: 2 });
+  });
+
+  it.each(AWS_SETTINGS.map((variable) => [variable]))('refuses to start without SURGE_ENV when %s (an AWS setting) is present', async (variable) => {
+    const err = await loadConfig({ ...LOCAL, [variable]: 'x' }, noSecrets).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(new RegExp(`^SURGE_ENV: is not set, but AWS settings are \\(${variable}\\)`));
+    // Explicitly local is a choice, and allowed.
+    await expect(loadConfig({ ...LOCAL, [variable]: 'x', SURGE_ENV: 'local' }, secrets({ x: JSON.stringify({ signingKey: KEY }) }))).resolves.toMatchObject({ env: 'local' });
+  });
+
+  it('gives the queue consumer the queue construct\'s defaults: visibility 2 x handler timeout, 5 receives, backoff 15 s doubling to 300 s', async () => {
+    expect((await loadConfig(LOCAL, noSecrets)).queue).toEqual({ visibilityTimeoutSeconds: 60, maxReceiveCount: 5, retryBaseSeconds: 15, retryMaxSeconds: 300 });
+    const cfg = await loadConfig({ ...LOCAL, QUEUE_HANDLER_TIMEOUT_MS: '45000', QUEUE_MAX_RECEIVE_COUNT: '8' }, noSecrets);
+    expect(cfg.queue).toMatchObject({ visibilityTimeoutSeconds: 90, maxReceiveCount: 8 });
+  });
+
   it.each([
     [{ PORT: 'eighty' }, /^PORT: must be a whole number, got "eighty"/],
     [{ PORT: '70000' }, /^PORT: must be between 0 and 65535/],
-    [{ SURGE_ENV: 'staging' }, /^SURGE_ENV: must be one of dev, prod, local/],
+    [{ SURGE_ENV: 'Staging' }, /^SURGE_ENV: must be local or an environment name \(lowercase letters, digits and hyphens, at most 20\), got "Staging"/],
+    [{ QUEUE_VISIBILITY_TIMEOUT_SECONDS: '30' }, /^QUEUE_VISIBILITY_TIMEOUT_SECONDS: must be longer than QUEUE_HANDLER_TIMEOUT_MS \(30000 ms\)/],
+    [{ QUEUE_RETRY_BASE_SECONDS: '60', QUEUE_RETRY_MAX_SECONDS: '30' }, /^QUEUE_RETRY_MAX_SECONDS: must be at least QUEUE_RETRY_BASE_SECONDS \(60\)/],
+    [{ QUEUE_MAX_RECEIVE_COUNT: '0' }, /^QUEUE_MAX_RECEIVE_COUNT: must be between 1 and 1000/],
     [{ DATABASE_URL: 'mysql://x' }, /^DATABASE_URL: must start with postgres:\/\//],
     [{ DATABASE_URL: 'not a url' }, /^DATABASE_URL: is not a valid URL/],
     [{ REDIS_URL: 'http://r' }, /^REDIS_URL: must start with redis:\/\/ or rediss:\/\//],
@@ -60,7 +84,15 @@ describe('loadConfig', () => {
 
   it('requires a database', async () => {
     await expect(loadConfig({}, noSecrets)).rejects.toThrow(/^DATABASE_URL: is required/);
-    await expect(loadConfig({ DB_WRITER_HOST: 'w' }, noSecrets)).rejects.toThrow(/^DB_SECRET_ARN: is required/);
+    await expect(loadConfig({ SURGE_ENV: 'prod', DB_WRITER_HOST: 'w' }, noSecrets)).rejects.toThrow(/^DB_SECRET_ARN: is required/);
+  });
+
+  it('keeps TLS to the database unless a local run turns it off', async () => {
+    const db = secrets({ 'arn:db': JSON.stringify({ username: 'u', password: 'p' }) });
+    const aws = { DB_WRITER_HOST: 'w', DB_SECRET_ARN: 'arn:db' };
+    expect((await loadDatabaseConfig(aws, db)).tls).toEqual({ ca: undefined });
+    expect((await loadDatabaseConfig({ ...aws, SURGE_ENV: 'local', DB_TLS: 'false' }, db)).tls).toBeUndefined();
+    await expect(loadDatabaseConfig({ ...aws, SURGE_ENV: 'staging', DB_TLS: 'false' }, db)).rejects.toThrow(/^DB_TLS: may be false only with SURGE_ENV=local/);
   });
 
   it('resolves AWS-style settings through the secret source', async () => {
@@ -114,7 +146,7 @@ describe('loadConfig', () => {
   it('REDIS_CLUSTER: off by default, true names the configuration endpoint as the seed, anything else is refused', async () => {
     expect((await loadConfig({ ...LOCAL, REDIS_URL: 'redis://r:6379' }, noSecrets)).redisCluster).toBe(false);
     const cfg = await loadConfig(
-      { ...LOCAL, REDIS_HOST: 'clustercfg.surge.example', REDIS_PORT: '6390', REDIS_TLS: 'true', REDIS_AUTH_SECRET_ARN: 'arn:redis', REDIS_CLUSTER: 'true' },
+      { ...LOCAL, SURGE_ENV: 'local', REDIS_HOST: 'clustercfg.surge.example', REDIS_PORT: '6390', REDIS_TLS: 'true', REDIS_AUTH_SECRET_ARN: 'arn:redis', REDIS_CLUSTER: 'true' },
       secrets({ 'arn:redis': 'redis-token' }),
     );
     expect(cfg).toMatchObject({ redisCluster: true, redisUrl: 'rediss://:redis-token@clustercfg.surge.example:6390' });
@@ -124,6 +156,53 @@ describe('loadConfig', () => {
     );
     // Without a Redis the services would fall back to the in-memory cache, not the cluster asked for.
     await expect(loadConfig({ ...LOCAL, REDIS_CLUSTER: 'true' }, noSecrets)).rejects.toThrow(/^REDIS_CLUSTER: is true but no Redis is configured/);
+  });
+});
+
+describe('rotating database credentials', () => {
+  const rotating = () => {
+    let current = { username: 'surge', password: 'first' };
+    const source = secrets({});
+    let reads = 0;
+    source.getSecretString = async () => {
+      reads += 1;
+      return JSON.stringify(current);
+    };
+    return {
+      source,
+      reads: () => reads,
+      rotate(password: string) {
+        current = { ...current, password };
+      },
+    };
+  };
+  const env = { DB_WRITER_HOST: 'w', DB_SECRET_ARN: 'arn:db', DB_SECRET_REFRESH_MIN_MS: '200' };
+
+  it('reads the secret once at start and re-reads it only on refresh, shared by concurrent callers', async () => {
+    const s = rotating();
+    const cfg = await loadDatabaseConfig(env, s.source);
+    const credentials = cfg.credentials!;
+    expect(credentials.username).toBe('surge');
+    expect(credentials.password()).toBe('first');
+    expect(s.reads()).toBe(1);
+    s.rotate('second');
+    expect(credentials.password()).toBe('first');
+    const results = await Promise.all(Array.from({ length: 50 }, () => credentials.refresh()));
+    expect(results.every((changed) => changed)).toBe(true);
+    expect(credentials.password()).toBe('second');
+    expect(credentials.generation).toBe(1);
+    expect(s.reads()).toBe(2);
+  });
+
+  it('re-reads at most once per DB_SECRET_REFRESH_MIN_MS while the secret has not changed yet', async () => {
+    const s = rotating();
+    const credentials = (await loadDatabaseConfig(env, s.source)).credentials!;
+    const started = Date.now();
+    expect(await credentials.refresh()).toBe(false);
+    expect(await credentials.refresh()).toBe(false);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(390);
+    expect(s.reads()).toBe(3);
+    expect(credentials.generation).toBe(0);
   });
 });
 

@@ -3,7 +3,7 @@
 // for the message in hand.
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import pino from 'pino';
-import { startQueueWorker, type Message, type QueueWorker } from '../queue';
+import { retryBackoff, startQueueWorker, type Message, type QueueWorker } from '../queue';
 import { startSqsEmulator, type SqsEmulator } from '../testing';
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -23,7 +23,7 @@ afterEach(async () => {
 });
 
 function worker(queueUrl: string, handle: (m: Message, signal: AbortSignal) => Promise<void>, extra: Partial<Parameters<typeof startQueueWorker>[0]> = {}) {
-  const w = startQueueWorker({ sqs: sqs.sqs, queueUrl, handle, handlerTimeoutMs: 5000, logger, waitTimeSeconds: 1, retryDelaySeconds: 0, ...extra });
+  const w = startQueueWorker({ sqs: sqs.sqs, queueUrl, handle, handlerTimeoutMs: 5000, logger, waitTimeSeconds: 1, retryDelaySeconds: () => 0, ...extra });
   workers.push(w);
   return w;
 }
@@ -134,3 +134,67 @@ it('stop() stops polling at once but lets the message in hand finish', async () 
   await idle.stop();
   expect(Date.now() - t1).toBeLessThan(500);
 });
+
+it('backs a failing message off by its receive count (ChangeMessageVisibility), doubling up to the cap', async () => {
+  const { queueUrl } = await sqs.createQueue('q-backoff', { dlq: true, maxReceiveCount: 10 });
+  const receivedAt: number[] = [];
+  worker(
+    queueUrl,
+    async () => {
+      receivedAt.push(Date.now());
+      if (receivedAt.length < 4) throw new Error('not yet');
+    },
+    { retryDelaySeconds: retryBackoff(1, 2) },
+  );
+  await send(queueUrl, 'later');
+  await waitFor(() => receivedAt.length === 4, 12_000);
+  const gaps = receivedAt.slice(1).map((t, i) => t - receivedAt[i]);
+  // 1 s after the first receive, 2 s after the second, 2 s (the cap) after the third; a poll may add up to 1 s.
+  expect(gaps[0]).toBeGreaterThanOrEqual(900);
+  expect(gaps[0]).toBeLessThan(1900);
+  expect(gaps[1]).toBeGreaterThanOrEqual(1900);
+  expect(gaps[2]).toBeGreaterThanOrEqual(1900);
+  expect(gaps[2]).toBeLessThan(3500);
+}, 20_000);
+
+it('retryBackoff doubles from the base and stops at the cap (and at SQS\'s 12 hours)', () => {
+  expect([1, 2, 3, 4, 5, 6].map(retryBackoff(15, 300))).toEqual([15, 30, 60, 120, 240, 300]);
+  expect(retryBackoff(3600, 86400)(10)).toBe(43200);
+  expect(retryBackoff(0, 0)(3)).toBe(0);
+});
+
+it('pauses polling while a dependency is down (receives are not spent) and resumes when it answers', async () => {
+  const { queueUrl, dlqUrl } = await sqs.createQueue('q-pause', { dlq: true, maxReceiveCount: 2 });
+  let up = false;
+  let probes = 0;
+  const receives: boolean[] = [];
+  worker(
+    queueUrl,
+    async () => {
+      receives.push(up);
+      if (!up) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    },
+    {
+      pauseWhileDown: {
+        name: 'the database',
+        isDown: (err) => (err as { code?: string }).code === 'ECONNREFUSED',
+        probe: async () => {
+          probes += 1;
+          return up;
+        },
+        probeEveryMs: 100,
+      },
+    },
+  );
+  await send(queueUrl, 'one');
+  await send(queueUrl, 'two');
+  await waitFor(() => receives.length >= 1);
+  // Retries are immediate here (retryDelaySeconds 0), yet nothing is received while the probe says down.
+  await sleep(2500);
+  expect(receives.filter((wasUp) => !wasUp).length).toBeLessThanOrEqual(2);
+  expect(probes).toBeGreaterThan(5);
+  up = true;
+  await waitFor(async () => (await messagesIn(queueUrl)) === 0);
+  expect(receives.filter((wasUp) => wasUp)).toHaveLength(2);
+  expect(await messagesIn(dlqUrl!)).toBe(0);
+}, 15_000);
