@@ -60,7 +60,7 @@ async function databaseMigratedThrough(lastVersion: string): Promise<TestDatabas
       copyFileSync(join(MIGRATIONS_DIR, `${m.version}_${m.name}.sql`), join(dir, `${m.version}_${m.name}.sql`));
     }
     const database = await createTestDatabase({ migrated: false });
-    await migrate(database.db.writer, dir);
+    await migrate(database.db.writer, { dir });
     return database;
   } finally {
     rmSync(dir, { recursive: true, force: true });
