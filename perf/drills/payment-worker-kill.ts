@@ -53,7 +53,7 @@ export async function paymentWorkerKillDrill(options: { orders?: number } = {}):
     worker = await startServiceProcess('worker', env);
     running.push(worker);
     const killedAt = Date.now();
-    // Messages in hand at the kill come back after the visibility timeout (30 s).
+    // Messages in hand at the kill come back after the visibility timeout (60 s).
     const ledger = await waitForSettlement(engines.databaseUrl, orderIds, 120_000);
     return report(
       'payment-worker-kill',

@@ -72,7 +72,8 @@ export async function startEngines(options: EngineOptions = {}): Promise<Engines
     const sqs = await startSqsEmulator();
     stops.push(() => sqs.stop());
     const maxReceiveCount = options.maxReceiveCount ?? 3;
-    const visibilityTimeout = 30;
+    // EventQueue's visibility timeout for the services' default 30 s handler timeout (2 x).
+    const visibilityTimeout = 60;
     const placed = await sqs.createQueue('order-placed', { dlq: true, maxReceiveCount, visibilityTimeout });
     const result = await sqs.createQueue('payment-result', { dlq: true, maxReceiveCount, visibilityTimeout });
     return {

@@ -175,7 +175,9 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
 
 // SQLSTATE classes meaning "the server is not there or not accepting work", not "your query is wrong".
 // 28P01 (wrong password) too: after a rotation it lasts until the secret is re-read, seconds at most.
-const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006', INVALID_PASSWORD]);
+// 57014 (statement timeout): a writer too slow to answer within 10 s (failing over, overloaded) is
+// answered as unavailable, not as a server error; it is still logged as a 5xx.
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '57014', '53300', '08000', '08001', '08003', '08004', '08006', INVALID_PASSWORD]);
 const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', 'EAI_AGAIN']);
 
 /** True when `err` means the database cannot be reached right now (answer 503, not 500). */

@@ -85,6 +85,21 @@ describe('isDatabaseUnavailable', () => {
     const bad = await t.db.writer.query('SELECT * FROM no_such_table').catch((e: unknown) => e);
     expect(isDatabaseUnavailable(bad)).toBe(false);
   });
+
+  it('is true for a wrong password (28P01, a rotation the service has not caught up with)', () => {
+    expect(isDatabaseUnavailable(Object.assign(new Error('password authentication failed for user "surge"'), { code: '28P01' }))).toBe(true);
+  });
+
+  needsRealEngine('postgres', 'PGlite runs in one thread and may not cancel a sleeping statement')('on a real server', () => {
+    it('is true for a statement timeout', async () => {
+      const slow = await withTransaction(t.db.writer, async (c) => {
+        await c.query("SET LOCAL statement_timeout = '50ms'");
+        await c.query('SELECT pg_sleep(1)');
+      }).catch((e: unknown) => e);
+      expect(slow).toMatchObject({ code: '57014' });
+      expect(isDatabaseUnavailable(slow)).toBe(true);
+    });
+  });
 });
 
 describe('queryPrepared', () => {
