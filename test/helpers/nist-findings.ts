@@ -16,7 +16,7 @@ export const WHY_OPEN: Record<string, string> = {
   'VPCNoUnrestrictedRouteToIGW': 'The public subnets need 0.0.0.0/0 to the internet gateway: the ALB is internet-facing (reachable only from CloudFront by security group) and the NAT gateways (dev: a NAT instance) route egress.',
   'EC2InstanceNoPublicIp': 'Dev\'s NAT instance: translating the private subnets\' egress to a public address is its job. Its security group admits TCP from the VPC only; prod uses managed NAT gateways.',
   'EC2InstancesInVPC': 'Dev\'s NAT instance is in the VPC\'s public subnet, named in its network interface (needed to give it a public address); the rule only reads the instance-level SubnetId.',
-  'IAMNoInlinePolicy': 'CDK grants (queue, secret, flow-log delivery) render as inline default policies on the role they belong to; they are least-privilege and scoped to one resource each.',
+  'IAMNoInlinePolicy': 'CDK grants (queue, secret, flow-log delivery, the storefront deployment handler) render as inline default policies on the role they belong to; they are least-privilege and scoped to one resource each.',
   'ALBWAFEnabled': 'The web ACL protects the CloudFront distribution, which is the ALB\'s only client (prefix list + secret header); a second regional web ACL on the ALB would double WAF cost for no extra coverage.',
   'ELBDeletionProtectionEnabled': 'Dev only: dev tears down freely. Prod turns deletion protection on.',
   'ALBHttpToHttpsRedirection': 'Without a configured domain (dev and prod as shipped), CloudFront reaches the ALB over HTTP because no certificate can cover *.elb.amazonaws.com. Setting `domain` in the config gives an HTTPS listener with HTTP redirected.',
@@ -31,6 +31,9 @@ export const WHY_OPEN: Record<string, string> = {
   'RDSInstanceDeletionProtectionEnabled': 'Dev only: the dev cluster is destroyable. Prod has deletion protection and a final snapshot.',
   'RDSEnhancedMonitoringEnabled': 'Enhanced Monitoring (OS metrics at 1-60 s) is not turned on; CloudWatch cluster metrics (CPU, connections, replica lag) cover the dashboard.',
   'RDSInBackupPlan': 'Aurora automated backups (7 days dev, 14 prod, point-in-time restore) are used instead of an AWS Backup plan.',
+  'LambdaConcurrency': 'The only Lambda is the CDK\'s BucketDeployment handler (storefront upload), run by CloudFormation once per deployment; there is no traffic to bound.',
+  'LambdaDLQ': 'The BucketDeployment handler is a CloudFormation custom resource invoked synchronously: a failure fails the deployment (and rolls it back), so there is no event to park in a dead-letter queue.',
+  'LambdaInsideVPC': 'The BucketDeployment handler talks only to S3 and CloudFront APIs during deployments; putting it in the VPC would need NAT or S3/CloudFront endpoints for no data it could reach there.',
   'ElastiCacheRedisClusterAutomaticBackup': 'The rule wants 15+ days of snapshots; the cache holds data rebuilt from Aurora, so 1 day (dev) / 7 days (prod) is kept.',
 };
 
