@@ -1,6 +1,7 @@
 // `npm start` end to end: the runner in a child process with embedded engines (PGlite, fauxqs,
 // in-memory cache) on a free port: cold start migrates and seeds, it serves every service's routes
-// and the storefront (with S3's Cache-Control), SIGTERM makes it exit 0; a warm start on the same data directory skips the seed.
+// and the storefront (with S3's Cache-Control), SIGTERM makes it exit 0; a warm start on the same
+// data directory skips the seed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
