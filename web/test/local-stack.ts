@@ -36,7 +36,14 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-export async function startLocalStack(options: { products: number }): Promise<LocalStack> {
+export interface LocalStackOptions {
+  /** Products to seed. */
+  products: number;
+  /** More environment for `npm start`, given the seeded database (e.g. sale events naming product ids). */
+  env?: (database: TestDatabase) => Promise<Record<string, string>>;
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const stops: Array<() => Promise<unknown>> = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
@@ -66,6 +73,7 @@ export async function startLocalStack(options: { products: number }): Promise<Lo
       AWS_SECRET_ACCESS_KEY: 'test',
       SEED_PRODUCTS: '0',
       METRICS_FLUSH_MS: '0',
+      ...(await options.env?.(database)),
     };
     const runner = await startRunner(env);
     stops.push(() => runner.stop());
