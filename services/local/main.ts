@@ -1,7 +1,8 @@
 // `npm start`: the whole Surge system in one process on http://localhost:3000 (PORT overrides),
 // with the paths the ALB routes (/api/users*, /api/orders*, /api/products*, /api/payments*) plus
-// /health/ready, and the storefront (web/, built on start) at `/`. Engines: DATABASE_URL, SQS_ENDPOINT and REDIS_URL when set; otherwise PGlite (data
-// in .surge/pgdata, or SURGE_PGDATA), fauxqs in process, and an in-memory cache and rate limiter.
+// /health/ready, and the storefront (web/, built on start) at `/`. Engines: DATABASE_URL,
+// SQS_ENDPOINT and REDIS_URL when set; otherwise PGlite (data in .surge/pgdata, or SURGE_PGDATA),
+// fauxqs in process, and an in-memory cache and rate limiter.
 // It migrates and seeds the catalog (SEED_PRODUCTS, default 10,000) on first start.
 import { join } from 'node:path';
 import { loadConfig } from '../platform/config';
