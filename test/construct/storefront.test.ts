@@ -2,7 +2,7 @@
 // under assets/ with a year-long immutable Cache-Control, index.html revalidated on every use and
 // invalidated (only it) at CloudFront after the assets are in place; nothing is pruned. Validation of
 // the build folder and cdk-nag with the deployment handler's acknowledgments.
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type App, SecretValue } from 'aws-cdk-lib';
@@ -87,5 +87,9 @@ test('the deployment handler leaves no unacknowledged cdk-nag finding', () => {
 test('a folder that is not a storefront build is refused, naming what is missing', () => {
   const empty = mkdtempSync(join(tmpdir(), 'surge-storefront-'));
   expect(existsSync(join(empty, 'index.html'))).toBe(false);
-  expect(() => build(empty)).toThrow(/Invalid Storefront props: buildDirectory .* has no index\.html; buildDirectory .* has no assets/);
+  try {
+    expect(() => build(empty)).toThrow(/Invalid Storefront props: buildDirectory .* has no index\.html; buildDirectory .* has no assets/);
+  } finally {
+    rmSync(empty, { recursive: true });
+  }
 });

@@ -1,6 +1,6 @@
 // The storefront in a real browser (Debian's Chromium driven by playwright-core) against `npm start`
-// on real engines: browse -> sign up -> add to cart -> checkout -> PAID; a sold-out product, on its
-// page and at checkout; a double click on "Place order", and a retry after a lost answer, each make
+// on real engines: browse -> sign up -> add to cart -> checkout -> PAID; PAYMENT_FAILED; cancel; a
+// sold-out product, on its page and at checkout; a double click on "Place order", and a retry after a lost answer, each make
 // one order; rate-limited and signed-out answers in words. Screenshots of the main pages go to web/test/screenshots/ (git-ignored).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +14,8 @@ const PAID_SKU = 'SKU-000002';
 const SOLD_OUT_SKU = 'SKU-000005';
 const DOUBLE_CLICK_SKU = 'SKU-000004';
 const LATE_SOLD_OUT_SKU = 'SKU-000006';
+const DECLINED_SKU = 'SKU-000003';
+const CANCELLED_SKU = 'SKU-000007';
 
 jest.setTimeout(180_000);
 
@@ -26,9 +28,11 @@ needsRealEngine('chromium', 'a real browser drives the storefront; nothing stand
     mkdirSync(SCREENSHOTS, { recursive: true });
     // The browser first: without Chromium this fails at once, naming the missing executable.
     browser = await launchChromium();
-    stack = await startLocalStack({ products: 30 });
+    // A slower sandbox charge (half before, half after it is recorded) keeps orders PENDING for about
+    // 1.5 s, long enough for a shopper to cancel one.
+    stack = await startLocalStack({ products: 30, env: async () => ({ PAYMENT_SANDBOX_LATENCY_MS: '1500' }) });
     const { rows } = await stack.database.db.writer.query<{ id: string; sku: string; name: string }>('SELECT id, sku, name FROM products WHERE sku = ANY($1)', [
-      [PAID_SKU, SOLD_OUT_SKU, DOUBLE_CLICK_SKU, LATE_SOLD_OUT_SKU],
+      [PAID_SKU, SOLD_OUT_SKU, DOUBLE_CLICK_SKU, LATE_SOLD_OUT_SKU, DECLINED_SKU, CANCELLED_SKU],
     ]);
     for (const row of rows) products[row.sku] = row;
     await stack.database.db.writer.query('UPDATE products SET stock = 0 WHERE sku = $1', [SOLD_OUT_SKU]);
@@ -114,6 +118,28 @@ needsRealEngine('chromium', 'a real browser drives the storefront; nothing stand
     await expect(page.locator('.orders li').count()).resolves.toBe(1);
     await expect(page.locator('.orders [data-status="PAID"]').count()).resolves.toBe(1);
     await page.screenshot({ path: join(SCREENSHOTS, 'orders.png') });
+  });
+
+  test('a declined payment shows PAYMENT_FAILED; a pending order can be cancelled', async () => {
+    const page = await newShopper();
+    const email = `browser-failed-${Date.now()}@example.com`;
+    await page.goto('/#/signup');
+    await signUp(page, email);
+    await page.getByRole('heading', { level: 1, name: 'Products' }).waitFor();
+    await addToCart(page, DECLINED_SKU);
+    await page.goto('/#/cart');
+    await page.getByRole('button', { name: 'Place order' }).click();
+    await page.waitForURL(/#\/orders\/[0-9a-f-]{36}$/);
+    await page.locator('[data-status="PAYMENT_FAILED"]').waitFor({ timeout: 60_000 });
+
+    await addToCart(page, CANCELLED_SKU);
+    await page.goto('/#/cart');
+    await page.getByRole('button', { name: 'Place order' }).click();
+    await page.waitForURL(/#\/orders\/[0-9a-f-]{36}$/);
+    await page.locator('[data-status="PENDING"]').waitFor();
+    await page.getByRole('button', { name: 'Cancel order' }).click();
+    await page.locator('[data-status="CANCELLED"]').waitFor();
+    expect((await ordersOf(email)).map((order) => order.status)).toEqual(['PAYMENT_FAILED', 'CANCELLED']);
   });
 
   test('a sold-out product says so and cannot be added; one that sells out before checkout is refused in words', async () => {
