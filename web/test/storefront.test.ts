@@ -1,7 +1,8 @@
 // The storefront in a real browser (Debian's Chromium driven by playwright-core) against `npm start`
 // on real engines: browse -> sign up -> add to cart -> checkout -> PAID; PAYMENT_FAILED; cancel; a
-// sold-out product, on its page and at checkout; a double click on "Place order", and a retry after a lost answer, each make
-// one order; rate-limited and signed-out answers in words. Screenshots of the main pages go to web/test/screenshots/ (git-ignored).
+// sold-out product, on its page and at checkout; a double click on "Place order", and a retry after
+// a lost answer, each make one order; rate-limited and signed-out answers in words. Screenshots of
+// the main pages go to web/test/screenshots/ (git-ignored).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
