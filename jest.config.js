@@ -1,5 +1,6 @@
-// Four projects: the CDK app's tests (test/, mirroring lib/), the services' tests (services/**/test),
-// the load/benchmark/drill tools' tests (perf/test) and the sale-day operations tools' tests (ops/test).
+// Five projects: the CDK app's tests (test/, mirroring lib/), the services' tests (services/**/test),
+// the load/benchmark/drill tools' tests (perf/test), the storefront in a browser (web/test) and the
+// sale-day operations tools' tests (ops/test).
 // JavaScript is transformed too, for the one ESM-only package on a CommonJS path: cookie 2 (needed by
 // light-my-request, which powers fastify's inject()).
 const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest'] };
@@ -40,6 +41,16 @@ module.exports = {
       testEnvironment: 'node',
       globalSetup,
       roots: ['<rootDir>/perf'],
+      testMatch: ['**/test/**/*.test.ts'],
+      transform,
+      transformIgnorePatterns,
+    },
+    {
+      // The storefront in a real browser against `npm start` (web/test).
+      displayName: 'web',
+      testEnvironment: 'node',
+      globalSetup,
+      roots: ['<rootDir>/web'],
       testMatch: ['**/test/**/*.test.ts'],
       transform,
       transformIgnorePatterns,

@@ -1,5 +1,5 @@
 // The regional Surge stack: network, load balancer, the four fleets, queues, database, cache, the
-// CloudFront edge and observability, composed from one environment's config.
+// CloudFront edge with the web storefront, and observability, composed from one environment's config.
 import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -18,8 +18,10 @@ import { LoadBalancer } from '../construct/load-balancer';
 import { Network } from '../construct/network';
 import { Observability } from '../construct/observability';
 import { ServiceFleet, type ServiceRelease } from '../construct/service-fleet';
+import { Storefront } from '../construct/storefront';
 import { INSTANCE_PATHS, RDS_CA_BUNDLE_URL } from '../deploy/boot-script';
 import { bundleFleet, bundleMigrationStep, MIGRATION_STEP_HANDLER } from '../deploy/bundle';
+import { buildStorefront } from '../../web/build';
 import { FleetOutputs, type QueueName, QueueOutputs, StackOutputs } from './outputs';
 
 /** ALB routes per service (the contract with the services' route prefixes). */
@@ -64,6 +66,8 @@ export class SurgeStack extends Stack {
   /** The key login tokens are signed with (generated; read by the services at start). */
   public readonly tokenSigningKey: secretsmanager.Secret;
   public readonly edge: Edge;
+  /** The web storefront in the edge's static bucket. */
+  public readonly storefront: Storefront;
   public readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: SurgeStackProps) {
@@ -223,6 +227,12 @@ export class SurgeStack extends Stack {
         : undefined,
       webAclArn: props.webAclArn,
       accessLogRetention: Duration.days(lb.accessLogRetentionDays),
+    });
+
+    this.storefront = new Storefront(this, 'Storefront', {
+      bucket: this.edge.staticBucket,
+      distribution: this.edge.distribution,
+      buildDirectory: buildStorefront(),
     });
 
     this.observability = new Observability(this, 'Observability', {

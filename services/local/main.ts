@@ -1,7 +1,8 @@
 // `npm start`: the whole Surge system in one process on http://localhost:3000 (PORT overrides),
 // with the paths the ALB routes (/api/users*, /api/orders*, /api/products*, /api/payments*) plus
-// /health/ready. Engines: DATABASE_URL, SQS_ENDPOINT and REDIS_URL when set; otherwise PGlite (data
-// in .surge/pgdata, or SURGE_PGDATA), fauxqs in process, and an in-memory cache and rate limiter.
+// /health/ready, and the storefront (web/, built on start) at `/`. Engines: DATABASE_URL,
+// SQS_ENDPOINT and REDIS_URL when set; otherwise PGlite (data in .surge/pgdata, or SURGE_PGDATA),
+// fauxqs in process, and an in-memory cache and rate limiter.
 // It migrates and seeds the catalog (SEED_PRODUCTS, default 10,000) on first start.
 import { join } from 'node:path';
 import { loadConfig } from '../platform/config';
@@ -15,6 +16,8 @@ import { seedCatalog } from '../order/seed';
 import { startPaymentWorkers } from '../payment/worker';
 import { paymentRoutes } from '../payment/routes';
 import { userRoutes } from '../user/routes';
+import { buildStorefront } from '../../web/build';
+import { storefrontRoutes } from './storefront';
 import { ensureQueueWithDlq, startEmbeddedPostgres, startEmbeddedSqs, type EmbeddedEngine } from './engines';
 
 const REPO_ROOT = join(__dirname, '..', '..');
@@ -81,12 +84,12 @@ async function main(): Promise<void> {
 
     service = await startService({
       name: 'surge-local',
-      plugins: [userRoutes, orderRoutes, paymentRoutes],
+      plugins: [userRoutes, orderRoutes, paymentRoutes, storefrontRoutes(buildStorefront())],
       workers: [startPaymentWorkers, startOrderWorkers],
       config: finalConfig,
     });
     const port = new URL(service.address).port;
-    console.log(`Surge is listening on http://localhost:${port} (started in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    console.log(`Surge is listening on http://localhost:${port} (storefront at /; started in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
     console.log(`  engines: ${engines.join('; ')}`);
     console.log(`  database: ${seeded}`);
     console.log(`  try: curl http://localhost:${port}/api/products?limit=3   (API: http://localhost:${port}/openapi.json)`);

@@ -4,16 +4,19 @@
 // Node) embedded stand-ins, PGlite and an ioredis-mock server. Suites whose point needs a real
 // engine say so with needsRealEngine() and are skipped, with their reason, when it is embedded.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { Socket } from 'node:net';
 import pg from 'pg';
 
 /** Server-level connection used to create and drop test databases. */
 export const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+/** Debian's Chromium, which the storefront's browser tests drive (playwright-core; no browser download). */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** The shared test Redis. */
 export const SHARED_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-/** Engines and tools the tests use: two servers and two programs on PATH. */
-export type Engine = 'postgres' | 'redis' | 'redis-server' | 'shellcheck';
+/** Engines and tools the tests use: two servers, two programs on PATH and a browser. */
+export type Engine = 'postgres' | 'redis' | 'redis-server' | 'shellcheck' | 'chromium';
 
 /**
  * - real: reachable (servers) or on PATH (programs);
@@ -29,6 +32,7 @@ export const ENGINE_NAMES: Record<Engine, string> = {
   redis: `Redis (${SHARED_REDIS_URL})`,
   'redis-server': 'the redis-server program',
   shellcheck: 'the shellcheck program',
+  chromium: `Chromium (${CHROMIUM_PATH})`,
 };
 
 const STAND_INS: Partial<Record<Engine, string>> = {
@@ -47,10 +51,10 @@ export function decideEngine(engine: Engine, available: boolean, ci: boolean): E
   return STAND_INS[engine] ? 'embedded' : 'absent';
 }
 
-/** What is there: the two servers (short connect timeouts) and the two programs. */
+/** What is there: the two servers (short connect timeouts), the two programs and the browser. */
 export async function probeEngines(urls = { postgres: ADMIN_URL, redis: SHARED_REDIS_URL }, timeoutMs = 1500): Promise<Record<Engine, boolean>> {
   const [postgres, redis] = await Promise.all([postgresAnswers(urls.postgres, timeoutMs), redisAnswers(urls.redis, timeoutMs)]);
-  return { postgres, redis, 'redis-server': onPath('redis-server'), shellcheck: onPath('shellcheck') };
+  return { postgres, redis, 'redis-server': onPath('redis-server'), shellcheck: onPath('shellcheck'), chromium: existsSync(CHROMIUM_PATH) };
 }
 
 /** Probes and decides; `ci` is CI=true. */

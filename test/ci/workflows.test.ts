@@ -88,6 +88,11 @@ describe('ci.yml', () => {
     expect(runs(job)).toMatch(/apt-get install -y [^\n]*\bshellcheck\b/);
   });
 
+  test('points the browser tests at the runner image\'s Chrome (no browser download)', () => {
+    expect(job.env?.CHROMIUM_PATH).toBe('/usr/bin/google-chrome');
+    expect(ciRun).toMatch(/apt-get install -y [^\n]*\bchromium\b/);
+  });
+
   test('uses Node 20, the version the instances run', () => {
     const setupNode = job.steps.find((s) => s.uses?.startsWith('actions/setup-node@'));
     expect(setupNode?.with?.['node-version']).toBe('20');

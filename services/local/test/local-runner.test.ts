@@ -1,6 +1,7 @@
 // `npm start` end to end: the runner in a child process with embedded engines (PGlite, fauxqs,
-// in-memory cache) on a free port: cold start migrates and seeds, it serves every service's routes,
-// SIGTERM makes it exit 0; a warm start on the same data directory skips the seed.
+// in-memory cache) on a free port: cold start migrates and seeds, it serves every service's routes
+// and the storefront (with S3's Cache-Control), SIGTERM makes it exit 0; a warm start on the same
+// data directory skips the seed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -99,6 +100,17 @@ it('starts cold with embedded engines, serves all services, and exits 0 on SIGTE
   const products = await fetch(`${runner.baseUrl}/api/products?limit=2`);
   expect(products.status).toBe(200);
   expect(((await products.json()) as { items: unknown[] }).items).toHaveLength(2);
+
+  // The storefront: index.html revalidated on every use, its hashed assets cached for a year (as on S3).
+  const index = await fetch(`${runner.baseUrl}/`);
+  expect(index.status).toBe(200);
+  expect(index.headers.get('content-type')).toBe('text/html; charset=utf-8');
+  expect(index.headers.get('cache-control')).toBe('no-cache');
+  const script = /src="(\/assets\/main-[A-Z0-9]+\.js)"/.exec(await index.text())?.[1];
+  const asset = await fetch(`${runner.baseUrl}${script}`);
+  expect(asset.status).toBe(200);
+  expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+  expect((await fetch(`${runner.baseUrl}/assets/nothing-here.js`)).status).toBe(404);
 
   const user = await fetch(`${runner.baseUrl}/api/users`, {
     method: 'POST',

@@ -23,12 +23,12 @@ describe('decideEngine', () => {
 
 describe('engineNotice', () => {
   it('is empty when everything is real and names each engine that is not', () => {
-    expect(engineNotice({ postgres: 'real', redis: 'real', 'redis-server': 'real', shellcheck: 'real' })).toBe('');
-    const local = engineNotice({ postgres: 'embedded', redis: 'real', 'redis-server': 'embedded', shellcheck: 'absent' });
+    expect(engineNotice({ postgres: 'real', redis: 'real', 'redis-server': 'real', shellcheck: 'real', chromium: 'real' })).toBe('');
+    const local = engineNotice({ postgres: 'embedded', redis: 'real', 'redis-server': 'embedded', shellcheck: 'absent', chromium: 'absent' });
     expect(local).toMatch(/PostgreSQL \(.*\): not found, EMBEDDED \(PGlite/);
     expect(local).toMatch(/shellcheck program: not found, suites that need it are SKIPPED/);
     expect(local).not.toMatch(/Redis \(redis:/);
-    expect(engineNotice({ postgres: 'required', redis: 'real', 'redis-server': 'real', shellcheck: 'real' })).toMatch(
+    expect(engineNotice({ postgres: 'required', redis: 'real', 'redis-server': 'real', shellcheck: 'real', chromium: 'real' })).toMatch(
       /PostgreSQL .*not found and CI=true: the tests that need it FAIL\n.*\.ci\/run/,
     );
   });
