@@ -93,7 +93,7 @@ export interface WaitingRoomConfig {
   readonly admissionTtlSeconds: number;
   /** How often each order process advances the shared inlet and refreshes its view of the queue. */
   readonly tickMs: number;
-  /** The inlet halves when this process's POST /api/orders p99 (last `adjustMs`) is above this. */
+  /** The inlet halves when an order process's POST /api/orders p99 (last `adjustMs` / 2) is above this. */
   readonly overloadP99Ms: number;
   /** Shortest time between two inlet changes (halving or raising), across every order process. */
   readonly adjustMs: number;

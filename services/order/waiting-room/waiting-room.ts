@@ -3,9 +3,11 @@
 // needs one. Each order process also runs the inlet: every `tickMs` it advances the shared inlet of
 // each open event (queue-store.ts; one shared rate, however many processes tick) and keeps the answer
 // as its view of the queue, which the status and admission routes read without a Redis call. The
-// inlet's rate follows this process's health: when its POST /api/orders p99 over the last `adjustMs`
-// is above `overloadP99Ms` it reports overload, and the next step halves the rate (multiplicative
-// decrease); otherwise steps raise it by a tenth of the configured rate (additive increase) up to it.
+// inlet's rate follows this process's health: while its POST /api/orders p99 over the last half
+// `adjustMs` is above `overloadP99Ms` it reports overload on every tick (a report lasts two ticks),
+// and a rate step (at most one per `adjustMs`, across all processes) that finds a report halves the
+// rate (multiplicative decrease, to a twentieth at least); a step that finds none raises it by a
+// tenth of the configured rate (additive increase), up to the configured rate.
 import type { Logger } from 'pino';
 import type { SaleEventConfig, WaitingRoomConfig } from '../../platform/config';
 import { AppError, badRequest, forbidden, notFound, serviceUnavailable } from '../../platform/errors';
@@ -70,7 +72,8 @@ export function createWaitingRoom({ config, store, logger, now = Date.now }: Wai
   const eventOfProduct = new Map<string, SaleEventConfig>();
   for (const event of config.events) for (const id of event.productIds) eventOfProduct.set(id, event);
   const views = new Map<string, InletState>();
-  const latencies = createLatencyWindow(config.adjustMs, now);
+  // Half an adjust interval: a step judges the latest orders, not the ones the last step judged.
+  const latencies = createLatencyWindow(config.adjustMs / 2, now);
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | undefined;
   let lastTickError = 0;
@@ -112,7 +115,7 @@ export function createWaitingRoom({ config, store, logger, now = Date.now }: Wai
     for (const event of events.values()) {
       if (stateOf(event) !== 'open') continue;
       try {
-        if (overloaded) await store.reportOverload(event.eventId, config.adjustMs);
+        if (overloaded) await store.reportOverload(event.eventId, 2 * config.tickMs);
         await refresh(event);
       } catch (err) {
         // Redis trouble: keep the last view (admission only ever moves forward) and say so now and then.
