@@ -309,16 +309,19 @@ async function waitingRoomConfig(env: Env, secrets: SecretSource, deployed: bool
   };
 }
 
-/** WAITING_ROOM_EVENTS: a JSON array of SaleEventConfig (the CDK app writes it for the order fleet). */
+/**
+ * WAITING_ROOM_EVENTS: a JSON array of SaleEventConfig, as it is or in base64 (the CDK app writes
+ * base64 for the order fleet: a systemd environment file cannot carry the JSON's quotes).
+ */
 function saleEvents(env: Env): SaleEventConfig[] {
   const variable = 'WAITING_ROOM_EVENTS';
-  const raw = env[variable];
-  if (raw === undefined || raw.trim() === '') return [];
+  const raw = env[variable]?.trim();
+  if (raw === undefined || raw === '') return [];
   let parsed: unknown;
   try {
-    parsed = JSON.parse(raw);
+    parsed = JSON.parse(raw.startsWith('[') ? raw : Buffer.from(raw, 'base64').toString('utf8'));
   } catch {
-    throw new ConfigError(variable, 'is not valid JSON (expected an array of events)');
+    throw new ConfigError(variable, 'is neither a JSON array of events nor base64 of one');
   }
   if (!Array.isArray(parsed)) throw new ConfigError(variable, 'must be a JSON array of events');
   const seen = new Set<string>();
