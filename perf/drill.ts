@@ -1,7 +1,8 @@
 // `npm run drill -- <name> [--small]`: a fault drill on this machine (loopback only, bounded in time).
 // Names: flash-sale, redis-kill, postgres-stop, payment-worker-kill, sigterm-under-load,
-// poison-message, all. Each prints its verdict and figures; exit code 1 if a drill fails.
-// --small runs the flash sale at test size (50 units, 1,000 attempts, 100 connections, 200 buyers).
+// poison-message, waiting-room, all. Each prints its verdict and figures; exit code 1 if a drill fails.
+// --small runs the flash sale at test size (50 units, 1,000 attempts, 100 connections, 200 buyers) and
+// the waiting room with 1,000 shoppers for 100 units at 200/s over 50 connections.
 import { parseArgs } from 'node:util';
 import { formatReport, type DrillReport } from './drills/common';
 import { flashSaleDrill, FULL_FLASH_SALE } from './drills/flash-sale';
@@ -10,6 +11,7 @@ import { poisonMessageDrill } from './drills/poison-message';
 import { postgresStopDrill } from './drills/postgres-stop';
 import { redisKillDrill } from './drills/redis-kill';
 import { sigtermUnderLoadDrill } from './drills/sigterm-under-load';
+import { FULL_WAITING_ROOM, waitingRoomDrill } from './drills/waiting-room';
 
 export const DRILLS: Record<string, (small: boolean) => Promise<DrillReport>> = {
   'flash-sale': (small) =>
@@ -19,6 +21,8 @@ export const DRILLS: Record<string, (small: boolean) => Promise<DrillReport>> = 
   'payment-worker-kill': () => paymentWorkerKillDrill(),
   'sigterm-under-load': () => sigtermUnderLoadDrill(),
   'poison-message': () => poisonMessageDrill(),
+  'waiting-room': (small) =>
+    waitingRoomDrill(small ? { shoppers: 1000, units: 100, inletPerSecond: 200, connections: 50 } : FULL_WAITING_ROOM),
 };
 
 async function main(argv: string[]): Promise<number> {
