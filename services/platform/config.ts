@@ -319,7 +319,7 @@ function saleEvents(env: Env): SaleEventConfig[] {
   if (raw === undefined || raw === '') return [];
   let parsed: unknown;
   try {
-    parsed = JSON.parse(raw.startsWith('[') ? raw : Buffer.from(raw, 'base64').toString('utf8'));
+    parsed = JSON.parse(/^[[{]/.test(raw) ? raw : Buffer.from(raw, 'base64').toString('utf8'));
   } catch {
     throw new ConfigError(variable, 'is neither a JSON array of events nor base64 of one');
   }

@@ -248,3 +248,15 @@ describe('POST /api/orders for the products of a sale event', () => {
     }
   });
 });
+
+describe('OpenAPI', () => {
+  it('documents the waiting-room routes and the Surge-Admission header', async () => {
+    const document = (await client.request('/openapi.json')).json();
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining(['/api/waiting-room', '/api/waiting-room/{eventId}', '/api/waiting-room/{eventId}/tickets', '/api/waiting-room/{eventId}/admission']),
+    );
+    expect(document.paths['/api/orders'].post.parameters).toEqual(
+      expect.arrayContaining([expect.objectContaining({ in: 'header', name: 'surge-admission', required: false })]),
+    );
+  });
+});
