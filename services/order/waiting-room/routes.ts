@@ -61,7 +61,7 @@ export async function waitingRoomRoutes(api: SurgeApp, room: WaitingRoom): Promi
  * holds a product of an open sale event without this shopper's admission token for that event.
  */
 export function requireAdmission(room: WaitingRoom) {
-  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     const { items } = request.body as { items: Array<{ productId: string }> };
     const header = request.headers[ADMISSION_HEADER];
     const token = typeof header === 'string' && header.length > 0 ? header : undefined;
@@ -70,8 +70,9 @@ export function requireAdmission(room: WaitingRoom) {
       request.userId,
       token,
     );
-    if (!blocked) return;
-    await reply.code(403).send({
+    if (!blocked) return undefined;
+    // Returning the reply ends the request here: the order handler never runs.
+    return reply.code(403).send({
       error: 'waiting_room_required',
       message: `Product ${blocked.productId} is in sale event ${blocked.eventId}: join the waiting room first`,
       eventId: blocked.eventId,

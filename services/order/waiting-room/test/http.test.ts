@@ -200,11 +200,15 @@ describe('POST /api/orders for the products of a sale event', () => {
 
   it('is 403 naming the waiting room without an admission token, 202 with one', async () => {
     const shopper = randomUUID();
+    const ordersOfShopper = async () =>
+      Number((await database.db.writer.query<{ n: string }>('SELECT count(*) AS n FROM orders WHERE user_id = $1', [shopper])).rows[0].n);
     const without = await order(shopper, ids.fast);
     expect(without.statusCode).toBe(403);
     expect(without.json()).toEqual(refusal(ids.fast, 'fast-sale'));
+    expect(await ordersOfShopper()).toBe(0);
     const token = await admitted('fast-sale', shopper);
     expect((await order(shopper, ids.fast, token)).statusCode).toBe(202);
+    expect(await ordersOfShopper()).toBe(1);
   });
 
   it("is 403 with another shopper's token, an expired token, a token of another event or a ticket", async () => {
