@@ -1,8 +1,9 @@
 // `npm run drill -- <name> [--small] [--down <seconds>]`: a fault drill on this machine (loopback
 // only, bounded in time). Names: flash-sale, redis-kill, postgres-stop, payment-worker-kill,
-// sigterm-under-load, poison-message, all. Each prints its verdict and figures; exit code 1 if a
-// drill fails. --small runs the flash sale at test size (50 units, 1,000 attempts, 100 connections,
-// 200 buyers). --down sets how long postgres-stop keeps PostgreSQL stopped (default 5; 300 is the
+// sigterm-under-load, poison-message, waiting-room, all. Each prints its verdict and figures; exit
+// code 1 if a drill fails. --small runs the flash sale at test size (50 units, 1,000 attempts, 100
+// connections, 200 buyers) and the waiting room with 1,000 shoppers for 100 units at 200/s over 50
+// connections. --down sets how long postgres-stop keeps PostgreSQL stopped (default 5; 300 is the
 // issue's 5-minute outage, about 11 minutes in all).
 import { parseArgs } from 'node:util';
 import { formatReport, type DrillReport } from './drills/common';
@@ -12,6 +13,7 @@ import { poisonMessageDrill } from './drills/poison-message';
 import { postgresStopDrill } from './drills/postgres-stop';
 import { redisKillDrill } from './drills/redis-kill';
 import { sigtermUnderLoadDrill } from './drills/sigterm-under-load';
+import { FULL_WAITING_ROOM, waitingRoomDrill } from './drills/waiting-room';
 
 export interface DrillOptions {
   small: boolean;
@@ -27,6 +29,8 @@ export const DRILLS: Record<string, (options: DrillOptions) => Promise<DrillRepo
   'payment-worker-kill': () => paymentWorkerKillDrill(),
   'sigterm-under-load': () => sigtermUnderLoadDrill(),
   'poison-message': () => poisonMessageDrill(),
+  'waiting-room': (small) =>
+    waitingRoomDrill(small ? { shoppers: 1000, units: 100, inletPerSecond: 200, connections: 50 } : FULL_WAITING_ROOM),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -55,6 +55,25 @@ export interface SaleEvent {
   readonly minCapacity: number;
   /** Minutes before `start` the fleets scale up. @default 30 */
   readonly prewarmMinutes?: number;
+  /**
+   * A virtual waiting room for the event's products (served by the order fleet): from `start` to
+   * `end` shoppers queue, are admitted at the inlet rate, and only admitted shoppers may order them.
+   * @default - no waiting room: the event only pre-warms the fleets
+   */
+  readonly waitingRoom?: SaleWaitingRoom;
+}
+
+/** The products a sale event sells through the waiting room, and how fast shoppers are let in. */
+export interface SaleWaitingRoom {
+  /** Catalog product ids (UUIDs) that need an admission while the event runs; each in one event only. */
+  readonly productIds: readonly string[];
+  /**
+   * Shoppers admitted per second while the order fleet is healthy, 1-100000. The services halve it
+   * while the order fleet's order latency is over its threshold and raise it back as it recovers.
+   */
+  readonly inletPerSecond: number;
+  /** What shoppers see as the event's name. @default - the event's `name` */
+  readonly title?: string;
 }
 
 /** Custom domain and certificates. Without it the app still synthesizes, on CloudFront's own name. */

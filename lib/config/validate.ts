@@ -15,6 +15,7 @@ const SQS_MAX_VISIBILITY_SECONDS = 43_200;
 const SERVICE_KEEP_ALIVE_SECONDS = 70;
 const EC2_INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class ConfigError extends Error {
   constructor(envName: string, readonly problems: readonly string[]) {
@@ -113,6 +114,7 @@ export function validateConfig(config: SurgeConfig): SurgeConfig {
   check(config.fleets.worker.backlogPerInstance > 0, `fleets.worker.backlogPerInstance ${show(config.fleets.worker.backlogPerInstance)} must be above 0`);
 
   const names = new Set<string>();
+  const waitingRoomProducts = new Map<string, string>();
   for (const event of config.saleEvents) {
     const at = `saleEvents[${show(event.name)}]`;
     check(/^[A-Za-z0-9-]{1,64}$/.test(event.name), `${at}.name must be 1-64 letters, digits or hyphens`);
@@ -128,6 +130,18 @@ export function validateConfig(config: SurgeConfig): SurgeConfig {
     for (const name of FLEET_NAMES) {
       const max = config.fleets[name].maxCapacity;
       check(event.minCapacity <= max, `${at}.minCapacity (${event.minCapacity}) exceeds fleets.${name}.maxCapacity (${max})`);
+    }
+    const room = event.waitingRoom;
+    if (room) {
+      check(room.productIds.length > 0, `${at}.waitingRoom.productIds must name at least one product`);
+      for (const id of room.productIds) {
+        check(UUID.test(id), `${at}.waitingRoom.productIds ${show(id)} must be a product id (UUID)`);
+        const other = waitingRoomProducts.get(id.toLowerCase());
+        check(other === undefined, `${at}.waitingRoom.productIds ${show(id)} is already in sale event ${show(other)}`);
+        waitingRoomProducts.set(id.toLowerCase(), event.name);
+      }
+      check(isInt(room.inletPerSecond, 1, 100000), `${at}.waitingRoom.inletPerSecond ${show(room.inletPerSecond)} must be a whole number from 1 to 100000`);
+      check(room.title === undefined || (room.title.length > 0 && room.title.length <= 200), `${at}.waitingRoom.title must be 1-200 characters`);
     }
   }
 

@@ -1,6 +1,7 @@
 // Edge: the CloudFront distribution in front of everything. Static assets come from a private S3
-// bucket through Origin Access Control; `/api/*` goes to the ALB uncached, except product reads,
-// which CloudFront caches for the few seconds the origin's Cache-Control allows. Every request to
+// bucket through Origin Access Control; `/api/*` goes to the ALB uncached, except product reads and
+// the waiting room's public reads (its event list and queue status, which every waiting shopper
+// polls), which CloudFront caches for the few seconds the origin's Cache-Control allows. Every request to
 // the ALB carries a secret header that the ALB's listener rules check, so the ALB answers only
 // CloudFront. Access logs of the distribution and of the static bucket go to a log bucket.
 import { Duration, RemovalPolicy, SecretValue, Token, Validations } from 'aws-cdk-lib';
@@ -97,6 +98,8 @@ export class Edge extends Construct {
   public readonly logBucket: s3.Bucket;
   /** Cache policy of `/api/products*`: short TTLs that follow the origin's Cache-Control. */
   public readonly productCachePolicy: cloudfront.CachePolicy;
+  /** Cache policy of the waiting room's public reads: the origin's Cache-Control (1-5 s), no query string. */
+  public readonly waitingRoomCachePolicy: cloudfront.CachePolicy;
   /** Name of the secret header sent to the ALB. */
   public readonly originVerifyHeaderName: string;
 
@@ -158,6 +161,20 @@ export class Edge extends Construct {
       enableAcceptEncodingBrotli: true,
     });
 
+    // Thousands of waiting shoppers poll their event's status; one origin request per second per
+    // edge location answers them all. Nothing but the path identifies the answer.
+    this.waitingRoomCachePolicy = new cloudfront.CachePolicy(this, 'WaitingRoomCachePolicy', {
+      comment: 'Waiting room event list and queue status: follow the origin Cache-Control, at most 5 s',
+      minTtl: Duration.seconds(0),
+      defaultTtl: Duration.seconds(1),
+      maxTtl: Duration.seconds(5),
+      queryStringBehavior: cloudfront.CacheQueryStringBehavior.none(),
+      headerBehavior: cloudfront.CacheHeaderBehavior.none(),
+      cookieBehavior: cloudfront.CacheCookieBehavior.none(),
+      enableAcceptEncodingGzip: true,
+      enableAcceptEncodingBrotli: true,
+    });
+
     const api: cloudfront.BehaviorOptions = {
       origin: apiOrigin,
       // No redirect for the API: a redirected POST would already have sent its body in clear text.
@@ -188,6 +205,18 @@ export class Edge extends Construct {
           // Only GET and HEAD responses are cached; other methods pass through to the origin.
           cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD,
           cachePolicy: this.productCachePolicy,
+          originRequestPolicy: undefined,
+          compress: true,
+        },
+        // Joining and admission (/api/waiting-room/<event>/tickets|admission) carry the shopper's
+        // Bearer token: uncached, every viewer header forwarded, as for the rest of the API ...
+        '/api/waiting-room/*/*': api,
+        // ... while the event list and each event's status are public and cached briefly.
+        '/api/waiting-room*': {
+          ...api,
+          allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+          cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD,
+          cachePolicy: this.waitingRoomCachePolicy,
           originRequestPolicy: undefined,
           compress: true,
         },

@@ -61,7 +61,7 @@ export interface LoadBalancerProps {
 export interface ServiceRouteOptions {
   /** Rule priority (1-50000), unique per load balancer; lower is evaluated first. */
   readonly priority: number;
-  /** Path patterns such as `/api/orders*`; at most four, leaving one condition value for the header. */
+  /** Path patterns such as `/api/orders*`; at most three (an ALB condition compares at most three values). */
   readonly pathPatterns: readonly string[];
   /**
    * Port the service listens on.
@@ -197,8 +197,9 @@ export class LoadBalancer extends Construct {
   /** Creates a target group for a service and routes its paths to it (secret header required). */
   public addServiceRoute(name: string, options: ServiceRouteOptions): elbv2.ApplicationTargetGroup {
     const problems: string[] = [];
-    if (options.pathPatterns.length < 1 || options.pathPatterns.length > 4) {
-      problems.push(`pathPatterns ${JSON.stringify(options.pathPatterns)} must hold 1-4 patterns`);
+    // An ALB condition compares at most three values (and a rule five, the origin header included).
+    if (options.pathPatterns.length < 1 || options.pathPatterns.length > 3) {
+      problems.push(`pathPatterns ${JSON.stringify(options.pathPatterns)} must hold 1-3 patterns (an ALB condition compares at most three values)`);
     }
     if (!Number.isInteger(options.priority) || options.priority < 1 || options.priority > 50000) {
       problems.push(`priority ${options.priority} must be a whole number from 1 to 50000`);

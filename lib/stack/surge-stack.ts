@@ -27,7 +27,7 @@ import { FleetOutputs, type QueueName, QueueOutputs, StackOutputs } from './outp
 /** ALB routes per service (the contract with the services' route prefixes). */
 export const SERVICE_ROUTES: Record<ServiceName, { readonly priority: number; readonly pathPatterns: readonly string[] }> = {
   user: { priority: 10, pathPatterns: ['/api/users*'] },
-  order: { priority: 20, pathPatterns: ['/api/orders*', '/api/products*'] },
+  order: { priority: 20, pathPatterns: ['/api/orders*', '/api/products*', '/api/waiting-room*'] },
   payment: { priority: 30, pathPatterns: ['/api/payments*'] },
 };
 
@@ -65,6 +65,11 @@ export class SurgeStack extends Stack {
   public readonly cache: Cache;
   /** The key login tokens are signed with (generated; read by the services at start). */
   public readonly tokenSigningKey: secretsmanager.Secret;
+  /**
+   * The key the order fleet signs waiting-room tickets and admission tokens with (its own, so it
+   * changes apart from the login key); only when a sale event has a waiting room.
+   */
+  public readonly waitingRoomKey?: secretsmanager.Secret;
   public readonly edge: Edge;
   /** The web storefront in the edge's static bucket. */
   public readonly storefront: Storefront;
@@ -166,6 +171,17 @@ export class SurgeStack extends Stack {
       reason: 'Rotating the signing key would log every user out at once unless the services accepted two keys during the switch, which they do not yet; rotate by hand in a quiet hour (docs/FORKING.md).',
     });
 
+    if (config.saleEvents.some((event) => event.waitingRoom)) {
+      this.waitingRoomKey = new secretsmanager.Secret(this, 'WaitingRoomKey', {
+        description: `Surge ${config.envName}: HS256 key signing waiting-room tickets and admission tokens`,
+        generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      });
+      Validations.of(this.waitingRoomKey).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason: 'The order fleet reads this key at start and accepts one key at a time; rotating it during a sale would void the tickets and admissions in hand. Rotate by hand between sales (docs/FORKING.md).',
+      });
+    }
+
     const saleWindows = config.saleEvents.map(toSaleWindow);
     this.warnAboutPastSales(saleWindows, props.now ?? new Date());
     this.warnAboutPlaceholderDomain();
@@ -215,6 +231,8 @@ export class SurgeStack extends Stack {
       // The worker needs it too: the services' config refuses to start in dev/prod without a key.
       this.tokenSigningKey.grantRead(fleet.role);
     }
+    // Only the order fleet runs the waiting room and checks admissions.
+    this.waitingRoomKey?.grantRead(this.fleets.order.role);
 
     this.edge = new Edge(this, 'Edge', {
       loadBalancer: this.loadBalancer.alb,
@@ -286,6 +304,12 @@ export class SurgeStack extends Stack {
     // The services then speak the cluster protocol, seeded by the configuration endpoint (REDIS_HOST).
     // Only set when on, so a stack without cluster mode renders the same environment as before.
     if (this.cache.clusterMode) environment.REDIS_CLUSTER = 'true';
+    const waitingRooms = waitingRoomEvents(config.saleEvents);
+    if (name === 'order' && waitingRooms.length > 0 && this.waitingRoomKey) {
+      // Base64 of the JSON: the systemd environment file cannot carry its quotes.
+      environment.WAITING_ROOM_EVENTS = Buffer.from(JSON.stringify(waitingRooms)).toString('base64');
+      environment.WAITING_ROOM_ADMISSION_SECRET_ARN = this.waitingRoomKey.secretArn;
+    }
     if (name === 'worker') {
       environment.ORDER_PLACED_QUEUE_URL = this.queues['order-placed'].queue.queueUrl;
       environment.PAYMENT_RESULT_QUEUE_URL = this.queues['payment-result'].queue.queueUrl;
@@ -367,6 +391,24 @@ function fleetSizing(name: FleetName, fleet: FleetConfig) {
     volumeSizeGiB: fleet.volumeSizeGiB,
     healthCheckGracePeriod: Duration.seconds(fleet.healthCheckGraceSeconds),
   };
+}
+
+/** The order fleet's WAITING_ROOM_EVENTS (services/platform/config.ts parses it): events with a waiting room. */
+export function waitingRoomEvents(events: readonly SaleEvent[]) {
+  return events.flatMap((event) =>
+    event.waitingRoom
+      ? [
+          {
+            eventId: event.name,
+            name: event.waitingRoom.title ?? event.name,
+            startsAt: new Date(event.start).toISOString(),
+            endsAt: new Date(event.end).toISOString(),
+            productIds: event.waitingRoom.productIds.map((id) => id.toLowerCase()),
+            inletPerSecond: event.waitingRoom.inletPerSecond,
+          },
+        ]
+      : [],
+  );
 }
 
 function toSaleWindow(event: SaleEvent): SaleWindow {

@@ -1,11 +1,13 @@
 // `npm start`: the whole Surge system in one process on http://localhost:3000 (PORT overrides),
-// with the paths the ALB routes (/api/users*, /api/orders*, /api/products*, /api/payments*) plus
-// /health/ready, and the storefront (web/, built on start) at `/`. Engines: DATABASE_URL,
-// SQS_ENDPOINT and REDIS_URL when set; otherwise PGlite (data in .surge/pgdata, or SURGE_PGDATA),
-// fauxqs in process, and an in-memory cache and rate limiter.
-// It migrates and seeds the catalog (SEED_PRODUCTS, default 10,000) on first start.
+// with the paths the ALB routes (/api/users*, /api/orders*, /api/products*, /api/waiting-room*,
+// /api/payments*) plus /health/ready, and the storefront (web/, built on start) at `/`. Engines:
+// DATABASE_URL, SQS_ENDPOINT and REDIS_URL when set; otherwise PGlite (data in .surge/pgdata, or
+// SURGE_PGDATA), fauxqs in process, and an in-memory cache and rate limiter.
+// It migrates and seeds the catalog (SEED_PRODUCTS, default 10,000) on first start, and runs a demo
+// sale event behind the waiting room (SKU-000010 and SKU-000011) unless WAITING_ROOM_EVENTS or
+// WAITING_ROOM_DEMO=off says otherwise.
 import { join } from 'node:path';
-import { loadConfig } from '../platform/config';
+import { loadConfig, type SaleEventConfig, type ServiceConfig, type WaitingRoomConfig } from '../platform/config';
 import { createDatabase } from '../platform/db';
 import { migrate } from '../platform/migrate';
 import { createSqsClient } from '../platform/queue';
@@ -81,17 +83,21 @@ async function main(): Promise<void> {
     const finalConfig = { ...config, sqs: { ...config.sqs, ...queueUrls } };
 
     const seeded = await prepareDatabase(finalConfig.database, Number(env.SEED_PRODUCTS ?? 10000));
+    const waitingRoom = await demoWaitingRoom(finalConfig, env);
 
     service = await startService({
       name: 'surge-local',
       plugins: [userRoutes, orderRoutes, paymentRoutes, storefrontRoutes(buildStorefront())],
       workers: [startPaymentWorkers, startOrderWorkers],
-      config: finalConfig,
+      config: { ...finalConfig, waitingRoom },
     });
     const port = new URL(service.address).port;
     console.log(`Surge is listening on http://localhost:${port} (storefront at /; started in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
     console.log(`  engines: ${engines.join('; ')}`);
     console.log(`  database: ${seeded}`);
+    for (const event of waitingRoom.events) {
+      console.log(`  sale event "${event.eventId}" (waiting room, ${event.inletPerSecond}/s) until ${event.endsAt}: products ${event.productIds.join(', ')}`);
+    }
     console.log(`  try: curl http://localhost:${port}/api/products?limit=3   (API: http://localhost:${port}/openapi.json)`);
   } catch (err) {
     console.error('surge: failed to start:', err instanceof Error ? err.message : err);
@@ -127,6 +133,35 @@ async function prepareDatabase(database: Parameters<typeof createDatabase>[0], p
       seed = `seeded ${inserted} products`;
     }
     return `${applied.length ? `applied migrations ${applied.join(', ')}` : 'migrations up to date'}; ${seed}`;
+  } finally {
+    await db.close();
+  }
+}
+
+/** The SKUs of the demo sale event (prices N.99, which the sandbox approves). */
+const DEMO_SALE_SKUS = ['SKU-000010', 'SKU-000011'];
+
+/**
+ * The waiting room's events: WAITING_ROOM_EVENTS when set; else, unless WAITING_ROOM_DEMO=off, a demo
+ * sale of two seeded products that opens now for a day and admits one shopper a second, so the
+ * storefront has a queue to show.
+ */
+async function demoWaitingRoom(config: ServiceConfig, env: NodeJS.ProcessEnv): Promise<WaitingRoomConfig> {
+  if (env.WAITING_ROOM_EVENTS || env.WAITING_ROOM_DEMO === 'off') return config.waitingRoom;
+  const db = createDatabase(config.database);
+  try {
+    const { rows } = await db.writer.query<{ id: string }>('SELECT id FROM products WHERE sku = ANY($1) ORDER BY sku', [DEMO_SALE_SKUS]);
+    if (rows.length === 0) return config.waitingRoom;
+    const now = Date.now();
+    const event: SaleEventConfig = {
+      eventId: 'demo-sale',
+      name: 'Demo sale',
+      startsAt: new Date(now).toISOString(),
+      endsAt: new Date(now + 24 * 3600_000).toISOString(),
+      productIds: rows.map((row) => row.id),
+      inletPerSecond: 1,
+    };
+    return { ...config.waitingRoom, events: [event] };
   } finally {
     await db.close();
   }

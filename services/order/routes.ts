@@ -1,12 +1,13 @@
-// HTTP entry point of the order service: catalog reads and the buyer's orders. Handlers only map
+// HTTP entry point of the order service: catalog reads, the buyer's orders and the sale events'
+// waiting room (./waiting-room, which gates orders for the products of an open event). Handlers only map
 // HTTP to the use cases; schemas live in ./schemas.
 import { performance } from 'node:perf_hooks';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { requireUser } from '../platform/auth';
 import type { HotPath, HotPathKit, SurgeApp } from '../platform/app';
 import type { CacheEncoder, CacheRead } from '../platform/cache';
 import type { ServiceContext } from '../platform/context';
-import { badRequest, notFound } from '../platform/errors';
+import { notFound } from '../platform/errors';
 import { addressIdentity, rateLimitHeaders, rateLimitKey } from '../platform/rate-limit';
 import {
   cancelOrderSchema,
@@ -21,6 +22,8 @@ import type { Product } from './data/products';
 import { browseProducts, getProduct, PRODUCT_MAX_AGE_SECONDS, serveCachedProduct } from './use-cases/read-catalog';
 import { getOrder, listMyOrders } from './use-cases/read-orders';
 import { placeOrder } from './use-cases/place-order';
+import { requireNoBody } from './no-body';
+import { createServiceWaitingRoom, requireAdmission, waitingRoomRoutes } from './waiting-room/routes';
 
 const PUBLIC_CACHE_CONTROL = `public, max-age=${PRODUCT_MAX_AGE_SECONDS}`;
 /** What a product answer says of the cache, from the route and the hot path alike. */
@@ -57,9 +60,23 @@ export async function orderRoutes(api: SurgeApp, ctx: ServiceContext): Promise<v
   });
   api.addHotPath((kit) => cachedProductHotPath(ctx, kit));
 
+  // The waiting room of the sale events (./waiting-room): its routes, and the gate of their products.
+  const room = createServiceWaitingRoom(ctx);
+  await waitingRoomRoutes(api, room);
+
   api.post(
     '/api/orders',
-    { schema: placeOrderSchema, onRequest: requireUser, config: { rateLimit: { policy: 'orders' } } },
+    {
+      schema: placeOrderSchema,
+      onRequest: requireUser,
+      preHandler: requireAdmission(room),
+      // The inlet's overload signal: this process's order latency (waiting-room.ts).
+      onResponse: (_request, reply, done) => {
+        room.recordOrderLatency(reply.elapsedTime);
+        done();
+      },
+      config: { rateLimit: { policy: 'orders' } },
+    },
     async (request, reply) => {
       const { order, replayed } = await placeOrder(ctx.db, {
         userId: request.userId,
@@ -149,13 +166,4 @@ function cachedProductHotPath(ctx: ServiceContext, kit: HotPathKit): HotPath {
 /** Sends JSON that is already serialized: Fastify passes a string with a JSON content type through as it is. */
 function sendSerialized(reply: FastifyReply, body: string): void {
   reply.type(JSON_CONTENT_TYPE).send(body);
-}
-
-/** For routes that take no input but the URL: no body, or an empty JSON object; anything else is a 400 naming it. */
-async function requireNoBody(request: FastifyRequest): Promise<void> {
-  const body = request.body;
-  if (body === undefined) return;
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body must be empty or {}');
-  const [field] = Object.keys(body);
-  if (field !== undefined) throw badRequest(`body.${field} is not allowed`);
 }

@@ -73,6 +73,9 @@ export const placeOrderSchema = {
   summary: 'Place an order, reserving its stock; replays the first response for a repeated Idempotency-Key',
   headers: Type.Object({
     'idempotency-key': Type.String({ minLength: 1, maxLength: 255, description: 'unique per intended order' }),
+    'surge-admission': Type.Optional(
+      Type.String({ description: 'admission token from the waiting room; required while a sale event of an ordered product is open (else 403 waiting_room_required)' }),
+    ),
   }),
   body: Type.Object(
     {

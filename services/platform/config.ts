@@ -125,6 +125,37 @@ export interface ServiceConfig {
   readonly metricsFlushMs: number;
   /** Single products are read through the cache; false sends every read to the reader pool (benchmarks). */
   readonly productCache: boolean;
+  /** Sale events behind the order service's waiting room (services/order/waiting-room). */
+  readonly waitingRoom: WaitingRoomConfig;
+}
+
+/** One sale event whose products are sold only to shoppers the waiting room admitted. */
+export interface SaleEventConfig {
+  /** Letters, digits and hyphens (the CDK config's sale event name). */
+  readonly eventId: string;
+  /** What shoppers see. */
+  readonly name: string;
+  /** ISO 8601 UTC; the event is open from `startsAt` (inclusive) to `endsAt` (exclusive). */
+  readonly startsAt: string;
+  readonly endsAt: string;
+  /** Products (lower-case UUIDs) that need an admission token while the event is open. */
+  readonly productIds: readonly string[];
+  /** Shoppers admitted per second when the order fleet is healthy (the inlet's ceiling). */
+  readonly inletPerSecond: number;
+}
+
+export interface WaitingRoomConfig {
+  readonly events: readonly SaleEventConfig[];
+  /** HMAC key of tickets and admission tokens (its own key, not the login token key). */
+  readonly admissionKey: string;
+  /** How long an admission token lets its shopper order the event's products. */
+  readonly admissionTtlSeconds: number;
+  /** How often each order process advances the shared inlet and refreshes its view of the queue. */
+  readonly tickMs: number;
+  /** The inlet halves when an order process's POST /api/orders p99 (last `adjustMs` / 2) is above this. */
+  readonly overloadP99Ms: number;
+  /** Shortest time between two inlet changes (halving or raising), across every order process. */
+  readonly adjustMs: number;
 }
 
 export class ConfigError extends Error {
@@ -207,6 +238,7 @@ export async function loadConfig(env: Env = process.env, secrets?: SecretSource)
     payment: { sandboxLatencyMs: integer(env, 'PAYMENT_SANDBOX_LATENCY_MS', 50, 0, 60000) },
     metricsFlushMs: integer(env, 'METRICS_FLUSH_MS', deployed ? 60000 : 0, 0, 3600000),
     productCache: oneOf(env, 'PRODUCT_CACHE', ['on', 'off'] as const, 'on') === 'on',
+    waitingRoom: await waitingRoomConfig(env, source, deployed),
   };
 }
 
@@ -389,6 +421,99 @@ async function tokenSigningKey(env: Env, secrets: SecretSource, deployed: boolea
   // HS256 wants at least 256 bits of key material.
   if (Buffer.byteLength(key) < 32) throw new ConfigError(variable, 'must be at least 32 bytes long');
   return key;
+}
+
+/** Local development admission key: fine on a laptop, refused in dev and prod. */
+const LOCAL_ADMISSION_KEY = 'surge-local-admission-key-not-for-deployed-environments';
+
+const EVENT_ID = /^[A-Za-z0-9-]{1,64}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
+
+async function waitingRoomConfig(env: Env, secrets: SecretSource, deployed: boolean): Promise<WaitingRoomConfig> {
+  const events = saleEvents(env);
+  let admissionKey = env.WAITING_ROOM_ADMISSION_KEY;
+  let variable = 'WAITING_ROOM_ADMISSION_KEY';
+  if (!admissionKey && env.WAITING_ROOM_ADMISSION_SECRET_ARN) {
+    variable = 'WAITING_ROOM_ADMISSION_SECRET_ARN';
+    admissionKey = secretText(variable, await secrets.getSecretString(env.WAITING_ROOM_ADMISSION_SECRET_ARN), ['signingKey', 'key']);
+  }
+  if (!admissionKey) {
+    // Without events no token is ever signed or required, so a deployment needs no key.
+    if (deployed && events.length > 0) {
+      throw new ConfigError('WAITING_ROOM_ADMISSION_KEY', 'is required in dev and prod when WAITING_ROOM_EVENTS lists events (or WAITING_ROOM_ADMISSION_SECRET_ARN)');
+    }
+    admissionKey = LOCAL_ADMISSION_KEY;
+  } else if (Buffer.byteLength(admissionKey) < 32) {
+    throw new ConfigError(variable, 'must be at least 32 bytes long');
+  }
+  return {
+    events,
+    admissionKey,
+    admissionTtlSeconds: integer(env, 'WAITING_ROOM_ADMISSION_TTL_SECONDS', 300, 10, 3600),
+    tickMs: integer(env, 'WAITING_ROOM_TICK_MS', 250, 10, 10000),
+    overloadP99Ms: integer(env, 'WAITING_ROOM_OVERLOAD_P99_MS', 1000, 1, 60000),
+    adjustMs: integer(env, 'WAITING_ROOM_ADJUST_MS', 5000, 100, 600000),
+  };
+}
+
+/**
+ * WAITING_ROOM_EVENTS: a JSON array of SaleEventConfig, as it is or in base64 (the CDK app writes
+ * base64 for the order fleet: a systemd environment file cannot carry the JSON's quotes).
+ */
+function saleEvents(env: Env): SaleEventConfig[] {
+  const variable = 'WAITING_ROOM_EVENTS';
+  const raw = env[variable]?.trim();
+  if (raw === undefined || raw === '') return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(/^[[{]/.test(raw) ? raw : Buffer.from(raw, 'base64').toString('utf8'));
+  } catch {
+    throw new ConfigError(variable, 'is neither a JSON array of events nor base64 of one');
+  }
+  if (!Array.isArray(parsed)) throw new ConfigError(variable, 'must be a JSON array of events');
+  const seen = new Set<string>();
+  const claimed = new Map<string, string>();
+  return parsed.map((item: unknown, i) => {
+    const at = `[${i}]`;
+    if (!item || typeof item !== 'object') throw new ConfigError(variable, `${at} must be an object`);
+    const e = item as Record<string, unknown>;
+    const eventId = e.eventId;
+    if (typeof eventId !== 'string' || !EVENT_ID.test(eventId)) throw new ConfigError(variable, `${at}.eventId must be 1-64 letters, digits or hyphens, got ${JSON.stringify(eventId)}`);
+    if (seen.has(eventId)) throw new ConfigError(variable, `${at}.eventId "${eventId}" is used by more than one event`);
+    seen.add(eventId);
+    const name = e.name ?? eventId;
+    if (typeof name !== 'string' || name.length === 0 || name.length > 200) throw new ConfigError(variable, `${at}.name must be a string of 1-200 characters`);
+    for (const field of ['startsAt', 'endsAt'] as const) {
+      const value = e[field];
+      if (typeof value !== 'string' || !ISO_UTC.test(value) || Number.isNaN(Date.parse(value))) {
+        throw new ConfigError(variable, `${at}.${field} must be an ISO 8601 UTC time like 2027-11-26T08:00:00Z, got ${JSON.stringify(value)}`);
+      }
+    }
+    if (Date.parse(e.endsAt as string) <= Date.parse(e.startsAt as string)) throw new ConfigError(variable, `${at} ends (${e.endsAt}) before it starts (${e.startsAt})`);
+    const productIds = e.productIds;
+    if (!Array.isArray(productIds) || productIds.length === 0 || productIds.some((id) => typeof id !== 'string' || !UUID.test(id))) {
+      throw new ConfigError(variable, `${at}.productIds must be a non-empty array of product UUIDs`);
+    }
+    // One product in two events would need two admissions for one order; refuse it up front.
+    for (const id of productIds as string[]) {
+      const other = claimed.get(id.toLowerCase());
+      if (other) throw new ConfigError(variable, `${at}: product ${id} is already in event "${other}"`);
+      claimed.set(id.toLowerCase(), eventId);
+    }
+    const inlet = e.inletPerSecond;
+    if (typeof inlet !== 'number' || !Number.isInteger(inlet) || inlet < 1 || inlet > 100000) {
+      throw new ConfigError(variable, `${at}.inletPerSecond must be a whole number from 1 to 100000, got ${JSON.stringify(inlet)}`);
+    }
+    return {
+      eventId,
+      name,
+      startsAt: new Date(e.startsAt as string).toISOString(),
+      endsAt: new Date(e.endsAt as string).toISOString(),
+      productIds: (productIds as string[]).map((id) => id.toLowerCase()),
+      inletPerSecond: inlet,
+    };
+  });
 }
 
 /** A secret stored either as plain text or as JSON with one of the given fields. */

@@ -79,6 +79,8 @@ describe('HTTPS end to end in prod-like environments', () => {
   });
 });
 
+const PRODUCT = '6f1c2a3b-0000-4000-8000-000000000001';
+
 describe('validateConfig rejects', () => {
   const invalid: Array<[string, (c: ReturnType<typeof writableCopy<typeof prod>>) => void, RegExp]> = [
     ['min > max capacity', (c) => { c.fleets.user.minCapacity = 40; }, /fleets\.user\.minCapacity \(40\) must not exceed maxCapacity \(30\)/],
@@ -92,6 +94,14 @@ describe('validateConfig rejects', () => {
     ['a sale event above a fleet maximum', (c) => { c.saleEvents[0].minCapacity = 25; }, /minCapacity \(25\) exceeds fleets\.worker\.maxCapacity \(20\)/],
     ['a sale event name unusable in IDs', (c) => { c.saleEvents[0].name = 'black friday'; }, /\.name must be 1-64 letters, digits or hyphens/],
     ['duplicate sale event names', (c) => { c.saleEvents.push({ ...c.saleEvents[0] }); }, /is used by more than one sale event/],
+    ['a waiting room without products', (c) => { c.saleEvents[0].waitingRoom = { productIds: [], inletPerSecond: 10 }; }, /saleEvents\["black-friday-2027"\]\.waitingRoom\.productIds must name at least one product/],
+    ['a waiting room product that is not a product id', (c) => { c.saleEvents[0].waitingRoom = { productIds: ['SKU-000001'], inletPerSecond: 10 }; }, /waitingRoom\.productIds "SKU-000001" must be a product id \(UUID\)/],
+    ['a waiting room inlet of 0', (c) => { c.saleEvents[0].waitingRoom = { productIds: [PRODUCT], inletPerSecond: 0 }; }, /waitingRoom\.inletPerSecond 0 must be a whole number from 1 to 100000/],
+    ['a fractional waiting room inlet', (c) => { c.saleEvents[0].waitingRoom = { productIds: [PRODUCT], inletPerSecond: 2.5 }; }, /waitingRoom\.inletPerSecond 2\.5 must be a whole number/],
+    ['a product in two waiting rooms', (c) => {
+      c.saleEvents[0].waitingRoom = { productIds: [PRODUCT], inletPerSecond: 10 };
+      c.saleEvents.push({ ...c.saleEvents[0], name: 'cyber-monday-2027', waitingRoom: { productIds: [PRODUCT.toUpperCase()], inletPerSecond: 10 } });
+    }, /saleEvents\["cyber-monday-2027"\]\.waitingRoom\.productIds "6F1C2A3B-0000-4000-8000-000000000001" is already in sale event "black-friday-2027"/],
     ['a worker fleet that can reach zero instances', (c) => { c.fleets.worker.minCapacity = 0; }, /fleets\.worker\.minCapacity 0 must be a whole number >= 1/],
     ['a CPU target above 100%', (c) => { c.fleets.order.cpuTargetPercent = 120; }, /fleets\.order\.cpuTargetPercent 120/],
     ['a zero request-count target', (c) => { c.fleets.payment.requestsPerTargetPerMinute = 0; }, /fleets\.payment\.requestsPerTargetPerMinute 0 must be above 0/],

@@ -105,7 +105,7 @@ describe('Edge', () => {
     });
     // Listed before /api/*: CloudFront uses the first pattern that matches.
     const patterns = distributionConfig(t).CacheBehaviors.map((b: { PathPattern: string }) => b.PathPattern);
-    expect(patterns).toEqual(['/api/products*', '/api/*']);
+    expect(patterns).toEqual(['/api/products*', '/api/waiting-room/*/*', '/api/waiting-room*', '/api/*']);
     // MinTTL 0 lets the origin's max-age decide; DefaultTTL applies only when it sends none.
     t.hasResourceProperties('AWS::CloudFront::CachePolicy', {
       CachePolicyConfig: Match.objectLike({
@@ -122,6 +122,34 @@ describe('Edge', () => {
     build({ productCacheDefaultTtl: Duration.seconds(1), productCacheMaxTtl: Duration.seconds(5) })
       .template()
       .hasResourceProperties('AWS::CloudFront::CachePolicy', { CachePolicyConfig: Match.objectLike({ DefaultTTL: 1, MaxTTL: 5 }) });
+  });
+
+  test("caches the waiting room's public reads (1-5 s, as the origin says) and never its shopper calls", () => {
+    const t = build().template();
+    // Joining and admission carry the Bearer token: the uncached API behaviour, listed first.
+    expect(behaviour(t, '/api/waiting-room/*/*')).toEqual({ ...behaviour(t, '/api/*'), PathPattern: '/api/waiting-room/*/*' });
+    const reads = behaviour(t, '/api/waiting-room*');
+    expect(reads).toMatchObject({
+      CachePolicyId: { Ref: expect.stringMatching(/^EdgeWaitingRoomCachePolicy/) },
+      AllowedMethods: ['GET', 'HEAD'],
+      CachedMethods: ['GET', 'HEAD'],
+      ViewerProtocolPolicy: 'https-only',
+      TargetOriginId: behaviour(t, '/api/*').TargetOriginId,
+    });
+    expect(reads.OriginRequestPolicyId).toBeUndefined();
+    t.hasResourceProperties('AWS::CloudFront::CachePolicy', {
+      CachePolicyConfig: Match.objectLike({
+        Comment: Match.stringLikeRegexp('^Waiting room'),
+        MinTTL: 0,
+        DefaultTTL: 1,
+        MaxTTL: 5,
+        ParametersInCacheKeyAndForwardedToOrigin: Match.objectLike({
+          QueryStringsConfig: { QueryStringBehavior: 'none' },
+          HeadersConfig: { HeaderBehavior: 'none' },
+          CookiesConfig: { CookieBehavior: 'none' },
+        }),
+      }),
+    });
   });
 
   test('adds the secret origin header to ALB requests as a dynamic reference, never the value', () => {

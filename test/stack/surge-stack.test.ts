@@ -76,7 +76,7 @@ describe.each(['dev', 'prod'] as const)('Surge-%s', (envName) => {
   test('the ALB routes each service path to its fleet and needs the origin header', () => {
     const routes: Array<[number, string[]]> = [
       [10, ['/api/users*']],
-      [20, ['/api/orders*', '/api/products*']],
+      [20, ['/api/orders*', '/api/products*', '/api/waiting-room*']],
       [30, ['/api/payments*']],
     ];
     template.resourceCountIs('AWS::ElasticLoadBalancingV2::ListenerRule', 3);

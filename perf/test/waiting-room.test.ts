@@ -1,0 +1,17 @@
+// The waiting-room drill at test size on the real engines: every shopper holds exactly one place,
+// admission never lets anyone in ahead of someone still refused (0 inversions), orders without
+// admission are refused, and nothing is oversold. Skipped on embedded engines outside CI; fails
+// loudly in CI without them.
+import { needsRealEngine } from '../../services/platform/testing';
+import { waitingRoomDrill } from '../drills/waiting-room';
+
+jest.setTimeout(240_000);
+
+needsRealEngine('postgres', 'the sale runs with a pool > 1 and contended row locks; embedded transactions never overlap')('waiting-room drill', () => {
+  it('admits 300 shoppers in arrival order and sells exactly the 30 units', async () => {
+    const result = await waitingRoomDrill({ shoppers: 300, units: 30, inletPerSecond: 30, connections: 20, statusSeconds: 1 });
+    expect(result.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(result.verdict).toBe('PASS');
+    expect(JSON.parse(String(result.figures['admitted shoppers: status codes']))).toEqual({ '202': 30, '409': 270 });
+  });
+});
