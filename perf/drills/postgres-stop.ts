@@ -35,7 +35,7 @@ export async function postgresStopDrill(options: { loadSeconds?: number; downSec
     await migrate(db.writer);
     await seedCatalog(db, 1000);
     await db.close();
-    // The queues as the stack builds them by default (5 receives, 60 s visibility is the consumer's).
+    // The queues as the stack builds them by default: 60 s visibility, 5 receives.
     engines = await startEngines({ databaseUrl: cluster.url, maxReceiveCount: 5 });
     // A slow processor on the long outage, so charges queue up and messages are in flight at the stop.
     const env = serviceEnv(engines, { ...RAISED_LIMITS, PAYMENT_SANDBOX_LATENCY_MS: downSeconds > 10 ? '400' : '20' });
