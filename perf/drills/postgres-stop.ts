@@ -35,9 +35,10 @@ export async function postgresStopDrill(options: { loadSeconds?: number; downSec
     await migrate(db.writer);
     await seedCatalog(db, 1000);
     await db.close();
-    // The queues as the stack builds them by default (5 receives, 60 s visibility is the consumer's).
+    // The queues as the stack builds them by default: 60 s visibility, 5 receives.
     engines = await startEngines({ databaseUrl: cluster.url, maxReceiveCount: 5 });
-    const env = serviceEnv(engines, { ...RAISED_LIMITS, PAYMENT_SANDBOX_LATENCY_MS: '20' });
+    // A slow processor on the long outage, so charges queue up and messages are in flight at the stop.
+    const env = serviceEnv(engines, { ...RAISED_LIMITS, PAYMENT_SANDBOX_LATENCY_MS: downSeconds > 10 ? '400' : '20' });
     const order = await startServiceProcess('order', env);
     running.push(order);
     running.push(await startServiceProcess('worker', env));
@@ -45,14 +46,19 @@ export async function postgresStopDrill(options: { loadSeconds?: number; downSec
     const buyers = await mintBuyerTokens(200);
     const accepted = acceptedOrders();
     const timeline: string[] = [];
+    let inFlightAtStop = 0;
+    let restartedAt = 0;
     const t0 = Date.now();
     const at = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
     const outage = (async () => {
       await sleep(5000);
       cluster.stop();
       timeline.push(`stopped at ${at()}`);
+      const e = engines!;
+      inFlightAtStop = (await depth(e.sqs, e.queueUrls.orderPlaced)) + (await depth(e.sqs, e.queueUrls.paymentResult));
       await sleep(downSeconds * 1000);
       cluster.start();
+      restartedAt = Date.now();
       timeline.push(`started at ${at()}`);
     })();
     const summary = await runLoad({
@@ -69,6 +75,7 @@ export async function postgresStopDrill(options: { loadSeconds?: number; downSec
     const crashed = running.filter((s) => !s.alive()).map((s) => `${s.name} (see ${s.logFile})`);
     // After a long outage the retry backoff (up to 300 s) may hold a message back that long.
     const ledger = await waitForSettlement(cluster.url, orderIds, crashed.length ? 10_000 : downSeconds > 10 ? 330_000 : 90_000);
+    const settledAfterRestartSeconds = Math.round((Date.now() - restartedAt) / 1000);
     const deadLettered = (await depth(engines.sqs, engines.queueUrls.orderPlacedDlq)) + (await depth(engines.sqs, engines.queueUrls.paymentResultDlq));
     const c503 = summary.statusCodes['503'] ?? 0;
     const c500 = summary.statusCodes['500'] ?? 0;
@@ -86,6 +93,8 @@ export async function postgresStopDrill(options: { loadSeconds?: number; downSec
         timeline: timeline.join('; '),
         'down s': downSeconds,
         'accepted orders': orderIds.length,
+        'messages in the queues when PostgreSQL stopped': inFlightAtStop,
+        's from restart until the wait for settlement ended': settledAfterRestartSeconds,
         'status codes': JSON.stringify(summary.statusCodes),
         'connection errors': summary.errors,
         timeouts: summary.timeouts,

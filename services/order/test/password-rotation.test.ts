@@ -124,7 +124,10 @@ needsRealEngine('postgres', 'it runs its own PostgreSQL cluster with password au
     // from now on needs a new one.
     secret.password = NEW_PASSWORD;
     const secretChangedAt = Date.now();
+    // At least 40 checkouts sent after the change (however slow this machine is today), for 3 s at least.
     await sleep(3000);
+    const enoughBy = Date.now() + 30_000;
+    while (load.answers.filter((a) => a.sentAt >= secretChangedAt).length < 40 && Date.now() < enoughBy) await sleep(100);
     const answers = await load.stop();
 
     const before = answers.filter((a) => a.sentAt < secretChangedAt);
@@ -136,7 +139,7 @@ needsRealEngine('postgres', 'it runs its own PostgreSQL cluster with password au
       expect(JSON.parse(a.body!)).toEqual({ error: 'service_unavailable', message: expect.stringMatching(/database/) });
     }
     expect({ after: statusCounts(after) }).toEqual({ after: { 202: after.length } });
-    expect(after.length).toBeGreaterThan(20);
+    expect(after.length).toBeGreaterThanOrEqual(40);
     expect(statusCounts(before)['503']).toBeGreaterThan(0);
     // The new password was read from the secret (not guessed), and not once per failed connection.
     expect(secretReads).toContain(NEW_PASSWORD);
