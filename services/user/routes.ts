@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { ServicePlugin } from '../platform/app';
 import { requireUser } from '../platform/auth';
 import { getProfile, logIn, registerUser } from './use-cases/accounts';
-import { ErrorBody, LoginBody, Profile, RegisterBody, Token } from './schemas';
+import { getMyProfileSchema, logInSchema, registerSchema } from './schemas';
 
 /** Login attempts are limited per client address and email, so one attacker cannot lock out a user everywhere. */
 const loginKey = (request: FastifyRequest) => `${request.ip}:${String((request.body as { email?: unknown }).email).toLowerCase()}`;
@@ -11,9 +11,7 @@ const loginKey = (request: FastifyRequest) => `${request.ip}:${String((request.b
 export const userRoutes: ServicePlugin = async (app, ctx) => {
   app.post(
     '/api/users',
-    {
-      schema: { tags: ['users'], body: RegisterBody, response: { 201: Profile, 400: ErrorBody, 409: ErrorBody } },
-    },
+    { schema: registerSchema },
     async (request, reply) => reply.status(201).send(await registerUser(ctx.db, request.body)),
   );
 
@@ -21,7 +19,7 @@ export const userRoutes: ServicePlugin = async (app, ctx) => {
     '/api/users/login',
     {
       config: { rateLimit: { policy: 'login', key: loginKey } },
-      schema: { tags: ['users'], body: LoginBody, response: { 200: Token, 401: ErrorBody, 429: ErrorBody } },
+      schema: logInSchema,
     },
     async (request) => logIn(ctx, request.body),
   );
@@ -30,7 +28,7 @@ export const userRoutes: ServicePlugin = async (app, ctx) => {
     '/api/users/me',
     {
       preHandler: requireUser,
-      schema: { tags: ['users'], security: [{ bearer: [] }], response: { 200: Profile, 401: ErrorBody } },
+      schema: getMyProfileSchema,
     },
     async (request) => getProfile(ctx.db, request.userId),
   );
