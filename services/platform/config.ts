@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 export type SurgeEnv = 'dev' | 'prod' | 'local';
 
 /** The rate limit policies a route can name in `config: { rateLimit: { policy } }`. */
-export type RateLimitPolicyName = 'orders' | 'login' | 'default';
+export type RateLimitPolicyName = 'orders' | 'login' | 'loginAccount' | 'register' | 'default';
 
 /** A token bucket: `capacity` requests at once, refilled continuously at `refillPerSecond`. */
 export interface RateLimitPolicy {
@@ -136,7 +136,11 @@ export async function loadConfig(env: Env = process.env, secrets?: SecretSource)
     trustedProxyHops: integer(env, 'TRUSTED_PROXY_HOPS', deployed ? 2 : 0, 0, 10),
     rateLimits: {
       orders: perMinute('orders', integer(env, 'RATE_LIMIT_ORDERS_PER_MINUTE', 20, 1, 1_000_000)),
+      // Login per client address, and per account whatever the address (a botnet guessing one
+      // password); registration per address, low, since each one costs a password hash.
       login: perMinute('login', integer(env, 'RATE_LIMIT_LOGIN_PER_MINUTE', 10, 1, 1_000_000)),
+      loginAccount: perMinute('loginAccount', integer(env, 'RATE_LIMIT_LOGIN_ACCOUNT_PER_MINUTE', 10, 1, 1_000_000)),
+      register: perMinute('register', integer(env, 'RATE_LIMIT_REGISTER_PER_MINUTE', 5, 1, 1_000_000)),
       default: {
         name: 'default',
         capacity: integer(env, 'RATE_LIMIT_DEFAULT_BURST', 100, 1, 1_000_000),

@@ -30,7 +30,7 @@ beforeAll(async () => {
   // Limits high enough that most generated requests reach the handlers (429s are checked too).
   ctx = await createTestContext({
     databaseUrl: t.url,
-    env: { RATE_LIMIT_DEFAULT_BURST: '100000', RATE_LIMIT_ORDERS_PER_MINUTE: '100000', RATE_LIMIT_LOGIN_PER_MINUTE: '100000', RATE_LIMIT_REGISTER_PER_MINUTE: '100000' },
+    env: { RATE_LIMIT_DEFAULT_BURST: '100000', RATE_LIMIT_ORDERS_PER_MINUTE: '100000', RATE_LIMIT_LOGIN_PER_MINUTE: '100000', RATE_LIMIT_LOGIN_ACCOUNT_PER_MINUTE: '100000', RATE_LIMIT_REGISTER_PER_MINUTE: '100000' },
   });
   app = await buildApp(ctx, ALL_ROUTES);
   document = (await app.inject({ url: '/openapi.json' })).json();
