@@ -3,6 +3,7 @@
 // On AWS the secrets (database credentials, Redis AUTH token, token signing key) are ARNs that are
 // resolved through a SecretSource; tests inject a fake one so they never call AWS.
 import { readFileSync } from 'node:fs';
+import { importTokenKeys, type TokenKeySet, type TokenKeySource } from './auth';
 
 export type SurgeEnv = 'dev' | 'prod' | 'local';
 
@@ -46,7 +47,11 @@ export interface ServiceConfig {
     readonly orderPlacedQueueUrl?: string;
     readonly paymentResultQueueUrl?: string;
   };
-  readonly tokenSigningKey: string;
+  /**
+   * Where the token keys come from, re-read when they may have rotated: the private key set on the
+   * user fleet (it signs), the public keys elsewhere (they verify). Checked once at start.
+   */
+  readonly tokenKeys: TokenKeySource;
   readonly tokenTtlSeconds: number;
   readonly shutdownDeadlineMs: number;
   /**
@@ -99,8 +104,19 @@ export function secretsManagerSource(region: string): SecretSource {
 
 type Env = Record<string, string | undefined>;
 
-/** Local development signing key: fine on a laptop, refused in dev and prod. */
-const LOCAL_SIGNING_KEY = 'surge-local-signing-key-not-for-deployed-environments';
+/** Local development token key (Ed25519): fine on a laptop and in tests, refused in dev and prod. */
+export const LOCAL_TOKEN_KEYS: TokenKeySet = {
+  keys: [
+    {
+      kty: 'OKP',
+      crv: 'Ed25519',
+      kid: 'local-not-for-deployed-environments',
+      alg: 'EdDSA',
+      x: 'b632V4MaYBv0fHRdjsStYBQN4fp4kI8q8aY4RYyeF7o',
+      d: 'ujvK3dX3LQ-ACmy2wA3E5LLlar_VfEnoEjx0P5TKcBw',
+    },
+  ],
+};
 
 export async function loadConfig(env: Env = process.env, secrets?: SecretSource): Promise<ServiceConfig> {
   const surgeEnv = parseEnvName(env);
@@ -127,7 +143,7 @@ export async function loadConfig(env: Env = process.env, secrets?: SecretSource)
       orderPlacedQueueUrl: optionalUrl(env, 'ORDER_PLACED_QUEUE_URL'),
       paymentResultQueueUrl: optionalUrl(env, 'PAYMENT_RESULT_QUEUE_URL'),
     },
-    tokenSigningKey: await tokenSigningKey(env, source, deployed),
+    tokenKeys: await tokenKeys(env, source, deployed),
     tokenTtlSeconds: integer(env, 'TOKEN_TTL_SECONDS', 3600, 60, 86400),
     shutdownDeadlineMs,
     drainDelayMs,
@@ -231,20 +247,34 @@ async function redisUrl(env: Env, secrets: SecretSource, deployed: boolean): Pro
   return `${tls ? 'rediss' : 'redis'}://${auth}${env.REDIS_HOST}:${port}`;
 }
 
-async function tokenSigningKey(env: Env, secrets: SecretSource, deployed: boolean): Promise<string> {
-  let key = env.TOKEN_SIGNING_KEY;
-  let variable = 'TOKEN_SIGNING_KEY';
-  if (!key && env.TOKEN_SIGNING_SECRET_ARN) {
-    variable = 'TOKEN_SIGNING_SECRET_ARN';
-    key = secretText(variable, await secrets.getSecretString(env.TOKEN_SIGNING_SECRET_ARN), ['signingKey', 'key']);
+/**
+ * The token key source: TOKEN_KEYS (a JWKS as JSON: local runs, benchmarks), else
+ * TOKEN_SIGNING_SECRET_ARN (the private key set; the user fleet only), else
+ * TOKEN_PUBLIC_KEYS_SECRET_ARN (the public keys; every other fleet), else locally LOCAL_TOKEN_KEYS.
+ * The set is read and checked here once, so a bad one stops the process naming the variable.
+ */
+async function tokenKeys(env: Env, secrets: SecretSource, deployed: boolean): Promise<TokenKeySource> {
+  let variable: string;
+  let source: TokenKeySource;
+  if (env.TOKEN_KEYS) {
+    variable = 'TOKEN_KEYS';
+    const set = parseJsonSecret(variable, env.TOKEN_KEYS) as unknown as TokenKeySet;
+    source = async () => set;
+  } else if (env.TOKEN_SIGNING_SECRET_ARN || env.TOKEN_PUBLIC_KEYS_SECRET_ARN) {
+    variable = env.TOKEN_SIGNING_SECRET_ARN ? 'TOKEN_SIGNING_SECRET_ARN' : 'TOKEN_PUBLIC_KEYS_SECRET_ARN';
+    const arn = env[variable] as string;
+    source = async () => parseJsonSecret(variable, await secrets.getSecretString(arn)) as unknown as TokenKeySet;
+  } else {
+    if (deployed) throw new ConfigError('TOKEN_SIGNING_SECRET_ARN', 'or TOKEN_PUBLIC_KEYS_SECRET_ARN is required in dev and prod');
+    return async () => LOCAL_TOKEN_KEYS;
   }
-  if (!key) {
-    if (deployed) throw new ConfigError('TOKEN_SIGNING_KEY', 'is required in dev and prod (or TOKEN_SIGNING_SECRET_ARN)');
-    return LOCAL_SIGNING_KEY;
+  try {
+    await importTokenKeys(await source());
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(variable, `is not a usable token key set: ${(err as Error).message}`);
   }
-  // HS256 wants at least 256 bits of key material.
-  if (Buffer.byteLength(key) < 32) throw new ConfigError(variable, 'must be at least 32 bytes long');
-  return key;
+  return source;
 }
 
 /** A secret stored either as plain text or as JSON with one of the given fields. */

@@ -116,6 +116,7 @@ export async function createServiceContext(config: ServiceConfig, options: Servi
     limiter = createMemoryRateLimiter();
   }
 
+  const tokens = await createTokenService({ keys: config.tokenKeys, ttlSeconds: config.tokenTtlSeconds });
   const sqs = createSqsClient(config);
   let closed: Promise<void> | undefined;
   return {
@@ -124,7 +125,7 @@ export async function createServiceContext(config: ServiceConfig, options: Servi
     db,
     cache,
     limiter,
-    tokens: createTokenService(config.tokenSigningKey, config.tokenTtlSeconds),
+    tokens,
     logger,
     metrics,
     sqs,

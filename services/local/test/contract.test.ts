@@ -83,7 +83,7 @@ beforeAll(async () => {
     [paidOrderId, userId, randomUUID()],
   );
   paymentId = rows[0].id;
-}, 60000);
+}, 120000);
 
 afterAll(async () => {
   for (const app of Object.values(apps)) await app?.close();
@@ -208,7 +208,7 @@ describe('every documented answer of every operation matches the document', () =
       if (status !== c.status) failures.push(`${c.operationId}: expected ${c.status}, got ${status} for ${c.call.method} ${c.call.url}`);
     }
     expect(failures).toEqual([]);
-  }, 60000);
+  }, 180000);
 
   it('exercised every (operation, status) pair the document lists', () => {
     const documented = Object.values(document.paths!)

@@ -138,5 +138,5 @@ describe('generated requests to every operation', () => {
     }
     expect((await app.inject({ url: '/health/live' })).statusCode).toBe(200);
     expect((await app.inject({ url: '/api/products?limit=1' })).statusCode).toBe(200);
-  }, 180000);
+  }, 300000);
 });
