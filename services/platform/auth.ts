@@ -6,7 +6,7 @@
 // does not know makes it re-read its key source (at most every KEY_REFRESH_MIN_MS), and the signer
 // re-reads it every SIGNER_REFRESH_MS, so rotated keys are picked up without a restart.
 // `requireUser` is the route preHandler that demands a token.
-import { generateKeyPairSync, KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, generateKeyPairSync, KeyObject } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { decodeProtectedHeader, importJWK, SignJWT, jwtVerify, type JWK } from 'jose';
 import { unauthorized } from './errors';
@@ -75,6 +75,22 @@ export async function importTokenKeys(set: TokenKeySet): Promise<ImportedKeys> {
 export function generateTokenKey(kid: string): JWK {
   const { privateKey } = generateKeyPairSync('ed25519');
   return { ...(privateKey.export({ format: 'jwk' }) as JWK), kid, alg: ALGORITHM, use: 'sig' };
+}
+
+/** PKCS#8 DER header of an Ed25519 private key; the 32-byte seed follows it. */
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/**
+ * The Ed25519 key derived from a random secret string (the seed is its SHA-256), as a private JWK
+ * whose kid is taken from its public key. For a secret Secrets Manager generated as a random
+ * password (the stack's TokenSigningKey): rotating the secret's value rotates the key.
+ */
+export function tokenKeyFromSecret(secret: string): JWK {
+  const seed = createHash('sha256').update(secret, 'utf8').digest();
+  const privateKey = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  const jwk = privateKey.export({ format: 'jwk' }) as JWK;
+  const kid = `sm-${createHash('sha256').update(jwk.x as string).digest('base64url').slice(0, 16)}`;
+  return { ...jwk, kid, alg: ALGORITHM, use: 'sig' };
 }
 
 /** The public half of a key set: what the verifying fleets get. */

@@ -3,7 +3,7 @@
 // On AWS the secrets (database credentials, Redis AUTH token, token signing key) are ARNs that are
 // resolved through a SecretSource; tests inject a fake one so they never call AWS.
 import { readFileSync } from 'node:fs';
-import { importTokenKeys, type TokenKeySet, type TokenKeySource } from './auth';
+import { importTokenKeys, tokenKeyFromSecret, type TokenKeySet, type TokenKeySource } from './auth';
 
 export type SurgeEnv = 'dev' | 'prod' | 'local';
 
@@ -82,17 +82,18 @@ export class ConfigError extends Error {
 
 /** Reads a secret's string value by ARN; production uses Secrets Manager, tests a fake. */
 export interface SecretSource {
-  getSecretString(arn: string): Promise<string>;
+  /** The AWSCURRENT value, or the version in `versionStage` (e.g. AWSPREVIOUS). */
+  getSecretString(arn: string, versionStage?: string): Promise<string>;
 }
 
 /** Secrets Manager through the AWS SDK, loaded only when an ARN is configured. */
 export function secretsManagerSource(region: string): SecretSource {
   return {
-    async getSecretString(arn) {
+    async getSecretString(arn, versionStage) {
       const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
       const client = new SecretsManagerClient({ region });
       try {
-        const out = await client.send(new GetSecretValueCommand({ SecretId: arn }));
+        const out = await client.send(new GetSecretValueCommand({ SecretId: arn, VersionStage: versionStage }));
         if (out.SecretString === undefined) throw new Error(`secret ${arn} has no string value`);
         return out.SecretString;
       } finally {
@@ -249,9 +250,11 @@ async function redisUrl(env: Env, secrets: SecretSource, deployed: boolean): Pro
 
 /**
  * The token key source: TOKEN_KEYS (a JWKS as JSON: local runs, benchmarks), else
- * TOKEN_SIGNING_SECRET_ARN (the private key set; the user fleet only), else
- * TOKEN_PUBLIC_KEYS_SECRET_ARN (the public keys; every other fleet), else locally LOCAL_TOKEN_KEYS.
- * The set is read and checked here once, so a bad one stops the process naming the variable.
+ * TOKEN_SIGNING_SECRET_ARN (a private key set as JSON, or a random string the key is derived from,
+ * which is what the stack's generated TokenSigningKey secret holds), else
+ * TOKEN_PUBLIC_KEYS_SECRET_ARN (the public keys, for fleets that only verify), else locally
+ * LOCAL_TOKEN_KEYS. The set is read and checked here once, so a bad one stops the process naming the
+ * variable.
  */
 async function tokenKeys(env: Env, secrets: SecretSource, deployed: boolean): Promise<TokenKeySource> {
   let variable: string;
@@ -263,7 +266,19 @@ async function tokenKeys(env: Env, secrets: SecretSource, deployed: boolean): Pr
   } else if (env.TOKEN_SIGNING_SECRET_ARN || env.TOKEN_PUBLIC_KEYS_SECRET_ARN) {
     variable = env.TOKEN_SIGNING_SECRET_ARN ? 'TOKEN_SIGNING_SECRET_ARN' : 'TOKEN_PUBLIC_KEYS_SECRET_ARN';
     const arn = env[variable] as string;
-    source = async () => parseJsonSecret(variable, await secrets.getSecretString(arn)) as unknown as TokenKeySet;
+    const signing = variable === 'TOKEN_SIGNING_SECRET_ARN';
+    source = async () => {
+      const raw = (await secrets.getSecretString(arn)).trim();
+      if (!signing || raw.startsWith('{')) return parseJsonSecret(variable, raw) as unknown as TokenKeySet;
+      // A generated secret string: its current value signs; the previous one (Secrets Manager keeps
+      // it as AWSPREVIOUS after `npm run rotate-token-key`) still verifies, so rotating logs no one out.
+      const current = tokenKeyFromSecret(raw);
+      const previous = await secrets
+        .getSecretString(arn, 'AWSPREVIOUS')
+        .then((value) => tokenKeyFromSecret(value.trim()))
+        .catch(() => undefined); // never rotated yet
+      return { keys: previous && previous.kid !== current.kid ? [current, previous] : [current] };
+    };
   } else {
     if (deployed) throw new ConfigError('TOKEN_SIGNING_SECRET_ARN', 'or TOKEN_PUBLIC_KEYS_SECRET_ARN is required in dev and prod');
     return async () => LOCAL_TOKEN_KEYS;

@@ -3,7 +3,7 @@
 // out (tokens of the previous key keep verifying, tokens of the new key verify on processes that had
 // not yet re-read their keys).
 import { decodeProtectedHeader } from 'jose';
-import { createTokenService, generateTokenKey, KEY_REFRESH_MIN_MS, publicKeySet, SIGNER_REFRESH_MS, type TokenKeySet } from '../auth';
+import { createTokenService, generateTokenKey, KEY_REFRESH_MIN_MS, publicKeySet, SIGNER_REFRESH_MS, tokenKeyFromSecret, type TokenKeySet } from '../auth';
 
 const first: TokenKeySet = { keys: [generateTokenKey('key-1')] };
 
@@ -94,4 +94,15 @@ it('logs no one out when the key rotates in the middle of traffic', async () => 
   const stranger = await createTokenService({ keys: async () => ({ keys: [generateTokenKey('key-9')] }), now });
   await expect(verifier.verify((await stranger.issue('x')).token)).rejects.toMatchObject({ statusCode: 401 });
   expect(reads.verifier).toBe(verifierReads + 1);
+});
+
+it('derives a stable Ed25519 key from a random secret string, a new one when the secret changes', async () => {
+  const secret = 'Zq3'.repeat(21);
+  const key = tokenKeyFromSecret(secret);
+  expect(key).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', kid: expect.stringMatching(/^sm-[\w-]{16}$/) });
+  expect(tokenKeyFromSecret(secret)).toEqual(key);
+  expect(tokenKeyFromSecret(`${secret}x`).kid).not.toBe(key.kid);
+  const signer = await createTokenService({ keys: async () => ({ keys: [key] }) });
+  const verifier = await createTokenService({ keys: async () => publicKeySet({ keys: [key] }) });
+  expect(await verifier.verify((await signer.issue('buyer-5')).token)).toEqual({ userId: 'buyer-5' });
 });

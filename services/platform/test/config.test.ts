@@ -1,5 +1,5 @@
 // loadConfig: defaults, validation naming the variable, and secrets resolved through a fake source.
-import { generateTokenKey, publicKeySet } from '../auth';
+import { generateTokenKey, publicKeySet, tokenKeyFromSecret } from '../auth';
 import { ConfigError, LOCAL_TOKEN_KEYS, loadConfig, loadDatabaseConfig, secretsManagerSource, type SecretSource } from '../config';
 
 const secrets = (values: Record<string, string>): SecretSource & { asked: string[] } => {
@@ -102,6 +102,22 @@ describe('loadConfig', () => {
     // The token keys are read again whenever they may have rotated.
     expect(await cfg.tokenKeys()).toEqual(publicKeySet(SIGNING_KEYS));
     expect(source.asked.filter((arn) => arn === 'arn:key')).toHaveLength(2);
+  });
+
+  it('derives the signing key from the stack\'s generated secret string, and keeps the previous one after a rotation', async () => {
+    const versions: Record<string, string> = { AWSCURRENT: 'x7'.repeat(32) };
+    const source: SecretSource = {
+      async getSecretString(arn, stage = 'AWSCURRENT') {
+        if (arn !== 'arn:signing' || !(stage in versions)) throw new Error(`no ${stage} version of ${arn}`);
+        return versions[stage];
+      },
+    };
+    const cfg = await loadConfig({ ...LOCAL, TOKEN_SIGNING_SECRET_ARN: 'arn:signing' }, source);
+    expect(await cfg.tokenKeys()).toEqual({ keys: [tokenKeyFromSecret('x7'.repeat(32))] });
+    // What `npm run rotate-token-key` leaves: a new current value, the old one as AWSPREVIOUS.
+    versions.AWSPREVIOUS = versions.AWSCURRENT;
+    versions.AWSCURRENT = 'y8'.repeat(32);
+    expect(await cfg.tokenKeys()).toEqual({ keys: [tokenKeyFromSecret('y8'.repeat(32)), tokenKeyFromSecret('x7'.repeat(32))] });
   });
 
   it('does not echo a malformed secret', async () => {
