@@ -5,6 +5,9 @@ import { errorResponse } from '../platform/openapi';
 
 const Uuid = Type.String({ format: 'uuid' });
 const Cursor = Type.String({ minLength: 1, maxLength: 512, description: 'nextCursor of the previous page' });
+/** The shortest catalog search: a trigram (products_name_trgm, migration 009) needs 3 characters. */
+export const SEARCH_MIN_LENGTH = 3;
+
 const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'items per page' });
 const Money = Type.Integer({ minimum: 0, description: 'amount in the smallest currency unit (cents)' });
 
@@ -59,7 +62,8 @@ export const listProductsSchema = {
     {
       limit: Limit,
       cursor: Type.Optional(Cursor),
-      q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'case-insensitive substring of the name' })),
+      // 3 characters at least: shorter patterns cannot use the trigram index and would scan the catalog.
+      q: Type.Optional(Type.String({ minLength: SEARCH_MIN_LENGTH, maxLength: 100, description: `case-insensitive substring of the name, ${SEARCH_MIN_LENGTH} characters or more` })),
     },
     { additionalProperties: false },
   ),
