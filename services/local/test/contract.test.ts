@@ -58,7 +58,7 @@ beforeAll(async () => {
   // One request per client and policy, so the second is a 429.
   apps.limited = await appWith({
     databaseUrl: t.url,
-    env: { RATE_LIMIT_DEFAULT_BURST: '1', RATE_LIMIT_DEFAULT_PER_SECOND: '1', RATE_LIMIT_ORDERS_PER_MINUTE: '1', RATE_LIMIT_LOGIN_PER_MINUTE: '1' },
+    env: { RATE_LIMIT_DEFAULT_BURST: '1', RATE_LIMIT_DEFAULT_PER_SECOND: '1', RATE_LIMIT_ORDERS_PER_MINUTE: '1', RATE_LIMIT_LOGIN_PER_MINUTE: '1', RATE_LIMIT_LOGIN_ACCOUNT_PER_MINUTE: '1', RATE_LIMIT_REGISTER_PER_MINUTE: '1' },
   });
   // Nothing listens there: every query fails to connect.
   apps.databaseDown = await appWith({ databaseUrl: 'postgres://nobody@127.0.0.1:1/surge' });
