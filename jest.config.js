@@ -1,10 +1,11 @@
 // Five projects: the CDK app's tests (test/, mirroring lib/), the services' tests (services/**/test),
 // the load/benchmark/drill tools' tests (perf/test), the storefront in a browser (web/test) and the
 // sale-day operations tools' tests (ops/test).
-// JavaScript is transformed too, for the one ESM-only package on a CommonJS path: cookie 2 (needed by
-// light-my-request, which powers fastify's inject()).
+// JavaScript is transformed too, for the ESM-only packages on a CommonJS path: cookie 2 (needed by
+// light-my-request, which powers fastify's inject()) and @apidevtools/json-schema-ref-parser (needed by
+// openapi-backend, which the contract tests validate responses with).
 const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest'] };
-const transformIgnorePatterns = ['/node_modules/(?!cookie/)'];
+const transformIgnorePatterns = ['/node_modules/(?!cookie/|@apidevtools/json-schema-ref-parser/)'];
 // Decides once per run which test engines are real, embedded or missing (services/platform/test-engines.ts);
 // the same path in several projects runs once.
 const globalSetup = '<rootDir>/services/platform/support/jest-global-setup.ts';

@@ -15,6 +15,12 @@ import { Construct } from 'constructs';
 /** HTTP header names: RFC 7230 token characters. */
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 
+/**
+ * The query parameters `GET /api/products` reads (services/order/schemas.ts listProductsSchema; a
+ * test keeps the two the same); `GET /api/products/{id}` reads none.
+ */
+export const PRODUCT_QUERY_PARAMETERS = ['limit', 'cursor', 'q'] as const;
+
 export interface EdgeProps {
   /** The load balancer serving `/api/*`. */
   readonly loadBalancer: elbv2.IApplicationLoadBalancer;
@@ -153,8 +159,9 @@ export class Edge extends Construct {
       minTtl: Duration.seconds(0),
       defaultTtl: productCacheDefaultTtl,
       maxTtl: productCacheMaxTtl,
-      // Product listings vary by query (page, category); nothing else identifies a response.
-      queryStringBehavior: cloudfront.CacheQueryStringBehavior.all(),
+      // Only the query parameters the product routes read are in the cache key (and reach the
+      // origin): with all of them, `?q=x&junk=<random>` would make every request a cache miss.
+      queryStringBehavior: cloudfront.CacheQueryStringBehavior.allowList(...PRODUCT_QUERY_PARAMETERS),
       headerBehavior: cloudfront.CacheHeaderBehavior.none(),
       cookieBehavior: cloudfront.CacheCookieBehavior.none(),
       enableAcceptEncodingGzip: true,

@@ -161,14 +161,16 @@ export class SurgeStack extends Stack {
       logRetention: retention,
     });
 
-    // Login tokens are signed with this key by the user service and verified by every service.
+    // The services derive the Ed25519 key that signs login tokens from this random value
+    // (services/platform/auth.ts tokenKeyFromSecret); `npm run rotate-token-key` puts a new one and
+    // the old one stays as AWSPREVIOUS, which still verifies.
     this.tokenSigningKey = new secretsmanager.Secret(this, 'TokenSigningKey', {
-      description: `Surge ${config.envName}: HS256 key signing login tokens`,
+      description: `Surge ${config.envName}: seed of the Ed25519 key signing login tokens (rotate: npm run rotate-token-key)`,
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
     });
     Validations.of(this.tokenSigningKey).acknowledge({
       id: 'AwsSolutions-SMG4',
-      reason: 'Rotating the signing key would log every user out at once unless the services accepted two keys during the switch, which they do not yet; rotate by hand in a quiet hour (docs/FORKING.md).',
+      reason: 'Rotated by `npm run rotate-token-key` (ops/rotate-token-key.ts), not by a rotation Lambda: the services accept the current and the previous key (AWSPREVIOUS), so a rotation logs no one out; run it no more often than the token lifetime.',
     });
 
     if (config.saleEvents.some((event) => event.waitingRoom)) {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { BUNDLE_ENTRY, bundleFleet, FLEET_NODE_FLAGS } from '../../lib/deploy/bundle';
 import { seedCatalog } from '../../services/order/seed';
 import { createTokenService } from '../../services/platform/auth';
+import { LOCAL_TOKEN_KEYS } from '../../services/platform/config';
 import {
   createTestDatabase,
   freePort,
@@ -21,8 +22,6 @@ import {
 
 export type ServiceName = 'user' | 'order' | 'payment' | 'worker';
 
-/** The signing key every perf service shares, so drills can mint buyer tokens without the user service. */
-export const PERF_SIGNING_KEY = 'surge-perf-signing-key-for-loopback-benchmarks-only';
 export const LOG_DIR = join(process.env.TMPDIR ?? '/tmp', 'surge-perf-logs');
 const REPO = join(__dirname, '..', '..');
 
@@ -115,7 +114,6 @@ export function serviceEnv(engines: Engines, extra: Record<string, string> = {})
     PAYMENT_RESULT_QUEUE_URL: engines.queueUrls.paymentResult,
     QUEUE_VISIBILITY_TIMEOUT_SECONDS: String(engines.queue.visibilityTimeoutSeconds),
     QUEUE_MAX_RECEIVE_COUNT: String(engines.queue.maxReceiveCount),
-    TOKEN_SIGNING_KEY: PERF_SIGNING_KEY,
     MIGRATE_ON_START: 'false',
     LOG_LEVEL: 'info',
     METRICS_FLUSH_MS: '0',
@@ -228,9 +226,10 @@ export function readRssMb(pid: number): number {
   }
 }
 
-/** Bearer tokens for `count` fresh buyer ids, signed with the services' key (orders need no users row). */
+/** Bearer tokens for `count` fresh buyer ids, signed with the services' local key (orders need no users row). */
 export async function mintBuyerTokens(count: number): Promise<string[]> {
-  const tokens = createTokenService(PERF_SIGNING_KEY, 86400);
+  // The services run with the local key set (no TOKEN_KEYS): tokens signed with it verify there.
+  const tokens = await createTokenService({ keys: async () => LOCAL_TOKEN_KEYS, ttlSeconds: 86400 });
   const buyers: string[] = [];
   for (let i = 0; i < count; i++) buyers.push((await tokens.issue(randomUUID())).token);
   return buyers;

@@ -1,10 +1,14 @@
 // One schema per order-service route: validates input (unknown fields rejected), types the handler,
 // shapes the response and feeds the OpenAPI document.
 import { Type } from '@sinclair/typebox';
+import { errorResponse } from '../platform/openapi';
 
 const Uuid = Type.String({ format: 'uuid' });
 const Cursor = Type.String({ minLength: 1, maxLength: 512, description: 'nextCursor of the previous page' });
-const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 20 });
+/** The shortest catalog search: a trigram (products_name_trgm, migration 009) needs 3 characters. */
+export const SEARCH_MIN_LENGTH = 3;
+
+const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'items per page' });
 const Money = Type.Integer({ minimum: 0, description: 'amount in the smallest currency unit (cents)' });
 
 export const Product = Type.Object({
@@ -51,25 +55,40 @@ const PlacedOrder = Type.Object({
 const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false });
 
 export const listProductsSchema = {
+  operationId: 'listProducts',
+  tags: ['catalog'],
   summary: 'Browse the catalog, one keyset page at a time',
   querystring: Type.Object(
     {
       limit: Limit,
       cursor: Type.Optional(Cursor),
-      q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'case-insensitive substring of the name' })),
+      // 3 characters at least: shorter patterns cannot use the trigram index and would scan the catalog.
+      q: Type.Optional(Type.String({ minLength: SEARCH_MIN_LENGTH, maxLength: 100, description: `case-insensitive substring of the name, ${SEARCH_MIN_LENGTH} characters or more` })),
     },
     { additionalProperties: false },
   ),
-  response: { 200: Type.Object({ items: Type.Array(Product), nextCursor: Type.Union([Type.String(), Type.Null()]) }) },
+  response: {
+    200: Type.Object(
+      { items: Type.Array(Product), nextCursor: Type.Union([Type.String(), Type.Null()]) },
+      { description: 'A page of products in id order; nextCursor is null on the last page' },
+    ),
+  },
 };
 
 export const getProductSchema = {
+  operationId: 'getProduct',
+  tags: ['catalog'],
   summary: 'One product, served from the cache (X-Cache: HIT or MISS)',
   params: IdParams,
-  response: { 200: Product },
+  response: {
+    200: Type.Object(Product.properties, { description: 'The product' }),
+    404: errorResponse('No product has this id'),
+  },
 };
 
 export const placeOrderSchema = {
+  operationId: 'placeOrder',
+  tags: ['orders'],
   summary: 'Place an order, reserving its stock; replays the first response for a repeated Idempotency-Key',
   headers: Type.Object({
     'idempotency-key': Type.String({ minLength: 1, maxLength: 255, description: 'unique per intended order' }),
@@ -89,26 +108,48 @@ export const placeOrderSchema = {
     },
     { additionalProperties: false },
   ),
-  response: { 202: PlacedOrder },
+  response: {
+    202: Type.Object(PlacedOrder.properties, { description: 'The order, accepted and awaiting payment (or the first answer replayed)' }),
+    409: errorResponse('Not enough stock of a product, or stock changed while the order was placed'),
+    422: errorResponse('The Idempotency-Key was already used with a different request body'),
+  },
 };
 
 export const getOrderSchema = {
+  operationId: 'getOrder',
+  tags: ['orders'],
   summary: "One of the caller's orders (404 for anyone else's)",
   params: IdParams,
-  response: { 200: Order },
+  response: {
+    200: Type.Object(Order.properties, { description: 'The order' }),
+    404: errorResponse('The caller has no order with this id'),
+  },
 };
 
 // No body schema: Fastify would then require a body, and this route takes none (or `{}`), which
 // routes.ts checks before validation.
 export const cancelOrderSchema = {
+  operationId: 'cancelOrder',
+  tags: ['orders'],
   summary: 'Cancel a PENDING order, releasing its stock; a CANCELLED order replays 200, a PAID or PAYMENT_FAILED one is 409',
   description: 'No request body, or an empty JSON object.',
   params: IdParams,
-  response: { 200: Order },
+  response: {
+    200: Type.Object(Order.properties, { description: 'The cancelled order' }),
+    404: errorResponse('The caller has no order with this id'),
+    409: errorResponse('The order is PAID or PAYMENT_FAILED: only a PENDING order can be cancelled'),
+  },
 };
 
 export const listOrdersSchema = {
+  operationId: 'listMyOrders',
+  tags: ['orders'],
   summary: "The caller's orders, newest first",
   querystring: Type.Object({ limit: Limit, cursor: Type.Optional(Cursor) }, { additionalProperties: false }),
-  response: { 200: Type.Object({ items: Type.Array(Order), nextCursor: Type.Union([Type.String(), Type.Null()]) }) },
+  response: {
+    200: Type.Object(
+      { items: Type.Array(Order), nextCursor: Type.Union([Type.String(), Type.Null()]) },
+      { description: "A page of the caller's orders; nextCursor is null on the last page" },
+    ),
+  },
 };

@@ -1,5 +1,6 @@
 // One schema per payment-service route (input validation, response shape, OpenAPI).
 import { Type } from '@sinclair/typebox';
+import { errorResponse } from '../platform/openapi';
 
 const Uuid = Type.String({ format: 'uuid' });
 
@@ -27,16 +28,23 @@ export const Payment = Type.Object({
 });
 
 export const listPaymentsSchema = {
+  operationId: 'listMyPayments',
+  tags: ['payments'],
   summary: "The caller's payments, newest first; only those of one order with ?orderId=",
   querystring: Type.Object(
-    { orderId: Type.Optional(Uuid), limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }) },
+    { orderId: Type.Optional(Uuid), limit: Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'most payments returned' }) },
     { additionalProperties: false },
   ),
-  response: { 200: Type.Object({ items: Type.Array(Payment) }) },
+  response: { 200: Type.Object({ items: Type.Array(Payment) }, { description: "The caller's payments, newest first" }) },
 };
 
 export const getPaymentSchema = {
+  operationId: 'getPayment',
+  tags: ['payments'],
   summary: "One of the caller's payments (404 for anyone else's)",
   params: Type.Object({ id: Uuid }, { additionalProperties: false }),
-  response: { 200: Payment },
+  response: {
+    200: Type.Object(Payment.properties, { description: 'The payment' }),
+    404: errorResponse('The caller has no payment with this id'),
+  },
 };

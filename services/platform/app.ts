@@ -13,6 +13,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type onResponseHookHandler } from 'fastify';
 import type { ServiceContext } from './context';
 import { handleError } from './errors';
+import { documentRoute, openApiHeader } from './openapi';
 import { installRateLimit } from './rate-limit';
 
 /** A Fastify instance whose route schemas type the handlers (TypeBox). */
@@ -193,12 +194,9 @@ export async function buildApp(ctx: ServiceContext, plugins: ServicePlugin[]): P
     countUnmatched(reply);
   });
 
-  await app.register(swagger, {
-    openapi: {
-      info: { title: `Surge ${ctx.service} API`, version: '1.0.0' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-    },
-  });
+  // Every documented route gets the shared error statuses it can answer and its security (openapi.ts).
+  app.addHook('onRoute', (route) => documentRoute(route, { rateLimited: route.config?.rateLimit !== false }));
+  await app.register(swagger, openApiHeader(ctx.service));
 
   app.get('/health/live', { config: NO_RATE_LIMIT, schema: { hide: true } }, async () => ({ status: 'live' }));
   app.get('/health/ready', { config: NO_RATE_LIMIT, schema: { hide: true } }, async (_request, reply) => {

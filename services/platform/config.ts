@@ -3,6 +3,7 @@
 // On AWS the secrets (database credentials, Redis AUTH token, token signing key) are ARNs that are
 // resolved through a SecretSource; tests inject a fake one so they never call AWS.
 import { readFileSync } from 'node:fs';
+import { importTokenKeys, tokenKeyFromSecret, type TokenKeySet, type TokenKeySource } from './auth';
 
 /**
  * The environment name: `local` (a laptop, `npm start`, tests) or the name of the CDK environment the
@@ -24,10 +25,10 @@ const ENV_NAME = /^[a-z][a-z0-9-]{0,19}$/;
  * Variables only the stack writes (an instance's environment): with any of them present and no
  * SURGE_ENV the process is on AWS, and defaulting to local would sign tokens with the public local key.
  */
-export const AWS_SETTINGS = ['DB_WRITER_HOST', 'DB_SECRET_ARN', 'REDIS_HOST', 'REDIS_AUTH_SECRET_ARN', 'TOKEN_SIGNING_SECRET_ARN'] as const;
+export const AWS_SETTINGS = ['DB_WRITER_HOST', 'DB_SECRET_ARN', 'REDIS_HOST', 'REDIS_AUTH_SECRET_ARN', 'TOKEN_SIGNING_SECRET_ARN', 'TOKEN_PUBLIC_KEYS_SECRET_ARN', 'WAITING_ROOM_ADMISSION_SECRET_ARN'] as const;
 
 /** The rate limit policies a route can name in `config: { rateLimit: { policy } }`. */
-export type RateLimitPolicyName = 'orders' | 'login' | 'default';
+export type RateLimitPolicyName = 'orders' | 'login' | 'loginAccount' | 'register' | 'default';
 
 /** A token bucket: `capacity` requests at once, refilled continuously at `refillPerSecond`. */
 export interface RateLimitPolicy {
@@ -104,7 +105,11 @@ export interface ServiceConfig {
     readonly orderPlacedQueueUrl?: string;
     readonly paymentResultQueueUrl?: string;
   };
-  readonly tokenSigningKey: string;
+  /**
+   * Where the token keys come from, re-read when they may have rotated: the private key set on the
+   * user fleet (it signs), the public keys elsewhere (they verify). Checked once at start.
+   */
+  readonly tokenKeys: TokenKeySource;
   readonly tokenTtlSeconds: number;
   readonly shutdownDeadlineMs: number;
   /**
@@ -167,17 +172,18 @@ export class ConfigError extends Error {
 
 /** Reads a secret's string value by ARN; production uses Secrets Manager, tests a fake. */
 export interface SecretSource {
-  getSecretString(arn: string): Promise<string>;
+  /** The AWSCURRENT value, or the version in `versionStage` (e.g. AWSPREVIOUS). */
+  getSecretString(arn: string, versionStage?: string): Promise<string>;
 }
 
 /** Secrets Manager through the AWS SDK, loaded only when an ARN is configured. */
 export function secretsManagerSource(region: string): SecretSource {
   return {
-    async getSecretString(arn) {
+    async getSecretString(arn, versionStage) {
       const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
       const client = new SecretsManagerClient({ region });
       try {
-        const out = await client.send(new GetSecretValueCommand({ SecretId: arn }));
+        const out = await client.send(new GetSecretValueCommand({ SecretId: arn, VersionStage: versionStage }));
         if (out.SecretString === undefined) throw new Error(`secret ${arn} has no string value`);
         return out.SecretString;
       } finally {
@@ -189,8 +195,19 @@ export function secretsManagerSource(region: string): SecretSource {
 
 type Env = Record<string, string | undefined>;
 
-/** Local development signing key: fine on a laptop, refused in every deployed environment. */
-const LOCAL_SIGNING_KEY = 'surge-local-signing-key-not-for-deployed-environments';
+/** Local development token key (Ed25519): fine on a laptop and in tests, refused in every deployed environment. */
+export const LOCAL_TOKEN_KEYS: TokenKeySet = {
+  keys: [
+    {
+      kty: 'OKP',
+      crv: 'Ed25519',
+      kid: 'local-not-for-deployed-environments',
+      alg: 'EdDSA',
+      x: 'b632V4MaYBv0fHRdjsStYBQN4fp4kI8q8aY4RYyeF7o',
+      d: 'ujvK3dX3LQ-ACmy2wA3E5LLlar_VfEnoEjx0P5TKcBw',
+    },
+  ],
+};
 
 export async function loadConfig(env: Env = process.env, secrets?: SecretSource): Promise<ServiceConfig> {
   const surgeEnv = parseEnvName(env);
@@ -218,7 +235,7 @@ export async function loadConfig(env: Env = process.env, secrets?: SecretSource)
       orderPlacedQueueUrl: optionalUrl(env, 'ORDER_PLACED_QUEUE_URL'),
       paymentResultQueueUrl: optionalUrl(env, 'PAYMENT_RESULT_QUEUE_URL'),
     },
-    tokenSigningKey: await tokenSigningKey(env, source, deployed),
+    tokenKeys: await tokenKeys(env, source, deployed),
     tokenTtlSeconds: integer(env, 'TOKEN_TTL_SECONDS', 3600, 60, 86400),
     shutdownDeadlineMs,
     drainDelayMs,
@@ -228,7 +245,11 @@ export async function loadConfig(env: Env = process.env, secrets?: SecretSource)
     trustedProxyHops: integer(env, 'TRUSTED_PROXY_HOPS', deployed ? 2 : 0, 0, 10),
     rateLimits: {
       orders: perMinute('orders', integer(env, 'RATE_LIMIT_ORDERS_PER_MINUTE', 20, 1, 1_000_000)),
+      // Login per client address, and per account whatever the address (a botnet guessing one
+      // password); registration per address, low, since each one costs a password hash.
       login: perMinute('login', integer(env, 'RATE_LIMIT_LOGIN_PER_MINUTE', 10, 1, 1_000_000)),
+      loginAccount: perMinute('loginAccount', integer(env, 'RATE_LIMIT_LOGIN_ACCOUNT_PER_MINUTE', 10, 1, 1_000_000)),
+      register: perMinute('register', integer(env, 'RATE_LIMIT_REGISTER_PER_MINUTE', 5, 1, 1_000_000)),
       default: {
         name: 'default',
         capacity: integer(env, 'RATE_LIMIT_DEFAULT_BURST', 100, 1, 1_000_000),
@@ -407,23 +428,51 @@ async function redisUrl(env: Env, secrets: SecretSource, deployed: boolean): Pro
   return `${tls ? 'rediss' : 'redis'}://${auth}${env.REDIS_HOST}:${port}`;
 }
 
-async function tokenSigningKey(env: Env, secrets: SecretSource, deployed: boolean): Promise<string> {
-  let key = env.TOKEN_SIGNING_KEY;
-  let variable = 'TOKEN_SIGNING_KEY';
-  if (!key && env.TOKEN_SIGNING_SECRET_ARN) {
-    variable = 'TOKEN_SIGNING_SECRET_ARN';
-    key = secretText(variable, await secrets.getSecretString(env.TOKEN_SIGNING_SECRET_ARN), ['signingKey', 'key']);
+/**
+ * The token key source: TOKEN_KEYS (a JWKS as JSON: local runs, benchmarks), else
+ * TOKEN_SIGNING_SECRET_ARN (a private key set as JSON, or a random string the key is derived from,
+ * which is what the stack's generated TokenSigningKey secret holds), else
+ * TOKEN_PUBLIC_KEYS_SECRET_ARN (the public keys, for fleets that only verify), else locally
+ * LOCAL_TOKEN_KEYS. The set is read and checked here once, so a bad one stops the process naming the
+ * variable.
+ */
+async function tokenKeys(env: Env, secrets: SecretSource, deployed: boolean): Promise<TokenKeySource> {
+  let variable: string;
+  let source: TokenKeySource;
+  if (env.TOKEN_KEYS) {
+    variable = 'TOKEN_KEYS';
+    const set = parseJsonSecret(variable, env.TOKEN_KEYS) as unknown as TokenKeySet;
+    source = async () => set;
+  } else if (env.TOKEN_SIGNING_SECRET_ARN || env.TOKEN_PUBLIC_KEYS_SECRET_ARN) {
+    variable = env.TOKEN_SIGNING_SECRET_ARN ? 'TOKEN_SIGNING_SECRET_ARN' : 'TOKEN_PUBLIC_KEYS_SECRET_ARN';
+    const arn = env[variable] as string;
+    const signing = variable === 'TOKEN_SIGNING_SECRET_ARN';
+    source = async () => {
+      const raw = (await secrets.getSecretString(arn)).trim();
+      if (!signing || raw.startsWith('{')) return parseJsonSecret(variable, raw) as unknown as TokenKeySet;
+      // A generated secret string: its current value signs; the previous one (Secrets Manager keeps
+      // it as AWSPREVIOUS after `npm run rotate-token-key`) still verifies, so rotating logs no one out.
+      const current = tokenKeyFromSecret(raw);
+      const previous = await secrets
+        .getSecretString(arn, 'AWSPREVIOUS')
+        .then((value) => tokenKeyFromSecret(value.trim()))
+        .catch(() => undefined); // never rotated yet
+      return { keys: previous && previous.kid !== current.kid ? [current, previous] : [current] };
+    };
+  } else {
+    if (deployed) throw new ConfigError('TOKEN_SIGNING_SECRET_ARN', 'or TOKEN_PUBLIC_KEYS_SECRET_ARN is required in every environment but local');
+    return async () => LOCAL_TOKEN_KEYS;
   }
-  if (!key) {
-    if (deployed) throw new ConfigError('TOKEN_SIGNING_KEY', 'is required in every environment but local (or TOKEN_SIGNING_SECRET_ARN)');
-    return LOCAL_SIGNING_KEY;
+  try {
+    await importTokenKeys(await source());
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(variable, `is not a usable token key set: ${(err as Error).message}`);
   }
-  // HS256 wants at least 256 bits of key material.
-  if (Buffer.byteLength(key) < 32) throw new ConfigError(variable, 'must be at least 32 bytes long');
-  return key;
+  return source;
 }
 
-/** Local development admission key: fine on a laptop, refused in dev and prod. */
+/** Local development admission key: fine on a laptop, refused in every deployed environment. */
 const LOCAL_ADMISSION_KEY = 'surge-local-admission-key-not-for-deployed-environments';
 
 const EVENT_ID = /^[A-Za-z0-9-]{1,64}$/;
@@ -441,7 +490,7 @@ async function waitingRoomConfig(env: Env, secrets: SecretSource, deployed: bool
   if (!admissionKey) {
     // Without events no token is ever signed or required, so a deployment needs no key.
     if (deployed && events.length > 0) {
-      throw new ConfigError('WAITING_ROOM_ADMISSION_KEY', 'is required in dev and prod when WAITING_ROOM_EVENTS lists events (or WAITING_ROOM_ADMISSION_SECRET_ARN)');
+      throw new ConfigError('WAITING_ROOM_ADMISSION_KEY', 'is required in every environment but local when WAITING_ROOM_EVENTS lists events (or WAITING_ROOM_ADMISSION_SECRET_ARN)');
     }
     admissionKey = LOCAL_ADMISSION_KEY;
   } else if (Buffer.byteLength(admissionKey) < 32) {

@@ -77,10 +77,11 @@ export async function createServiceContext(config: ServiceConfig, options: Servi
     const breaker = createBreaker({
       onStateChange: (state, cause) =>
         state === 'open'
-          ? logger.error({ err: cause }, 'Redis unavailable: cache reads go to the database and rate limiting FAILS OPEN')
+          ? logger.error({ err: cause }, 'Redis unavailable: cache reads go to the database; the default rate limit FAILS OPEN, login, registration and order limits hold per process')
           : logger.info('Redis answers again: cache and rate limiting restored'),
     });
     let lastFailOpenLog = 0;
+    let lastFallbackLog = 0;
     cache = createRedisCache({
       redis: client,
       breaker,
@@ -93,6 +94,14 @@ export async function createServiceContext(config: ServiceConfig, options: Servi
       redis: client,
       breaker,
       leaseSize: leaseSizeFor,
+      fallback: createMemoryRateLimiter(),
+      onFallback: (policy) => {
+        metrics.count('RateLimitFallback', { Policy: policy });
+        if (Date.now() - lastFallbackLog > 10000) {
+          lastFallbackLog = Date.now();
+          logger.warn('rate limiter: Redis is unavailable, login, registration and order limits are kept in process memory');
+        }
+      },
       onFailOpen: () => {
         metrics.count('RateLimitFailOpen', {});
         if (Date.now() - lastFailOpenLog > 10000) {
@@ -107,6 +116,7 @@ export async function createServiceContext(config: ServiceConfig, options: Servi
     limiter = createMemoryRateLimiter();
   }
 
+  const tokens = await createTokenService({ keys: config.tokenKeys, ttlSeconds: config.tokenTtlSeconds });
   const sqs = createSqsClient(config);
   let closed: Promise<void> | undefined;
   return {
@@ -115,7 +125,7 @@ export async function createServiceContext(config: ServiceConfig, options: Servi
     db,
     cache,
     limiter,
-    tokens: createTokenService(config.tokenSigningKey, config.tokenTtlSeconds),
+    tokens,
     logger,
     metrics,
     sqs,

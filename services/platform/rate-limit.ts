@@ -1,10 +1,13 @@
 // Rate limiting: a token bucket per (policy, client), kept in Redis and updated by one Lua script so
 // that concurrent requests on many instances cannot overspend it; an in-memory twin for local runs.
 // The client is the token's user when a valid Bearer token is present, else the IP; routes may name
-// their own key (login: IP + email). Over the limit: 429 with Retry-After, RateLimit and
-// RateLimit-Policy (IETF draft structured-field syntax). If Redis is down the limiter FAILS OPEN:
-// requests pass and a warning is logged (at most every 10 s), because refusing all traffic during a
-// cache outage hurts more than letting a burst through to a database that has its own pool limits.
+// their own key and stack several limits (login: per address and per account). Over the limit: 429
+// with Retry-After, RateLimit and RateLimit-Policy (IETF draft structured-field syntax). If Redis is
+// down the `default` policy FAILS OPEN: requests pass and a warning is logged (at most every 10 s),
+// because refusing all traffic during a cache outage hurts more than letting a burst through to a
+// database that has its own pool limits. The other policies (login, loginAccount, register, orders)
+// guard against password guessing, hash floods and order floods, so they fall back to the same
+// bucket in process memory instead: per instance rather than shared, but never unlimited.
 //
 // Token leases: for a policy with a largest lease above 1 (the context leases only the high-rate
 // `default` policy, never `orders` or `login`), a process takes several tokens from the Redis bucket
@@ -52,8 +55,11 @@ export interface RouteRateLimit {
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The route's rate limit policy (default: 'default'); false exempts it (health checks). */
-    rateLimit?: RouteRateLimit | false;
+    /**
+     * The route's rate limit (default: the 'default' policy); several are checked in order and the
+     * first refusal answers 429; false exempts the route (health checks).
+     */
+    rateLimit?: RouteRateLimit | RouteRateLimit[] | false;
   }
 }
 
@@ -121,6 +127,13 @@ export interface RedisRateLimiterOptions {
   breaker: Breaker;
   /** Called when a request is let through because Redis could not be asked. */
   onFailOpen?: (err: unknown) => void;
+  /**
+   * Decides for every policy but `default` when Redis cannot be asked (the in-process limiter), so
+   * login, registration and order limits hold through a Redis outage. @default every policy fails open
+   */
+  fallback?: RateLimiter;
+  /** Called when a request is decided by `fallback` because Redis could not be asked. */
+  onFallback?: (policy: RateLimitPolicyName, err: unknown) => void;
   /** The largest lease (tokens per Redis call) for a policy; 1 = no lease. @default 1 for every policy */
   leaseSize?: (policy: RateLimitPolicy) => number;
   /** Clock in ms, for tests. @default Date.now */
@@ -143,7 +156,10 @@ interface Lease {
   pending?: Promise<boolean>;
 }
 
-export function createRedisRateLimiter({ redis, breaker, onFailOpen, leaseSize = () => 1, now = Date.now }: RedisRateLimiterOptions): RateLimiter {
+/** Only the high-rate `default` policy may let requests through unchecked while Redis is away. */
+export const failsOpen = (policy: RateLimitPolicy) => policy.name === 'default';
+
+export function createRedisRateLimiter({ redis, breaker, onFailOpen, fallback, onFallback, leaseSize = () => 1, now = Date.now }: RedisRateLimiterOptions): RateLimiter {
   // defineCommand uses EVALSHA and falls back to EVAL once per script cache miss.
   if (!(redis as unknown as { surgeTokenBucket?: unknown }).surgeTokenBucket) {
     redis.defineCommand('surgeTokenBucket', { numberOfKeys: 1, lua: TOKEN_BUCKET_LUA });
@@ -154,13 +170,20 @@ export function createRedisRateLimiter({ redis, breaker, onFailOpen, leaseSize =
     return decision(true, policy.capacity, 0, 0);
   };
 
+  /** Redis could not be asked: the in-process bucket decides, or the request passes (`default`). */
+  const unasked = (key: string, policy: RateLimitPolicy, err?: unknown) => {
+    if (!fallback || failsOpen(policy)) return failOpen(policy, err);
+    onFallback?.(policy.name, err);
+    return fallback.take(key, policy);
+  };
+
   const takeOne = (key: string, policy: RateLimitPolicy) =>
     breaker.run(
       async () => {
         const [taken, remaining, waitMs, fullMs] = await bucket(key, policy.capacity, policy.refillPerSecond, 1);
         return decision(taken === 1, remaining, waitMs, fullMs);
       },
-      (err) => failOpen(policy, err),
+      (err) => unasked(key, policy, err),
     );
 
   const leases = new Map<string, Lease>();
@@ -211,7 +234,7 @@ export function createRedisRateLimiter({ redis, breaker, onFailOpen, leaseSize =
 
   /** No local token: wait for a new lease, shared by every request of this key that is waiting. */
   const renewAndSpend = async (key: string, policy: RateLimitPolicy, largest: number, held: Lease) => {
-    if (!(await refill(key, policy, largest, held))) return failOpen(policy);
+    if (!(await refill(key, policy, largest, held))) return unasked(key, policy);
     if (usable(held)) return spend(held);
     // The lease came back short (the bucket is nearly empty) or other waiters took it: ask for this
     // request alone, so a refusal carries Redis's own wait and remaining figures.
@@ -337,7 +360,18 @@ export function installRateLimit(app: SurgeApp, { limiter, policies, onLimited }
   };
   // A callback-style hook, so that the common case - no Bearer token to verify, tokens leased
   // locally - finishes without allocating a promise.
-  const hookFor = (setting: RouteRateLimit | undefined): PreHandler => {
+  const hookFor = (setting: RouteRateLimit | RouteRateLimit[] | undefined): PreHandler => {
+    if (!Array.isArray(setting)) return oneLimit(setting);
+    // Several limits: each in turn; one that refuses (throws 429) stops the chain, so later buckets
+    // are not spent by a request that an earlier one refused.
+    const limits = setting.map(oneLimit);
+    return (request, reply, done) => {
+      let next = 0;
+      const step = (err?: Error) => (err || next === limits.length ? done(err) : limits[next++](request, reply, step));
+      step();
+    };
+  };
+  const oneLimit = (setting: RouteRateLimit | undefined): PreHandler => {
     const policy = policies[setting?.policy ?? 'default'];
     const keyOf = setting?.key;
     return (request, reply, done) => {

@@ -1,12 +1,15 @@
 // Password hashing with scrypt (node:crypto). Each hash records its own parameters,
-// `scrypt$N$r$p$salt$hash`, so the cost can be raised later without invalidating stored hashes.
-// N=2^15, r=8 (32 MiB, ~0.1 s here) is below OWASP's 2^17 to keep login latency and memory sane
-// on small instances during a sale; logins are rate limited per IP and email on top of it.
+// `scrypt$N$r$p$salt$hash`, so the cost can be raised without invalidating stored hashes: a hash made
+// with other parameters still verifies, and `needsRehash` tells the login to store a new one.
+// N=2^17, r=8, p=1 is OWASP's minimum for scrypt (Password Storage Cheat Sheet): 128 MiB, about 4x
+// the cost of the N=2^15 used before (measured side by side by perf/password-cost.ts; figures in
+// services/README.md).
+// Node runs scrypt on the libuv thread pool (4 threads by default), so at most four hashes are in
+// memory at once per process (512 MiB); logins and registrations are rate limited per address and
+// per account on top of it.
 import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
-const N = 2 ** 15;
-const R = 8;
-const P = 1;
+export const SCRYPT_PARAMETERS = { N: 2 ** 17, r: 8, p: 1 } as const;
 const KEY_LENGTH = 32;
 const SALT_LENGTH = 16;
 
@@ -16,12 +19,14 @@ function scrypt(password: string, salt: Buffer, keyLength: number, options: Scry
   });
 }
 
+/** scrypt's working memory (128 x N x r bytes) plus room for the rest, as `maxmem` must allow. */
 const memoryFor = (n: number, r: number) => 128 * n * r * 2;
 
 export async function hashPassword(password: string): Promise<string> {
+  const { N, r, p } = SCRYPT_PARAMETERS;
   const salt = randomBytes(SALT_LENGTH);
-  const key = await scrypt(password, salt, KEY_LENGTH, { N, r: R, p: P, maxmem: memoryFor(N, R) });
-  return ['scrypt', N, R, P, salt.toString('base64url'), key.toString('base64url')].join('$');
+  const key = await scrypt(password, salt, KEY_LENGTH, { N, r, p, maxmem: memoryFor(N, r) });
+  return ['scrypt', N, r, p, salt.toString('base64url'), key.toString('base64url')].join('$');
 }
 
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
@@ -35,6 +40,13 @@ export async function verifyPassword(password: string, stored: string): Promise<
     maxmem: memoryFor(Number(n), Number(r)),
   });
   return timingSafeEqual(actual, expected);
+}
+
+/** True when a stored hash was made with other parameters than today's: store a new one after a good login. */
+export function needsRehash(stored: string): boolean {
+  const [scheme, n, r, p] = stored.split('$');
+  const { N, r: R, p: P } = SCRYPT_PARAMETERS;
+  return scheme !== 'scrypt' || Number(n) !== N || Number(r) !== R || Number(p) !== P;
 }
 
 /** A real hash of a random password: checked against when the email is unknown, so both cases take as long. */

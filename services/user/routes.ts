@@ -1,27 +1,48 @@
 // HTTP routes of the user service (the ALB sends /api/users* here).
+import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { ServicePlugin } from '../platform/app';
 import { requireUser } from '../platform/auth';
+import { addressIdentity, type RouteRateLimit } from '../platform/rate-limit';
 import { getProfile, logIn, registerUser } from './use-cases/accounts';
-import { ErrorBody, LoginBody, Profile, RegisterBody, Token } from './schemas';
+import { getMyProfileSchema, logInSchema, registerSchema } from './schemas';
 
-/** Login attempts are limited per client address and email, so one attacker cannot lock out a user everywhere. */
-const loginKey = (request: FastifyRequest) => `${request.ip}:${String((request.body as { email?: unknown }).email).toLowerCase()}`;
+const byAddress = (request: FastifyRequest) => addressIdentity(request.ip);
+
+/**
+ * The account a login names, as a hash: Redis keys never hold an email address. (Emails are matched
+ * case-insensitively, so the hash is of the lower-cased address.)
+ */
+export function accountIdentity(email: string): string {
+  return `account:${createHash('sha256').update(email.trim().toLowerCase()).digest('base64url')}`;
+}
+
+/**
+ * Logins: the default policy, then per client address (one address trying many accounts), then per
+ * account (many addresses trying one account). Checked in that order, so an address over its limit
+ * does not spend the account's attempts.
+ */
+const LOGIN_LIMITS: RouteRateLimit[] = [
+  { policy: 'default' },
+  { policy: 'login', key: byAddress },
+  { policy: 'loginAccount', key: (request) => accountIdentity((request.body as { email: string }).email) },
+];
+
+/** Registration costs a password hash: its own low limit per client address, after the default. */
+const REGISTER_LIMITS: RouteRateLimit[] = [{ policy: 'default' }, { policy: 'register', key: byAddress }];
 
 export const userRoutes: ServicePlugin = async (app, ctx) => {
   app.post(
     '/api/users',
-    {
-      schema: { tags: ['users'], body: RegisterBody, response: { 201: Profile, 400: ErrorBody, 409: ErrorBody } },
-    },
+    { schema: registerSchema, config: { rateLimit: REGISTER_LIMITS } },
     async (request, reply) => reply.status(201).send(await registerUser(ctx.db, request.body)),
   );
 
   app.post(
     '/api/users/login',
     {
-      config: { rateLimit: { policy: 'login', key: loginKey } },
-      schema: { tags: ['users'], body: LoginBody, response: { 200: Token, 401: ErrorBody, 429: ErrorBody } },
+      config: { rateLimit: LOGIN_LIMITS },
+      schema: logInSchema,
     },
     async (request) => logIn(ctx, request.body),
   );
@@ -30,7 +51,7 @@ export const userRoutes: ServicePlugin = async (app, ctx) => {
     '/api/users/me',
     {
       preHandler: requireUser,
-      schema: { tags: ['users'], security: [{ bearer: [] }], response: { 200: Profile, 401: ErrorBody } },
+      schema: getMyProfileSchema,
     },
     async (request) => getProfile(ctx.db, request.userId),
   );

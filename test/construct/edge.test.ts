@@ -5,7 +5,8 @@ import { Duration, SecretValue } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import { Edge, type EdgeProps } from '../../lib/construct/edge';
+import { Edge, PRODUCT_QUERY_PARAMETERS, type EdgeProps } from '../../lib/construct/edge';
+import { listProductsSchema } from '../../services/order/schemas';
 import { standaloneStack, unacknowledgedNagFindings } from './standalone-stack';
 
 const ORIGIN_SECRET_ARN = 'arn:aws:secretsmanager:us-west-2:123456789012:secret:surge-origin-AbCdEf';
@@ -113,7 +114,7 @@ describe('Edge', () => {
         DefaultTTL: 2,
         MaxTTL: 10,
         ParametersInCacheKeyAndForwardedToOrigin: Match.objectLike({
-          QueryStringsConfig: { QueryStringBehavior: 'all' },
+          QueryStringsConfig: { QueryStringBehavior: 'whitelist', QueryStrings: ['limit', 'cursor', 'q'] },
           HeadersConfig: { HeaderBehavior: 'none' },
           CookiesConfig: { CookieBehavior: 'none' },
         }),
@@ -249,3 +250,9 @@ function acknowledgedRules(edge: Edge): string[] {
     .flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules'))
     .flatMap((m) => Object.keys(m.data as object).map((k) => k.replace(/^annotation::/i, '')));
 }
+
+describe('the product cache key', () => {
+  it('holds exactly the query parameters the product listing route reads', () => {
+    expect([...PRODUCT_QUERY_PARAMETERS].sort()).toEqual(Object.keys(listProductsSchema.querystring.properties).sort());
+  });
+});

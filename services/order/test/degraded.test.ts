@@ -53,7 +53,7 @@ describe('when Redis stops', () => {
     await redisServer?.stop();
   });
 
-  it('keeps answering product reads from the database, and orders with the limiter failing open', async () => {
+  it('keeps answering product reads from the database, and orders (their limit kept in process memory)', async () => {
     const product = await addProduct(service.database.db.writer, { stock: 5 });
     const url = `/api/products/${product.id}`;
     expect((await service.request({ url })).headers['x-cache']).toBe('MISS');

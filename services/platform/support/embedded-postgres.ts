@@ -30,7 +30,9 @@ export interface EmbeddedPostgres {
 export async function startEmbeddedPostgres(template?: Blob | File): Promise<EmbeddedPostgres & { db: PGlite }> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
-  const db = await PGlite.create(template ? { loadDataDir: template } : {});
+  // pg_trgm: the catalog's trigram index (migration 009) needs the extension loaded.
+  const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
+  const db = await PGlite.create({ ...(template ? { loadDataDir: template } : {}), extensions: { pg_trgm } });
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 100 });
   // Connection handlers pick the queue up from the server when they are created, i.e. after start.
   (server as unknown as { queryQueue: ExchangeQueue }).queryQueue = new ExchangeQueue(db);

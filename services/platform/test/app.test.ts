@@ -15,8 +15,8 @@ const Widget = Type.Object(
 );
 
 const widgetRoutes: ServicePlugin = async (app, ctx) => {
-  app.post('/widgets', { schema: { body: Widget } }, async (request, reply) => reply.status(201).send({ name: request.body.name }));
-  app.get('/widgets', { schema: { querystring: Type.Object({ limit: Type.Integer({ maximum: 100, default: 20 }) }) } }, async (request) => ({
+  app.post('/widgets', { schema: { operationId: 'makeWidget', summary: 'Make a widget', body: Widget } }, async (request, reply) => reply.status(201).send({ name: request.body.name }));
+  app.get('/widgets', { schema: { operationId: 'listWidgets', summary: 'List widgets', querystring: Type.Object({ limit: Type.Integer({ maximum: 100, default: 20 }) }) } }, async (request) => ({
     limit: request.query.limit,
   }));
   app.get('/mine', { preHandler: requireUser }, async (request) => ({ userId: request.userId }));

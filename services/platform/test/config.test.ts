@@ -1,5 +1,6 @@
 // loadConfig: defaults, validation naming the variable, and secrets resolved through a fake source.
-import { AWS_SETTINGS, ConfigError, loadConfig, loadDatabaseConfig, secretsManagerSource, type SecretSource } from '../config';
+import { generateTokenKey, publicKeySet, tokenKeyFromSecret } from '../auth';
+import { AWS_SETTINGS, ConfigError, LOCAL_TOKEN_KEYS, loadConfig, loadDatabaseConfig, secretsManagerSource, type SecretSource } from '../config';
 
 const secrets = (values: Record<string, string>): SecretSource & { asked: string[] } => {
   const asked: string[] = [];
@@ -14,7 +15,8 @@ const secrets = (values: Record<string, string>): SecretSource & { asked: string
 };
 const noSecrets = secrets({});
 const LOCAL = { DATABASE_URL: 'postgres://u@127.0.0.1:5432/surge' };
-const KEY = 'k'.repeat(32);
+const SIGNING_KEYS = { keys: [generateTokenKey('k1')] };
+const KEY = JSON.stringify(SIGNING_KEYS);
 
 describe('loadConfig', () => {
   it('gives local defaults from a database URL alone', async () => {
@@ -28,15 +30,17 @@ describe('loadConfig', () => {
     expect(cfg.rateLimits.orders).toEqual({ name: 'orders', capacity: 20, refillPerSecond: 20 / 60 });
     expect(cfg.rateLimits.login).toEqual({ name: 'login', capacity: 10, refillPerSecond: 10 / 60 });
     expect(cfg.rateLimits.default).toEqual({ name: 'default', capacity: 100, refillPerSecond: 50 });
-    expect(cfg.tokenSigningKey.length).toBeGreaterThanOrEqual(32);
+    expect(cfg.rateLimits.loginAccount).toEqual({ name: 'loginAccount', capacity: 10, refillPerSecond: 10 / 60 });
+    expect(cfg.rateLimits.register).toEqual({ name: 'register', capacity: 5, refillPerSecond: 5 / 60 });
+    expect(await cfg.tokenKeys()).toBe(LOCAL_TOKEN_KEYS);
   });
 
-  it('uses port 8080 and requires Redis and a signing key in deployed environments', async () => {
-    await expect(loadConfig({ ...LOCAL, SURGE_ENV: 'prod', TOKEN_SIGNING_KEY: KEY }, noSecrets)).rejects.toThrow(/^REDIS_URL: is required/);
+  it('uses port 8080 and requires Redis and token keys in deployed environments', async () => {
+    await expect(loadConfig({ ...LOCAL, SURGE_ENV: 'prod', TOKEN_KEYS: KEY }, noSecrets)).rejects.toThrow(/^REDIS_URL: is required/);
     await expect(loadConfig({ ...LOCAL, SURGE_ENV: 'dev', REDIS_URL: 'redis://r:6379' }, noSecrets)).rejects.toThrow(
-      /^TOKEN_SIGNING_KEY: is required/,
+      /^TOKEN_SIGNING_SECRET_ARN: or TOKEN_PUBLIC_KEYS_SECRET_ARN is required/,
     );
-    const cfg = await loadConfig({ ...LOCAL, SURGE_ENV: 'prod', REDIS_URL: 'rediss://r:6380', TOKEN_SIGNING_KEY: KEY }, noSecrets);
+    const cfg = await loadConfig({ ...LOCAL, SURGE_ENV: 'prod', REDIS_URL: 'rediss://r:6380', TOKEN_KEYS: KEY }, noSecrets);
     expect(cfg.port).toBe(8080);
     expect(cfg.trustedProxyHops).toBe(2);
   });
@@ -74,7 +78,9 @@ describe('loadConfig', () => {
     [{ REDIS_URL: 'http://r' }, /^REDIS_URL: must start with redis:\/\/ or rediss:\/\//],
     [{ SHUTDOWN_DEADLINE_MS: '-1' }, /^SHUTDOWN_DEADLINE_MS: must be a whole number/],
     [{ RATE_LIMIT_ORDERS_PER_MINUTE: '0' }, /^RATE_LIMIT_ORDERS_PER_MINUTE: must be between 1/],
-    [{ TOKEN_SIGNING_KEY: 'short' }, /^TOKEN_SIGNING_KEY: must be at least 32 bytes/],
+    [{ TOKEN_KEYS: 'short' }, /^TOKEN_KEYS: secret is not a JSON object/],
+    [{ TOKEN_KEYS: '{"keys":[]}' }, /^TOKEN_KEYS: is not a usable token key set: the key set has no keys/],
+    [{ TOKEN_KEYS: '{"keys":[{"kty":"oct","k":"c2VjcmV0","kid":"k"}]}' }, /^TOKEN_KEYS: is not a usable token key set: every key must be an Ed25519 JWK/],
     [{ SQS_ENDPOINT: 'localhost:4566' }, /^SQS_ENDPOINT: must start with http:\/\/ or https:\/\//],
   ])('rejects %p naming the variable', async (bad, message) => {
     const err = await loadConfig({ ...LOCAL, ...bad }, noSecrets).catch((e: unknown) => e);
@@ -99,7 +105,7 @@ describe('loadConfig', () => {
     const source = secrets({
       'arn:db': JSON.stringify({ username: 'surge', password: 'p@ss/word' }),
       'arn:redis': 'redis-token',
-      'arn:key': JSON.stringify({ signingKey: KEY }),
+      'arn:key': JSON.stringify(publicKeySet(SIGNING_KEYS)),
     });
     const cfg = await loadConfig(
       {
@@ -113,7 +119,7 @@ describe('loadConfig', () => {
         REDIS_PORT: '6380',
         REDIS_TLS: 'true',
         REDIS_AUTH_SECRET_ARN: 'arn:redis',
-        TOKEN_SIGNING_SECRET_ARN: 'arn:key',
+        TOKEN_PUBLIC_KEYS_SECRET_ARN: 'arn:key',
         AWS_REGION: 'eu-west-1',
         ORDER_PLACED_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/order-placed',
       },
@@ -123,9 +129,27 @@ describe('loadConfig', () => {
     expect(cfg.database.readerUrl).toBe('postgres://surge:p%40ss%2Fword@reader.example:6543/surge');
     expect(cfg.database.tls).toBeDefined();
     expect(cfg.redisUrl).toBe('rediss://:redis-token@redis.example:6380');
-    expect(cfg.tokenSigningKey).toBe(KEY);
     expect(cfg.sqs).toMatchObject({ region: 'eu-west-1', orderPlacedQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/order-placed' });
     expect(source.asked.sort()).toEqual(['arn:db', 'arn:key', 'arn:redis']);
+    // The token keys are read again whenever they may have rotated.
+    expect(await cfg.tokenKeys()).toEqual(publicKeySet(SIGNING_KEYS));
+    expect(source.asked.filter((arn) => arn === 'arn:key')).toHaveLength(2);
+  });
+
+  it('derives the signing key from the stack\'s generated secret string, and keeps the previous one after a rotation', async () => {
+    const versions: Record<string, string> = { AWSCURRENT: 'x7'.repeat(32) };
+    const source: SecretSource = {
+      async getSecretString(arn, stage = 'AWSCURRENT') {
+        if (arn !== 'arn:signing' || !(stage in versions)) throw new Error(`no ${stage} version of ${arn}`);
+        return versions[stage];
+      },
+    };
+    const cfg = await loadConfig({ ...LOCAL, TOKEN_SIGNING_SECRET_ARN: 'arn:signing' }, source);
+    expect(await cfg.tokenKeys()).toEqual({ keys: [tokenKeyFromSecret('x7'.repeat(32))] });
+    // What `npm run rotate-token-key` leaves: a new current value, the old one as AWSPREVIOUS.
+    versions.AWSPREVIOUS = versions.AWSCURRENT;
+    versions.AWSCURRENT = 'y8'.repeat(32);
+    expect(await cfg.tokenKeys()).toEqual({ keys: [tokenKeyFromSecret('y8'.repeat(32)), tokenKeyFromSecret('x7'.repeat(32))] });
   });
 
   it('does not echo a malformed secret', async () => {

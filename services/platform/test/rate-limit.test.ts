@@ -286,6 +286,36 @@ describe('Redis limiter when Redis stops', () => {
   });
 });
 
+describe('Redis limiter with the in-process fallback', () => {
+  it('decides orders, login, loginAccount and register in process memory while Redis is away; default fails open', async () => {
+    const server = await startRedisServer();
+    const redis = createRedisClient(server.url);
+    redis.on('error', () => undefined);
+    await redis.connect();
+    const failOpen = jest.fn();
+    const fellBack = jest.fn();
+    const limiter = createRedisRateLimiter({ redis, breaker: createBreaker(), onFailOpen: failOpen, fallback: createMemoryRateLimiter(), onFallback: fellBack });
+    try {
+      await server.stop();
+      for (const name of ['orders', 'login', 'loginAccount', 'register'] as const) {
+        const policy: RateLimitPolicy = { name, capacity: 2, refillPerSecond: 2 / 60 };
+        const results = [];
+        for (let i = 0; i < 4; i++) results.push((await limiter.take(`rl:${name}:k`, policy)).allowed);
+        expect({ name, results }).toEqual({ name, results: [true, true, false, false] });
+      }
+      expect(fellBack).toHaveBeenCalledTimes(16);
+      expect(failOpen).not.toHaveBeenCalled();
+      const open = [];
+      for (let i = 0; i < 4; i++) open.push((await limiter.take('rl:default:k', { name: 'default', capacity: 2, refillPerSecond: 1 })).allowed);
+      expect(open).toEqual([true, true, true, true]);
+      expect(failOpen).toHaveBeenCalledTimes(4);
+    } finally {
+      redis.disconnect();
+      await server.stop();
+    }
+  });
+});
+
 describe('policyHeader', () => {
   it('states quota and window', () => {
     expect(policyHeader(perMinute(20))).toBe('"orders";q=20;w=60');

@@ -29,3 +29,8 @@ export async function findUserById(db: Queryable, id: string): Promise<UserRow |
   const { rows } = await db.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = $1`, [id]);
   return rows[0];
 }
+
+/** Replaces a password hash, only if it is still the one read (a concurrent change wins). */
+export async function updatePasswordHash(db: Queryable, id: string, previous: string, next: string): Promise<void> {
+  await db.query('UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2', [id, previous, next]);
+}

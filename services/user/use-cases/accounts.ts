@@ -2,8 +2,8 @@
 import type { TokenService } from '../../platform/auth';
 import type { Database } from '../../platform/db';
 import { conflict, notFound, unauthorized } from '../../platform/errors';
-import { findUserByEmail, findUserById, insertUser, type UserRow } from '../data/users';
-import { hashPassword, UNKNOWN_USER_HASH, verifyPassword } from '../passwords';
+import { findUserByEmail, findUserById, insertUser, updatePasswordHash, type UserRow } from '../data/users';
+import { hashPassword, needsRehash, UNKNOWN_USER_HASH, verifyPassword } from '../passwords';
 
 /** What the API shows of a user: never the password hash. */
 export interface Profile {
@@ -30,7 +30,10 @@ export async function registerUser(db: Pick<Database, 'writer'>, input: { email:
   }
 }
 
-/** Issues a token; unknown email and wrong password give the same 401 after the same work. */
+/**
+ * Issues a token; unknown email and wrong password give the same 401 after the same work. A hash made
+ * with older scrypt parameters is replaced after a good login, so every account reaches today's cost.
+ */
 export async function logIn(
   deps: { db: Pick<Database, 'writer'>; tokens: TokenService },
   input: { email: string; password: string },
@@ -39,6 +42,9 @@ export async function logIn(
   const user = await findUserByEmail(deps.db.writer, input.email);
   const matches = await verifyPassword(input.password, user?.passwordHash ?? (await UNKNOWN_USER_HASH));
   if (!user || !matches) throw unauthorized(BAD_CREDENTIALS);
+  if (needsRehash(user.passwordHash)) {
+    await updatePasswordHash(deps.db.writer, user.id, user.passwordHash, await hashPassword(input.password));
+  }
   return deps.tokens.issue(user.id);
 }
 
