@@ -1,7 +1,7 @@
 // One schema per order-service route: validates input (unknown fields rejected), types the handler,
 // shapes the response and feeds the OpenAPI document.
 import { Type } from '@sinclair/typebox';
-import { errorResponse } from '../platform/openapi';
+import { ErrorBody, errorResponse } from '../platform/openapi';
 
 const Uuid = Type.String({ format: 'uuid' });
 const Cursor = Type.String({ minLength: 1, maxLength: 512, description: 'nextCursor of the previous page' });
@@ -110,6 +110,10 @@ export const placeOrderSchema = {
   ),
   response: {
     202: Type.Object(PlacedOrder.properties, { description: 'The order, accepted and awaiting payment (or the first answer replayed)' }),
+    403: Type.Object(
+      { ...ErrorBody.properties, eventId: Type.String({ description: 'the sale event whose waiting room admits buyers of the product' }) },
+      { additionalProperties: false, description: 'A product is in an open sale event and the request has no valid admission for this shopper (waiting_room_required)' },
+    ),
     409: errorResponse('Not enough stock of a product, or stock changed while the order was placed'),
     422: errorResponse('The Idempotency-Key was already used with a different request body'),
   },

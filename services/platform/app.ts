@@ -195,7 +195,7 @@ export async function buildApp(ctx: ServiceContext, plugins: ServicePlugin[]): P
   });
 
   // Every documented route gets the shared error statuses it can answer and its security (openapi.ts).
-  app.addHook('onRoute', (route) => documentRoute(route, { rateLimited: route.config?.rateLimit !== false }));
+  app.addHook('onRoute', (route) => documentRoute(route, { rateLimited: route.config?.rateLimit !== false, mayBeUnavailable: route.config?.answersFromProcess !== true }));
   await app.register(swagger, openApiHeader(ctx.service));
 
   app.get('/health/live', { config: NO_RATE_LIMIT, schema: { hide: true } }, async () => ({ status: 'live' }));

@@ -32,6 +32,15 @@ const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 export interface RouteTraits {
   /** The route's rate-limit policy runs (`config.rateLimit !== false`). */
   rateLimited: boolean;
+  /** The route may need a backing service (the database, Redis) and so answer 503 (`config.answersFromProcess !== true`). */
+  mayBeUnavailable: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route answers from the process alone (no database or Redis call), so it never answers 503. */
+    answersFromProcess?: boolean;
+  }
 }
 
 type Schema = NonNullable<RouteOptions['schema']> & {
@@ -66,7 +75,11 @@ export function documentRoute(route: RouteOptions, traits: RouteTraits): void {
     shared[415] = errorResponse('The request body is not application/json');
   }
   if (traits.rateLimited) shared[429] = errorResponse('Rate limit exceeded', { 'retry-after': RETRY_AFTER });
-  shared[503] = errorResponse('The database is unavailable; retry after Retry-After seconds', { 'retry-after': RETRY_AFTER });
+  if (traits.mayBeUnavailable) {
+    shared[503] = errorResponse('A backing service (the database, or Redis for the waiting room) is unavailable; retry after Retry-After seconds', {
+      'retry-after': RETRY_AFTER,
+    });
+  }
 
   // A route's own declaration of a status wins (it may describe it more precisely).
   route.schema = {

@@ -22,7 +22,7 @@ interface Call {
   headers?: Record<string, string>;
   payload?: unknown;
 }
-type App = 'normal' | 'limited' | 'databaseDown';
+type App = 'normal' | 'limited' | 'databaseDown' | 'redisDown';
 interface Case {
   operationId: string;
   status: number;
@@ -45,6 +45,16 @@ let productId: string;
 let orderId: string;
 let paidOrderId: string;
 let paymentId: string;
+let saleProductId: string;
+/** Tickets of this file's shopper: in the fast sale (admitted) and in the slow one (far back in the queue). */
+let fastTicket: string;
+let slowTicket: string;
+
+const FAST_SALE = 'contract-sale';
+const SLOW_SALE = 'contract-slow-sale';
+const LATER_SALE = 'contract-later-sale';
+/** Shoppers ahead of this file's shopper in the slow sale (admitted at 1/s: minutes of cases). */
+const AHEAD_IN_SLOW_SALE = 300;
 
 async function appWith(options: Parameters<typeof createTestContext>[0]): Promise<SurgeApp> {
   const ctx = await createTestContext(options);
@@ -52,9 +62,32 @@ async function appWith(options: Parameters<typeof createTestContext>[0]): Promis
   return buildApp(ctx, ALL_ROUTES);
 }
 
+/** Three sale events: open with a fast inlet, open with the slowest inlet, and not open yet. */
+function saleEvents(): Record<string, string> {
+  const now = Date.now();
+  const event = (eventId: string, startsIn: number, inletPerSecond: number, productIds: string[]) => ({
+    eventId,
+    name: eventId,
+    startsAt: new Date(now + startsIn).toISOString(),
+    endsAt: new Date(now + startsIn + 3600_000).toISOString(),
+    productIds,
+    inletPerSecond,
+  });
+  return {
+    WAITING_ROOM_EVENTS: JSON.stringify([
+      event(FAST_SALE, -60_000, 100_000, [saleProductId]),
+      event(SLOW_SALE, -60_000, 1, [randomUUID()]),
+      event(LATER_SALE, 3600_000, 1, [randomUUID()]),
+    ]),
+  };
+}
+
 beforeAll(async () => {
   t = await createTestDatabase();
-  apps.normal = await appWith({ databaseUrl: t.url });
+  saleProductId = (await addProduct(t.db.writer, { stock: 100 })).id;
+  apps.normal = await appWith({ databaseUrl: t.url, env: saleEvents() });
+  // Nothing listens there: the waiting room cannot reach its Redis.
+  apps.redisDown = await appWith({ databaseUrl: t.url, redis: 'redis://127.0.0.1:1', env: saleEvents() });
   // One request per client and policy, so the second is a 429.
   apps.limited = await appWith({
     databaseUrl: t.url,
@@ -83,6 +116,14 @@ beforeAll(async () => {
     [paidOrderId, userId, randomUUID()],
   );
   paymentId = rows[0].id;
+
+  const join = async (eventId: string, bearer: string) =>
+    (await apps.normal.inject({ method: 'POST', url: `/api/waiting-room/${eventId}/tickets`, headers: auth(bearer) })).json().ticket as string;
+  fastTicket = await join(FAST_SALE, token);
+  for (let i = 0; i < AHEAD_IN_SLOW_SALE; i++) await join(SLOW_SALE, (await contexts[0].tokens.issue(randomUUID())).token);
+  slowTicket = await join(SLOW_SALE, token);
+  // Let the fast sale's inlet reach this shopper (it advances every tick, 250 ms).
+  await new Promise((resolve) => setTimeout(resolve, 1500));
 }, 120000);
 
 afterAll(async () => {
@@ -166,6 +207,34 @@ const cases = (): Case[] => [
   { operationId: 'cancelOrder', status: 415, call: { method: 'POST', url: `/api/orders/${orderId}/cancel`, payload: xml.payload, headers: { ...xml.headers, ...auth() } } },
   { operationId: 'cancelOrder', status: 429, app: 'limited', before: [{ method: 'POST', url: `/api/orders/${unknownId()}/cancel`, headers: auth() }], call: { method: 'POST', url: `/api/orders/${unknownId()}/cancel`, headers: auth() } },
   { operationId: 'cancelOrder', status: 503, app: 'databaseDown', call: { method: 'POST', url: `/api/orders/${orderId}/cancel`, headers: auth() } },
+  // the waiting room
+  { operationId: 'listSaleEvents', status: 200, call: { method: 'GET', url: '/api/waiting-room' } },
+  { operationId: 'listSaleEvents', status: 429, app: 'limited', before: [{ method: 'GET', url: '/api/waiting-room' }], call: { method: 'GET', url: '/api/waiting-room' } },
+  { operationId: 'getWaitingRoomStatus', status: 200, call: { method: 'GET', url: `/api/waiting-room/${FAST_SALE}` } },
+  { operationId: 'getWaitingRoomStatus', status: 400, call: { method: 'GET', url: '/api/waiting-room/not!an!id' } },
+  { operationId: 'getWaitingRoomStatus', status: 404, call: { method: 'GET', url: '/api/waiting-room/no-such-sale' } },
+  { operationId: 'getWaitingRoomStatus', status: 429, app: 'limited', before: [{ method: 'GET', url: `/api/waiting-room/${FAST_SALE}` }], call: { method: 'GET', url: `/api/waiting-room/${FAST_SALE}` } },
+  { operationId: 'getWaitingRoomStatus', status: 503, app: 'redisDown', call: { method: 'GET', url: `/api/waiting-room/${FAST_SALE}` } },
+  { operationId: 'joinWaitingRoom', status: 200, call: { method: 'POST', url: `/api/waiting-room/${FAST_SALE}/tickets`, headers: auth() } },
+  { operationId: 'joinWaitingRoom', status: 201, call: { method: 'POST', url: `/api/waiting-room/${FAST_SALE}/tickets`, headers: auth(tokenOfDeletedUser) } },
+  { operationId: 'joinWaitingRoom', status: 400, call: { method: 'POST', url: `/api/waiting-room/${FAST_SALE}/tickets`, ...json({ please: 'let me in' }, auth()) } },
+  { operationId: 'joinWaitingRoom', status: 401, call: { method: 'POST', url: `/api/waiting-room/${FAST_SALE}/tickets` } },
+  { operationId: 'joinWaitingRoom', status: 404, call: { method: 'POST', url: '/api/waiting-room/no-such-sale/tickets', headers: auth() } },
+  { operationId: 'joinWaitingRoom', status: 409, call: { method: 'POST', url: `/api/waiting-room/${LATER_SALE}/tickets`, headers: auth() } },
+  { operationId: 'joinWaitingRoom', status: 413, call: { method: 'POST', url: `/api/waiting-room/${FAST_SALE}/tickets`, ...json(huge(), auth()) } },
+  { operationId: 'joinWaitingRoom', status: 415, call: { method: 'POST', url: `/api/waiting-room/${FAST_SALE}/tickets`, payload: xml.payload, headers: { ...xml.headers, ...auth() } } },
+  { operationId: 'joinWaitingRoom', status: 429, app: 'limited', before: [{ method: 'POST', url: `/api/waiting-room/${FAST_SALE}/tickets`, headers: auth() }], call: { method: 'POST', url: `/api/waiting-room/${FAST_SALE}/tickets`, headers: auth() } },
+  { operationId: 'joinWaitingRoom', status: 503, app: 'redisDown', call: { method: 'POST', url: `/api/waiting-room/${FAST_SALE}/tickets`, headers: auth() } },
+  { operationId: 'getAdmission', status: 200, call: { method: 'POST', url: `/api/waiting-room/${FAST_SALE}/admission`, ...json({ ticket: fastTicket }, auth()) } },
+  { operationId: 'getAdmission', status: 400, call: { method: 'POST', url: `/api/waiting-room/${FAST_SALE}/admission`, ...json({}, auth()) } },
+  { operationId: 'getAdmission', status: 401, call: { method: 'POST', url: `/api/waiting-room/${FAST_SALE}/admission`, ...json({ ticket: fastTicket }) } },
+  { operationId: 'getAdmission', status: 403, call: { method: 'POST', url: `/api/waiting-room/${FAST_SALE}/admission`, ...json({ ticket: fastTicket }, auth(tokenOfDeletedUser)) } },
+  { operationId: 'getAdmission', status: 404, call: { method: 'POST', url: '/api/waiting-room/no-such-sale/admission', ...json({ ticket: fastTicket }, auth()) } },
+  { operationId: 'getAdmission', status: 409, call: { method: 'POST', url: `/api/waiting-room/${SLOW_SALE}/admission`, ...json({ ticket: slowTicket }, auth()) } },
+  { operationId: 'getAdmission', status: 413, call: { method: 'POST', url: `/api/waiting-room/${FAST_SALE}/admission`, ...json(huge(), auth()) } },
+  { operationId: 'getAdmission', status: 415, call: { method: 'POST', url: `/api/waiting-room/${FAST_SALE}/admission`, payload: xml.payload, headers: { ...xml.headers, ...auth() } } },
+  { operationId: 'getAdmission', status: 429, app: 'limited', before: [{ method: 'POST', url: `/api/waiting-room/${FAST_SALE}/admission`, ...json({ ticket: fastTicket }, auth()) }], call: { method: 'POST', url: `/api/waiting-room/${FAST_SALE}/admission`, ...json({ ticket: fastTicket }, auth()) } },
+  { operationId: 'getAdmission', status: 503, app: 'redisDown', call: { method: 'POST', url: `/api/waiting-room/${SLOW_SALE}/admission`, ...json({ ticket: slowTicket }, auth()) } },
   // listMyPayments
   { operationId: 'listMyPayments', status: 200, call: { method: 'GET', url: `/api/payments?orderId=${paidOrderId}`, headers: auth() } },
   { operationId: 'listMyPayments', status: 400, call: { method: 'GET', url: '/api/payments?orderId=7', headers: auth() } },
@@ -187,6 +256,7 @@ function placeOrderCases(): Case[] {
   return [
     { operationId: 'placeOrder', status: 202, call: order([{ productId, quantity: 1 }]) },
     { operationId: 'placeOrder', status: 400, call: order([{ productId, quantity: 0 }]) },
+    { operationId: 'placeOrder', status: 403, call: order([{ productId: saleProductId, quantity: 1 }]) },
     { operationId: 'placeOrder', status: 401, call: { method: 'POST', url: '/api/orders', ...json({ items: [{ productId, quantity: 1 }] }, { 'idempotency-key': 'k' }) } },
     { operationId: 'placeOrder', status: 409, call: order([{ productId, quantity: 1000 }]) },
     { operationId: 'placeOrder', status: 413, call: order([{ productId, quantity: 1, ...huge() }]) },

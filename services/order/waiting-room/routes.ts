@@ -26,7 +26,7 @@ export async function waitingRoomRoutes(api: SurgeApp, room: WaitingRoom): Promi
   room.start();
   api.addHook('onClose', async () => room.stop());
 
-  api.get('/api/waiting-room', { schema: listEventsSchema }, async (_request, reply) => {
+  api.get('/api/waiting-room', { schema: listEventsSchema, config: { answersFromProcess: true } }, async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=5');
     return { events: room.listEvents() };
   });
