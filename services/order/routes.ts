@@ -21,6 +21,7 @@ import type { Product } from './data/products';
 import { browseProducts, getProduct, PRODUCT_MAX_AGE_SECONDS, serveCachedProduct } from './use-cases/read-catalog';
 import { getOrder, listMyOrders } from './use-cases/read-orders';
 import { placeOrder } from './use-cases/place-order';
+import { createStockGate } from './stock-gate';
 
 const PUBLIC_CACHE_CONTROL = `public, max-age=${PRODUCT_MAX_AGE_SECONDS}`;
 /** What a product answer says of the cache, from the route and the hot path alike. */
@@ -32,6 +33,11 @@ const CACHE_HEADERS = {
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 export async function orderRoutes(api: SurgeApp, ctx: ServiceContext): Promise<void> {
+  const gate = createStockGate({
+    redis: ctx.redis,
+    onRedisError: (err) => ctx.logger.debug({ err }, 'stock gate: Redis not asked; the database decides'),
+  });
+  api.addHook('onClose', async () => gate.stop());
   api.get('/api/products', { schema: listProductsSchema }, async (request, reply) => {
     const page = await browseProducts(ctx, request.query);
     reply.header('cache-control', PUBLIC_CACHE_CONTROL);
@@ -61,11 +67,11 @@ export async function orderRoutes(api: SurgeApp, ctx: ServiceContext): Promise<v
     '/api/orders',
     { schema: placeOrderSchema, onRequest: requireUser, config: { rateLimit: { policy: 'orders' } } },
     async (request, reply) => {
-      const { order, replayed } = await placeOrder(ctx.db, {
-        userId: request.userId,
-        idempotencyKey: request.headers['idempotency-key'],
-        items: request.body.items,
-      });
+      const { order, replayed } = await placeOrder(
+        ctx.db,
+        { userId: request.userId, idempotencyKey: request.headers['idempotency-key'], items: request.body.items },
+        gate,
+      );
       if (replayed) reply.header('idempotent-replayed', 'true');
       return reply.code(202).send(order);
     },
@@ -87,7 +93,7 @@ export async function orderRoutes(api: SurgeApp, ctx: ServiceContext): Promise<v
       config: { rateLimit: { policy: 'orders' } },
     },
     async (request, reply) => {
-      const { order, replayed } = await cancelOrder(ctx.db, { userId: request.userId, orderId: request.params.id });
+      const { order, replayed } = await cancelOrder(ctx.db, { userId: request.userId, orderId: request.params.id }, gate);
       if (replayed) reply.header('idempotent-replayed', 'true');
       return order;
     },

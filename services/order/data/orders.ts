@@ -128,6 +128,19 @@ export async function productsForOrder(db: Queryable, productIds: string[]): Pro
   return rows;
 }
 
+/**
+ * Ids of the users who hold an order of the product (any status: a replayed key returns its stored
+ * response whatever became of the order), at most `limit`. By order_items_by_product (migration 012).
+ */
+export async function buyersOfProduct(db: Queryable, productId: string, limit: number): Promise<string[]> {
+  const { rows } = await db.query<{ userId: string }>(
+    `SELECT DISTINCT o.user_id AS "userId" FROM order_items i JOIN orders o ON o.id = i.order_id
+      WHERE i.product_id = $1 LIMIT $2`,
+    [productId, limit],
+  );
+  return rows.map((row) => row.userId);
+}
+
 interface OrderRow {
   id: string;
   userId: string;

@@ -3,10 +3,11 @@
 // the response stored for replays, and adds the `order-placed` outbox event (its shape is
 // OrderPlacedEvent in ../events; events.test checks it).
 import { createHash } from 'node:crypto';
-import { badRequest, conflict, unprocessable } from '../../platform/errors';
+import { AppError, badRequest, conflict, unprocessable } from '../../platform/errors';
 import type { Database } from '../../platform/db';
 import { findIdempotentResponse } from '../data/idempotency-keys';
-import { placeOrderAtomically, productsForOrder, type OrderLine, type ProductForOrder } from '../data/orders';
+import { buyersOfProduct, placeOrderAtomically, productsForOrder, type OrderLine, type ProductForOrder } from '../data/orders';
+import { MAX_BUYERS, type StockGate } from '../stock-gate';
 
 export interface PlaceOrderCommand {
   userId: string;
@@ -29,14 +30,19 @@ export interface PlacedOrder {
  * Only a successful placement is remembered: a 409 or 400 leaves no trace, not even the key, so
  * retrying the same key later is evaluated afresh (stock may have come back).
  * One round trip when it succeeds (placeOrderAtomically); a refusal costs one or two more to say why.
+ * With a stock gate, an order for a product the database recently refused for stock is refused
+ * without a round trip (see ../stock-gate), and each stock refusal of the database is recorded there.
  */
 export async function placeOrder(
   db: Pick<Database, 'writer'>,
   command: PlaceOrderCommand,
+  gate?: StockGate,
 ): Promise<{ order: PlacedOrder; replayed: boolean }> {
   // Postgres prints uuids in lower case; normalising makes hashes and lock order independent of case.
   const items = command.items.map((item) => ({ productId: item.productId.toLowerCase(), quantity: item.quantity }));
   rejectInvalidCommand(command, items);
+  const gated = gate?.refusal(command.userId, items);
+  if (gated) throw gated;
   const requestHash = hashRequest(items);
   const attempt = () =>
     placeOrderAtomically<PlacedOrder>(db.writer, { ...command, requestHash, items });
@@ -51,11 +57,34 @@ export async function placeOrder(
       return { order: used.response, replayed: true };
     }
     // ...or a line could not be reserved. Stock may have come back since; then try once more.
-    const refusal = whyNotPlaced(items, await productsForOrder(db.writer, items.map((item) => item.productId)));
+    const productIds = items.map((item) => item.productId);
+    // Read before the stock: a release after this read stops the gate from recording what follows.
+    const releases = gate ? await gate.releaseCounts(productIds) : undefined;
+    const products = await productsForOrder(db.writer, productIds);
+    const refusal = whyNotPlaced(items, products);
+    if (refusal instanceof ShortLine && gate) await recordShortage(db, gate, refusal, releases?.[productIds.indexOf(refusal.product.id)]);
     if (refusal || retried) throw refusal ?? conflict('stock changed while the order was placed; retry');
     placed = await attempt();
   }
   return { order: placed, replayed: false };
+}
+
+/** A line the database could not reserve: a 409 naming the product, remembered by the stock gate. */
+class ShortLine extends AppError {
+  constructor(
+    readonly product: ProductForOrder,
+    quantity: number,
+  ) {
+    super(409, 'conflict', `product ${product.id} (${product.name}) is out of stock: requested ${quantity}, available ${product.stock}`);
+  }
+}
+
+/** Tells the gate (and through Redis the fleet) what the database just said; one look-up per product at a time. */
+async function recordShortage(db: Pick<Database, 'writer'>, gate: StockGate, short: ShortLine, releases: string | undefined): Promise<void> {
+  const { product } = short;
+  if (gate.isRecording(product.id)) return;
+  const buyers = await buyersOfProduct(db.writer, product.id, MAX_BUYERS + 1);
+  await gate.recordShortage({ productId: product.id, name: product.name, available: product.stock, buyers, releases: releases ?? '0' });
 }
 
 /**
@@ -67,11 +96,7 @@ function whyNotPlaced(items: PlaceOrderCommand['items'], products: ProductForOrd
   for (const item of [...items].sort((a, b) => (a.productId < b.productId ? -1 : 1))) {
     const product = byId.get(item.productId);
     if (!product) return badRequest(`product ${item.productId} does not exist`);
-    if (product.stock < item.quantity) {
-      return conflict(
-        `product ${item.productId} (${product.name}) is out of stock: requested ${item.quantity}, available ${product.stock}`,
-      );
-    }
+    if (product.stock < item.quantity) return new ShortLine(product, item.quantity);
   }
   const currencies = [...new Set(products.map((product) => product.currency))];
   if (currencies.length > 1) return badRequest(`items mix currencies (${currencies.join(', ')}); order them separately`);

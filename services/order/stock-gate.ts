@@ -1,0 +1,280 @@
+// The stock gate: refuses an order for a product known to be short without asking PostgreSQL, so a
+// sale's stampede of "sold out" attempts costs a map look-up instead of a database statement.
+//
+// The database stays the source of truth. The gate only repeats what it said: when PostgreSQL refuses
+// an order for stock, the use case records a shortage marker for that product - the stock it saw, and
+// the buyers who hold an order of it - and the gate refuses an order only while it asks for more units
+// of the product than that marker says are left. A marker therefore never sells a unit (orders that
+// pass go to the database as before: exactly N sold, never more), and it can keep a unit unsold only
+// while it is stale, which is bounded:
+//   - Markers live in Redis (a hash, one field per product, shared by the fleet) with REDIS_MARKER_MS
+//     to live, and every process keeps a copy it re-reads every LOCAL_REFRESH_MS (one small Redis call
+//     per process, whatever the order rate; the hash is fetched only when its version changed) and
+//     trusts for LOCAL_TRUST_MS after Redis last confirmed it.
+//   - Stock put back (payment failure, cancel) deletes the product's marker right after the commit
+//     (`stockReleased`) and bumps the product's release count. A marker is written only if the count
+//     did not move since before the database read it comes from (one Lua script), so a refusal that
+//     read the stock before a release cannot bring back a marker the release cleared.
+//   - So a returned unit is sellable again within LOCAL_TRUST_MS (200 ms) of the release's clear reaching
+//     Redis (right after its commit), and within REDIS_MARKER_MS + LOCAL_TRUST_MS (2.2 s) in any case
+//     (Redis down when the release tried to clear, or stock raised outside the order service, e.g. by an
+//     operator or an import).
+// Redis down: each process keeps only the markers it learnt from its own refusals, for LOCAL_TRUST_MS;
+// everything else goes to the database, which decides alone, as without the gate.
+//
+// Why the buyers: a retry of an order that was accepted (same Idempotency-Key, response lost) must get
+// its stored 202 back even when the product has sold out since. Only the database knows the keys, so a
+// buyer holding an order of the product is never refused here: their attempts go to the database. The
+// marker stores the first 32 bits of each buyer's id (a collision only sends someone to the database).
+// A product with more than MAX_BUYERS buyers gets no marker (the database answers for it).
+import { conflict } from '../platform/errors';
+import type { RedisClient } from '../platform/redis';
+
+/** How long a shortage marker lives in Redis unless stock put back clears it first. */
+export const REDIS_MARKER_MS = 2000;
+/** How often a process re-reads the fleet's markers. */
+export const LOCAL_REFRESH_MS = 100;
+/**
+ * How long a process trusts a marker after Redis last confirmed it (or after its own database refusal,
+ * Redis down): two refresh periods, so one slow read does not drop the fleet's markers.
+ */
+export const LOCAL_TRUST_MS = 2 * LOCAL_REFRESH_MS;
+/** A product with more buyers than this gets no marker: the list would be too large to share. */
+export const MAX_BUYERS = 10_000;
+
+// One hash tag, so the scripts' keys share a slot on a Redis Cluster.
+const MARKERS_KEY = 'stock-gate:{sold-out}:markers';
+const VERSION_KEY = 'stock-gate:{sold-out}:version';
+const RELEASES_KEY = 'stock-gate:{sold-out}:releases';
+
+// Marker value: "<expires at, Redis ms>|<units left>|<buyer prefixes, comma-separated>|<product name>".
+// Expiry is kept in Redis's clock (TIME), so instances' clocks do not matter.
+const WRITE_MARKER_LUA = `
+if (redis.call('HGET', KEYS[3], ARGV[1]) or '0') ~= ARGV[2] then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  if tonumber(string.match(all[i + 1], '^(%d+)|')) <= now then redis.call('HDEL', KEYS[1], all[i]) end
+end
+redis.call('HSET', KEYS[1], ARGV[1], (now + tonumber(ARGV[3])) .. '|' .. ARGV[4])
+redis.call('INCR', KEYS[2])
+return 1`;
+
+const RELEASE_LUA = `
+for i = 1, #ARGV do
+  redis.call('HINCRBY', KEYS[3], ARGV[i], 1)
+  redis.call('HDEL', KEYS[1], ARGV[i])
+end
+redis.call('INCR', KEYS[2])
+return 1`;
+
+// Returns Redis's time and the version; the markers too when the version is not the caller's.
+const READ_MARKERS_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local version = redis.call('GET', KEYS[2]) or '0'
+if version == ARGV[1] then return {now, version} end
+return {now, version, redis.call('HGETALL', KEYS[1])}`;
+
+interface GateCommands {
+  surgeStockGateWrite(k1: string, k2: string, k3: string, id: string, releases: string, ttlMs: number, value: string): Promise<number>;
+  surgeStockGateRelease(k1: string, k2: string, k3: string, ...ids: string[]): Promise<number>;
+  surgeStockGateRead(k1: string, k2: string, k3: string, version: string): Promise<[number, string, string[]?]>;
+}
+
+/** What the gate knows of one product: units left when the database last refused it, and its buyers. */
+interface Marker {
+  available: number;
+  name: string;
+  buyers: Set<string>;
+  /** Local clock time at which the marker expires in Redis (or, never written there, here). */
+  lastsUntil: number;
+  /** Local clock time after which it is not trusted: LOCAL_TRUST_MS after Redis last confirmed it. */
+  expiresAt: number;
+}
+
+/** The stock the database reported when it refused an order, with what the marker needs. */
+export interface Shortage {
+  productId: string;
+  name: string;
+  available: number;
+  /** Ids of the users holding an order of the product, when the database was asked. */
+  buyers: string[];
+  /** The product's release count read before the database was asked (`releaseCounts`). */
+  releases: string;
+}
+
+export interface StockGate {
+  /**
+   * The 409 for the first line (in id order) asking for more than a marker says is left, unless the
+   * buyer holds an order of that product; undefined when the database must decide. No I/O.
+   */
+  refusal(userId: string, items: ReadonlyArray<{ productId: string; quantity: number }>): Error | undefined;
+  /** The products' release counts, read before the database is asked why an order was refused. */
+  releaseCounts(productIds: string[]): Promise<string[] | undefined>;
+  /** Whether a shortage of this product is being recorded by this process (one at a time is enough). */
+  isRecording(productId: string): boolean;
+  /** Records a shortage the database reported (locally at once; in Redis unless a release came between). */
+  recordShortage(shortage: Shortage): Promise<void>;
+  /** Stock of these products was put back (committed): their markers go, here and in Redis. */
+  stockReleased(productIds: string[]): Promise<void>;
+  /** Stops re-reading Redis (started by the first `refusal` call). */
+  stop(): void;
+}
+
+export interface StockGateOptions {
+  /** Where markers are shared; undefined = this process's markers only (local runs without Redis). */
+  redis?: RedisClient;
+  /** Called when Redis could not be asked (the gate then knows less, never more). */
+  onRedisError?: (err: unknown) => void;
+  now?: () => number;
+}
+
+/** The first 32 bits of a user id, as stored in markers. */
+const buyerPrefix = (userId: string) => userId.slice(0, 8).toLowerCase();
+
+export function createStockGate({ redis, onRedisError = () => undefined, now = Date.now }: StockGateOptions): StockGate {
+  const markers = new Map<string, Marker>();
+  const recording = new Set<string>();
+  let version = '';
+  let timer: NodeJS.Timeout | undefined;
+  const commands = redis ? defineCommands(redis) : undefined;
+  const keys = [MARKERS_KEY, VERSION_KEY, RELEASES_KEY] as const;
+
+  const refresh = async () => {
+    if (!commands || redis!.status !== 'ready') return;
+    try {
+      const [redisNow, current, fields] = await commands.surgeStockGateRead(...keys, version);
+      const localNow = now();
+      if (fields) {
+        // A fresh copy of the fleet's markers replaces every marker held (own ones are in Redis too).
+        markers.clear();
+        for (let i = 0; i < fields.length; i += 2) {
+          const marker = parseMarker(fields[i + 1], Number(redisNow), localNow);
+          if (marker) markers.set(fields[i], marker);
+        }
+        version = current;
+      }
+      // Unchanged version: the copies held are still the fleet's. Either way Redis just confirmed them.
+      for (const marker of markers.values()) marker.expiresAt = Math.min(marker.lastsUntil, localNow + LOCAL_TRUST_MS);
+    } catch (err) {
+      onRedisError(err);
+    }
+  };
+
+  return {
+    refusal(userId, items) {
+      // Markers are read only where orders are placed (the worker fleet only clears them).
+      if (commands && !timer) {
+        timer = setInterval(() => void refresh(), LOCAL_REFRESH_MS);
+        timer.unref();
+        void refresh();
+      }
+      if (markers.size === 0) return undefined;
+      const at = now();
+      let found: Error | undefined;
+      let foundId = '';
+      for (const item of items) {
+        const marker = markers.get(item.productId);
+        if (!marker) continue;
+        if (marker.expiresAt <= at) {
+          markers.delete(item.productId);
+          continue;
+        }
+        if (item.quantity <= marker.available || marker.buyers.has(buyerPrefix(userId))) continue;
+        // The database names the first short line in id order; so does the gate.
+        if (found && foundId < item.productId) continue;
+        foundId = item.productId;
+        found = conflict(
+          `product ${item.productId} (${marker.name}) is out of stock: requested ${item.quantity}, available ${marker.available}`,
+        );
+      }
+      return found;
+    },
+
+    async releaseCounts(productIds) {
+      if (!redis || redis.status !== 'ready') return undefined;
+      try {
+        return (await redis.hmget(RELEASES_KEY, ...productIds)).map((count) => count ?? '0');
+      } catch (err) {
+        onRedisError(err);
+        return undefined;
+      }
+    },
+
+    isRecording: (productId) => recording.has(productId),
+
+    async recordShortage(shortage) {
+      if (shortage.buyers.length > MAX_BUYERS) return;
+      const buyers = [...new Set(shortage.buyers.map(buyerPrefix))];
+      const at = now();
+      markers.set(shortage.productId, {
+        available: shortage.available,
+        name: shortage.name,
+        buyers: new Set(buyers),
+        lastsUntil: at + REDIS_MARKER_MS,
+        expiresAt: at + LOCAL_TRUST_MS,
+      });
+      if (!commands || redis!.status !== 'ready') return;
+      recording.add(shortage.productId);
+      try {
+        const value = `${shortage.available}|${buyers.join(',')}|${shortage.name}`;
+        const written = await commands.surgeStockGateWrite(...keys, shortage.productId, shortage.releases, REDIS_MARKER_MS, value);
+        // A release came between the database's answer and now: what it said is stale.
+        if (!written) markers.delete(shortage.productId);
+      } catch (err) {
+        onRedisError(err);
+      } finally {
+        recording.delete(shortage.productId);
+      }
+    },
+
+    async stockReleased(productIds) {
+      for (const id of productIds) markers.delete(id);
+      if (!commands || productIds.length === 0 || redis!.status !== 'ready') return;
+      try {
+        await commands.surgeStockGateRelease(...keys, ...productIds);
+      } catch (err) {
+        // The marker lives out its REDIS_MARKER_MS: the bound the header states for this case.
+        onRedisError(err);
+      }
+    },
+
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+    },
+  };
+}
+
+function defineCommands(redis: RedisClient): GateCommands {
+  const scripts = redis as unknown as Partial<GateCommands>;
+  if (!scripts.surgeStockGateWrite) {
+    // defineCommand uses EVALSHA (EVAL once per script cache miss) and applies the client's key prefix.
+    redis.defineCommand('surgeStockGateWrite', { numberOfKeys: 3, lua: WRITE_MARKER_LUA });
+    redis.defineCommand('surgeStockGateRelease', { numberOfKeys: 3, lua: RELEASE_LUA });
+    redis.defineCommand('surgeStockGateRead', { numberOfKeys: 3, lua: READ_MARKERS_LUA });
+  }
+  const bound = redis as unknown as GateCommands;
+  return {
+    surgeStockGateWrite: bound.surgeStockGateWrite.bind(redis),
+    surgeStockGateRelease: bound.surgeStockGateRelease.bind(redis),
+    surgeStockGateRead: bound.surgeStockGateRead.bind(redis),
+  };
+}
+
+/** A marker from its Redis value; undefined once expired (by Redis's clock). */
+function parseMarker(value: string, redisNow: number, localNow: number): Marker | undefined {
+  const [expires, available, buyers] = value.split('|', 3);
+  const name = value.slice(expires.length + available.length + buyers.length + 3);
+  const left = Number(expires) - redisNow;
+  if (!(left > 0)) return undefined;
+  return {
+    available: Number(available),
+    name,
+    buyers: new Set(buyers ? buyers.split(',') : []),
+    lastsUntil: localNow + left,
+    expiresAt: Math.min(localNow + left, localNow + LOCAL_TRUST_MS),
+  };
+}
