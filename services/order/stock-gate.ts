@@ -3,8 +3,8 @@
 //
 // The database stays the source of truth. The gate only repeats what it said: when PostgreSQL refuses
 // an order for stock, the use case records a shortage marker for that product - the stock it saw, and
-// the buyers who hold an order of it - and the gate refuses an order only while it asks for more units
-// of the product than that marker says are left. A marker therefore never sells a unit (orders that
+// the Idempotency-Keys of the orders that hold it - and the gate refuses an order only while it asks for
+// more units of the product than that marker says are left. A marker therefore never sells a unit (orders that
 // pass go to the database as before: exactly N sold, never more), and it can keep a unit unsold only
 // while it is stale, which is bounded:
 //   - Markers live in Redis (a hash, one field per product, shared by the fleet) with REDIS_MARKER_MS
@@ -22,11 +22,17 @@
 // Redis down: each process keeps only the markers it learnt from its own refusals, for LOCAL_TRUST_MS;
 // everything else goes to the database, which decides alone, as without the gate.
 //
-// Why the buyers: a retry of an order that was accepted (same Idempotency-Key, response lost) must get
-// its stored 202 back even when the product has sold out since. Only the database knows the keys, so a
-// buyer holding an order of the product is never refused here: their attempts go to the database. The
-// marker stores the first 32 bits of each buyer's id (a collision only sends someone to the database).
-// A product with more than MAX_BUYERS buyers gets no marker (the database answers for it).
+// While a product stays short and attempts keep coming, one attempt per process goes to the database in
+// a marker's last RENEW_BEFORE_MS (the others are still refused): its refusal renews the marker, so it
+// does not lapse under a stampede and let a burst through to the database every REDIS_MARKER_MS.
+//
+// Why the keys: a retry of an order that was accepted (same Idempotency-Key, response lost) must get its
+// stored 202 back even when the product has sold out since. Only the database knows the keys, so the
+// marker carries the keys of the orders holding the product (each with the first 32 bits of its buyer's
+// id; a collision only sends an attempt to the database), and an attempt with one of them is never
+// refused here. A product with more than MAX_ORDERS such orders gets no marker (the database answers).
+// A key used after the marker was read from the database can only have placed an order if stock came
+// back in between, which clears the marker (see above).
 import { conflict } from '../platform/errors';
 import type { RedisClient } from '../platform/redis';
 
@@ -39,16 +45,18 @@ export const LOCAL_REFRESH_MS = 100;
  * Redis down): two refresh periods, so one slow read does not drop the fleet's markers.
  */
 export const LOCAL_TRUST_MS = 2 * LOCAL_REFRESH_MS;
-/** A product with more buyers than this gets no marker: the list would be too large to share. */
-export const MAX_BUYERS = 10_000;
+/** A product held by more orders than this gets no marker: their keys would be too many to share. */
+export const MAX_ORDERS = 10_000;
+/** In a marker's last this many ms, one attempt per process goes to the database to renew it. */
+export const RENEW_BEFORE_MS = 500;
 
 // One hash tag, so the scripts' keys share a slot on a Redis Cluster.
 const MARKERS_KEY = 'stock-gate:{sold-out}:markers';
 const VERSION_KEY = 'stock-gate:{sold-out}:version';
 const RELEASES_KEY = 'stock-gate:{sold-out}:releases';
 
-// Marker value: "<expires at, Redis ms>|<units left>|<buyer prefixes, comma-separated>|<product name>".
-// Expiry is kept in Redis's clock (TIME), so instances' clocks do not matter.
+// Marker value: "<expires at, Redis ms>|<JSON: units left, product name, order keys>". Expiry is kept in
+// Redis's clock (TIME), so instances' clocks do not matter.
 const WRITE_MARKER_LUA = `
 if (redis.call('HGET', KEYS[3], ARGV[1]) or '0') ~= ARGV[2] then return 0 end
 local t = redis.call('TIME')
@@ -83,11 +91,14 @@ interface GateCommands {
   surgeStockGateRead(k1: string, k2: string, k3: string, version: string): Promise<[number, string, string[]?]>;
 }
 
-/** What the gate knows of one product: units left when the database last refused it, and its buyers. */
+/** What the gate knows of one product: units left when the database last refused it, and its orders' keys. */
 interface Marker {
   available: number;
   name: string;
-  buyers: Set<string>;
+  /** `orderKey(userId, key)` of every order holding the product. */
+  keys: Set<string>;
+  /** An attempt was let through to the database to renew this marker. */
+  renewing?: boolean;
   /** Local clock time at which the marker expires in Redis (or, never written there, here). */
   lastsUntil: number;
   /** Local clock time after which it is not trusted: LOCAL_TRUST_MS after Redis last confirmed it. */
@@ -99,8 +110,8 @@ export interface Shortage {
   productId: string;
   name: string;
   available: number;
-  /** Ids of the users holding an order of the product, when the database was asked. */
-  buyers: string[];
+  /** The Idempotency-Keys (with their users) of the orders holding the product, when the database was asked. */
+  orders: Array<{ userId: string; key: string }>;
   /** The product's release count read before the database was asked (`releaseCounts`). */
   releases: string;
 }
@@ -108,9 +119,9 @@ export interface Shortage {
 export interface StockGate {
   /**
    * The 409 for the first line (in id order) asking for more than a marker says is left, unless the
-   * buyer holds an order of that product; undefined when the database must decide. No I/O.
+   * attempt's key placed an order of that product; undefined when the database must decide. No I/O.
    */
-  refusal(userId: string, items: ReadonlyArray<{ productId: string; quantity: number }>): Error | undefined;
+  refusal(attempt: { userId: string; idempotencyKey: string; items: ReadonlyArray<{ productId: string; quantity: number }> }): Error | undefined;
   /** The products' release counts, read before the database is asked why an order was refused. */
   releaseCounts(productIds: string[]): Promise<string[] | undefined>;
   /** Whether a shortage of this product is being recorded by this process (one at a time is enough). */
@@ -131,8 +142,8 @@ export interface StockGateOptions {
   now?: () => number;
 }
 
-/** The first 32 bits of a user id, as stored in markers. */
-const buyerPrefix = (userId: string) => userId.slice(0, 8).toLowerCase();
+/** An order's key as a marker holds it: the first 32 bits of the buyer's id and the Idempotency-Key. */
+const orderKey = (userId: string, key: string) => `${userId.slice(0, 8).toLowerCase()} ${key}`;
 
 export function createStockGate({ redis, onRedisError = () => undefined, now = Date.now }: StockGateOptions): StockGate {
   const markers = new Map<string, Marker>();
@@ -140,12 +151,12 @@ export function createStockGate({ redis, onRedisError = () => undefined, now = D
   let version = '';
   let timer: NodeJS.Timeout | undefined;
   const commands = redis ? defineCommands(redis) : undefined;
-  const keys = [MARKERS_KEY, VERSION_KEY, RELEASES_KEY] as const;
+  const redisKeys = [MARKERS_KEY, VERSION_KEY, RELEASES_KEY] as const;
 
   const refresh = async () => {
     if (!commands || redis!.status !== 'ready') return;
     try {
-      const [redisNow, current, fields] = await commands.surgeStockGateRead(...keys, version);
+      const [redisNow, current, fields] = await commands.surgeStockGateRead(...redisKeys, version);
       const localNow = now();
       if (fields) {
         // A fresh copy of the fleet's markers replaces every marker held (own ones are in Redis too).
@@ -164,7 +175,7 @@ export function createStockGate({ redis, onRedisError = () => undefined, now = D
   };
 
   return {
-    refusal(userId, items) {
+    refusal({ userId, idempotencyKey, items }) {
       // Markers are read only where orders are placed (the worker fleet only clears them).
       if (commands && !timer) {
         timer = setInterval(() => void refresh(), LOCAL_REFRESH_MS);
@@ -182,7 +193,12 @@ export function createStockGate({ redis, onRedisError = () => undefined, now = D
           markers.delete(item.productId);
           continue;
         }
-        if (item.quantity <= marker.available || marker.buyers.has(buyerPrefix(userId))) continue;
+        if (item.quantity <= marker.available || marker.keys.has(orderKey(userId, idempotencyKey))) continue;
+        if (!marker.renewing && marker.lastsUntil - at < RENEW_BEFORE_MS) {
+          // This attempt asks the database; its refusal records a fresh marker (a new object).
+          marker.renewing = true;
+          return undefined;
+        }
         // The database names the first short line in id order; so does the gate.
         if (found && foundId < item.productId) continue;
         foundId = item.productId;
@@ -206,21 +222,21 @@ export function createStockGate({ redis, onRedisError = () => undefined, now = D
     isRecording: (productId) => recording.has(productId),
 
     async recordShortage(shortage) {
-      if (shortage.buyers.length > MAX_BUYERS) return;
-      const buyers = [...new Set(shortage.buyers.map(buyerPrefix))];
+      if (shortage.orders.length > MAX_ORDERS) return;
+      const keys = shortage.orders.map((o) => orderKey(o.userId, o.key));
       const at = now();
       markers.set(shortage.productId, {
         available: shortage.available,
         name: shortage.name,
-        buyers: new Set(buyers),
+        keys: new Set(keys),
         lastsUntil: at + REDIS_MARKER_MS,
         expiresAt: at + LOCAL_TRUST_MS,
       });
       if (!commands || redis!.status !== 'ready') return;
       recording.add(shortage.productId);
       try {
-        const value = `${shortage.available}|${buyers.join(',')}|${shortage.name}`;
-        const written = await commands.surgeStockGateWrite(...keys, shortage.productId, shortage.releases, REDIS_MARKER_MS, value);
+        const value = JSON.stringify({ available: shortage.available, name: shortage.name, keys });
+        const written = await commands.surgeStockGateWrite(...redisKeys, shortage.productId, shortage.releases, REDIS_MARKER_MS, value);
         // A release came between the database's answer and now: what it said is stale.
         if (!written) markers.delete(shortage.productId);
       } catch (err) {
@@ -234,7 +250,7 @@ export function createStockGate({ redis, onRedisError = () => undefined, now = D
       for (const id of productIds) markers.delete(id);
       if (!commands || productIds.length === 0 || redis!.status !== 'ready') return;
       try {
-        await commands.surgeStockGateRelease(...keys, ...productIds);
+        await commands.surgeStockGateRelease(...redisKeys, ...productIds);
       } catch (err) {
         // The marker lives out its REDIS_MARKER_MS: the bound the header states for this case.
         onRedisError(err);
@@ -266,14 +282,14 @@ function defineCommands(redis: RedisClient): GateCommands {
 
 /** A marker from its Redis value; undefined once expired (by Redis's clock). */
 function parseMarker(value: string, redisNow: number, localNow: number): Marker | undefined {
-  const [expires, available, buyers] = value.split('|', 3);
-  const name = value.slice(expires.length + available.length + buyers.length + 3);
-  const left = Number(expires) - redisNow;
+  const bar = value.indexOf('|');
+  const left = Number(value.slice(0, bar)) - redisNow;
   if (!(left > 0)) return undefined;
+  const { available, name, keys } = JSON.parse(value.slice(bar + 1)) as { available: number; name: string; keys: string[] };
   return {
-    available: Number(available),
+    available,
     name,
-    buyers: new Set(buyers ? buyers.split(',') : []),
+    keys: new Set(keys),
     lastsUntil: localNow + left,
     expiresAt: Math.min(localNow + left, localNow + LOCAL_TRUST_MS),
   };

@@ -129,16 +129,21 @@ export async function productsForOrder(db: Queryable, productIds: string[]): Pro
 }
 
 /**
- * Ids of the users who hold an order of the product (any status: a replayed key returns its stored
- * response whatever became of the order), at most `limit`. By order_items_by_product (migration 012).
+ * The Idempotency-Keys (and users) of the orders holding the product, whatever their status (a replayed
+ * key returns its stored response whatever became of the order), at most `limit`. By the index
+ * order_items_by_product (migration 012), then primary keys.
  */
-export async function buyersOfProduct(db: Queryable, productId: string, limit: number): Promise<string[]> {
-  const { rows } = await db.query<{ userId: string }>(
-    `SELECT DISTINCT o.user_id AS "userId" FROM order_items i JOIN orders o ON o.id = i.order_id
-      WHERE i.product_id = $1 LIMIT $2`,
+export async function orderKeysOfProduct(db: Queryable, productId: string, limit: number): Promise<Array<{ userId: string; key: string }>> {
+  const { rows } = await db.query<{ userId: string; key: string }>(
+    `SELECT k.user_id AS "userId", k.key
+       FROM order_items i
+       JOIN orders o ON o.id = i.order_id
+       JOIN order_idempotency_keys k ON k.user_id = o.user_id AND k.order_id = o.id
+      WHERE i.product_id = $1
+      LIMIT $2`,
     [productId, limit],
   );
-  return rows.map((row) => row.userId);
+  return rows;
 }
 
 interface OrderRow {

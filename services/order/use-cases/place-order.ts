@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import { AppError, badRequest, conflict, unprocessable } from '../../platform/errors';
 import type { Database } from '../../platform/db';
 import { findIdempotentResponse } from '../data/idempotency-keys';
-import { buyersOfProduct, placeOrderAtomically, productsForOrder, type OrderLine, type ProductForOrder } from '../data/orders';
-import { MAX_BUYERS, type StockGate } from '../stock-gate';
+import { orderKeysOfProduct, placeOrderAtomically, productsForOrder, type OrderLine, type ProductForOrder } from '../data/orders';
+import { MAX_ORDERS, type StockGate } from '../stock-gate';
 
 export interface PlaceOrderCommand {
   userId: string;
@@ -41,7 +41,7 @@ export async function placeOrder(
   // Postgres prints uuids in lower case; normalising makes hashes and lock order independent of case.
   const items = command.items.map((item) => ({ productId: item.productId.toLowerCase(), quantity: item.quantity }));
   rejectInvalidCommand(command, items);
-  const gated = gate?.refusal(command.userId, items);
+  const gated = gate?.refusal({ userId: command.userId, idempotencyKey: command.idempotencyKey, items });
   if (gated) throw gated;
   const requestHash = hashRequest(items);
   const attempt = () =>
@@ -79,12 +79,19 @@ class ShortLine extends AppError {
   }
 }
 
-/** Tells the gate (and through Redis the fleet) what the database just said; one look-up per product at a time. */
+/**
+ * Tells the gate (and through Redis the fleet) what the database just said; one look-up per product at
+ * a time. Best effort: the refusal stands whatever happens here, and without a marker the database answers.
+ */
 async function recordShortage(db: Pick<Database, 'writer'>, gate: StockGate, short: ShortLine, releases: string | undefined): Promise<void> {
   const { product } = short;
   if (gate.isRecording(product.id)) return;
-  const buyers = await buyersOfProduct(db.writer, product.id, MAX_BUYERS + 1);
-  await gate.recordShortage({ productId: product.id, name: product.name, available: product.stock, buyers, releases: releases ?? '0' });
+  try {
+    const orders = await orderKeysOfProduct(db.writer, product.id, MAX_ORDERS + 1);
+    await gate.recordShortage({ productId: product.id, name: product.name, available: product.stock, orders, releases: releases ?? '0' });
+  } catch {
+    // e.g. no database connection free in time: the next refusal tries again.
+  }
 }
 
 /**
