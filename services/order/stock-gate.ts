@@ -9,17 +9,17 @@
 // while it is stale, which is bounded:
 //   - Markers live in Redis (a hash, one field per product, shared by the fleet) with REDIS_MARKER_MS
 //     to live, and every process keeps a copy it re-reads every LOCAL_REFRESH_MS (one small Redis call
-//     per process, whatever the order rate; the hash is fetched only when its version changed) and
-//     trusts for LOCAL_TRUST_MS after Redis last confirmed it.
+//     per process, whatever the order rate; the hash is fetched only when its version changed). A copy
+//     lasts until the marker's expiry in Redis; a process's own marker REDIS_MARKER_MS.
 //   - Stock put back (payment failure, cancel) deletes the product's marker right after the commit
 //     (`stockReleased`) and bumps the product's release count. A marker is written only if the count
 //     did not move since before the database read it comes from (one Lua script), so a refusal that
 //     read the stock before a release cannot bring back a marker the release cleared.
-//   - So a returned unit is sellable again within LOCAL_TRUST_MS (200 ms) of the release's clear reaching
-//     Redis (right after its commit), and within REDIS_MARKER_MS + LOCAL_TRUST_MS (2.2 s) in any case
-//     (Redis down when the release tried to clear, or stock raised outside the order service, e.g. by an
-//     operator or an import).
-// Redis down: each process keeps only the markers it learnt from its own refusals, for LOCAL_TRUST_MS;
+//   - So a returned unit is sellable again within RELEASE_SEEN_MS (200 ms) of the release's clear reaching
+//     Redis (right after its commit) in every process that Redis answers, and within LONGEST_STALE_MS
+//     (2.1 s) in any case (Redis down or slow, or stock raised outside the order service, e.g. by an
+//     operator or an import: nothing clears the marker then, it expires).
+// Redis down: each process keeps only the markers it learnt from its own refusals (REDIS_MARKER_MS each);
 // everything else goes to the database, which decides alone, as without the gate.
 //
 // While a product stays short and attempts keep coming, one attempt per process goes to the database in
@@ -40,11 +40,10 @@ import type { RedisClient } from '../platform/redis';
 export const REDIS_MARKER_MS = 2000;
 /** How often a process re-reads the fleet's markers. */
 export const LOCAL_REFRESH_MS = 100;
-/**
- * How long a process trusts a marker after Redis last confirmed it (or after its own database refusal,
- * Redis down): two refresh periods, so one slow read does not drop the fleet's markers.
- */
-export const LOCAL_TRUST_MS = 2 * LOCAL_REFRESH_MS;
+/** Stock put back is sellable again in every process Redis answers within this long of the release. */
+export const RELEASE_SEEN_MS = 2 * LOCAL_REFRESH_MS;
+/** ...and in every process within this long, whatever Redis does. */
+export const LONGEST_STALE_MS = REDIS_MARKER_MS + LOCAL_REFRESH_MS;
 /** A product held by more orders than this gets no marker: their keys would be too many to share. */
 export const MAX_ORDERS = 10_000;
 /** In a marker's last this many ms, one attempt per process goes to the database to renew it. */
@@ -99,9 +98,7 @@ interface Marker {
   keys: Set<string>;
   /** An attempt was let through to the database to renew this marker. */
   renewing?: boolean;
-  /** Local clock time at which the marker expires in Redis (or, never written there, here). */
-  lastsUntil: number;
-  /** Local clock time after which it is not trusted: LOCAL_TRUST_MS after Redis last confirmed it. */
+  /** Local clock time at which the marker expires (as in Redis, by Redis's clock). */
   expiresAt: number;
 }
 
@@ -167,8 +164,7 @@ export function createStockGate({ redis, onRedisError = () => undefined, now = D
         }
         version = current;
       }
-      // Unchanged version: the copies held are still the fleet's. Either way Redis just confirmed them.
-      for (const marker of markers.values()) marker.expiresAt = Math.min(marker.lastsUntil, localNow + LOCAL_TRUST_MS);
+      // Unchanged version: the copies held are still the fleet's.
     } catch (err) {
       onRedisError(err);
     }
@@ -194,7 +190,7 @@ export function createStockGate({ redis, onRedisError = () => undefined, now = D
           continue;
         }
         if (item.quantity <= marker.available || marker.keys.has(orderKey(userId, idempotencyKey))) continue;
-        if (!marker.renewing && marker.lastsUntil - at < RENEW_BEFORE_MS) {
+        if (!marker.renewing && marker.expiresAt - at < RENEW_BEFORE_MS) {
           // This attempt asks the database; its refusal records a fresh marker (a new object).
           marker.renewing = true;
           return undefined;
@@ -229,8 +225,7 @@ export function createStockGate({ redis, onRedisError = () => undefined, now = D
         available: shortage.available,
         name: shortage.name,
         keys: new Set(keys),
-        lastsUntil: at + REDIS_MARKER_MS,
-        expiresAt: at + LOCAL_TRUST_MS,
+        expiresAt: at + REDIS_MARKER_MS,
       });
       if (!commands || redis!.status !== 'ready') return;
       recording.add(shortage.productId);
@@ -290,7 +285,6 @@ function parseMarker(value: string, redisNow: number, localNow: number): Marker 
     available,
     name,
     keys: new Set(keys),
-    lastsUntil: localNow + left,
-    expiresAt: Math.min(localNow + left, localNow + LOCAL_TRUST_MS),
+    expiresAt: localNow + left,
   };
 }

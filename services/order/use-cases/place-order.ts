@@ -49,6 +49,10 @@ export async function placeOrder(
 
   let placed = await attempt();
   for (let retried = false; !placed; retried = true) {
+    // The gate may have learnt of a shortage while this order waited (a stampede's first moments): a
+    // refusal it is sure of needs no look-ups to explain.
+    const refused = gate?.refusal({ userId: command.userId, idempotencyKey: command.idempotencyKey, items });
+    if (refused) throw refused;
     // Nothing was written. Either the key is used (by an earlier request, or a concurrent one that
     // committed first)...
     const used = await findIdempotentResponse<PlacedOrder>(db.writer, command.userId, command.idempotencyKey);
