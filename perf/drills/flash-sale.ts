@@ -24,6 +24,14 @@ export interface FlashSaleOptions {
   sourceRoot?: string;
 }
 
+/** Transactions committed and rolled back in the drill's own database so far (other databases' load excluded). */
+async function databaseTransactions(client: pg.Client): Promise<number> {
+  const { rows } = await client.query<{ n: string }>(
+    'SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()',
+  );
+  return Number(rows[0].n);
+}
+
 export const FULL_FLASH_SALE: FlashSaleOptions = { units: 1000, attempts: 100_000, connections: 500, buyers: 5000 };
 
 export async function flashSaleDrill(options: FlashSaleOptions): Promise<DrillReport> {
@@ -49,6 +57,8 @@ export async function flashSaleDrill(options: FlashSaleOptions): Promise<DrillRe
     // CPU the order service spent per attempt: steadier than attempts/s on cores shared with other work.
     const orderCpuMs = () => readProcessCpu(order.child.pid!)?.cpuMs ?? 0;
     const cpuBefore = orderCpuMs();
+    const ownCpu = process.cpuUsage();
+    const transactionsBefore = await databaseTransactions(client);
     const accepted = acceptedOrders();
     const body = JSON.stringify({ items: [{ productId, quantity: 1 }] });
     const summary = await runLoad({
@@ -75,7 +85,13 @@ export async function flashSaleDrill(options: FlashSaleOptions): Promise<DrillRe
       ],
     });
     const ids = [...accepted.ids];
-    const orderCpuUsPerAttempt = summary.requests > 0 ? Math.round(((orderCpuMs() - cpuBefore) * 1000) / summary.requests) : 0;
+    const perAttempt = (total: number) => (summary.requests > 0 ? Math.round((total / summary.requests) * 100) / 100 : 0);
+    const orderCpuUsPerAttempt = Math.round(perAttempt((orderCpuMs() - cpuBefore) * 1000));
+    const ownCpuUsed = process.cpuUsage(ownCpu);
+    const loadGeneratorCpuUsPerAttempt = Math.round(perAttempt(ownCpuUsed.user + ownCpuUsed.system));
+    // PostgreSQL publishes a backend's counts when it goes idle, at most once a second.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const transactionsPerAttempt = perAttempt((await databaseTransactions(client)) - transactionsBefore);
     const peakRss = order.peakRssMb();
     const loadAtEnd = loadavg().map((l) => l.toFixed(2)).join(' ');
     const stock = (await client.query<{ stock: number }>('SELECT stock FROM products WHERE id = $1', [productId])).rows[0].stock;
@@ -114,6 +130,8 @@ export async function flashSaleDrill(options: FlashSaleOptions): Promise<DrillRe
         'p50 ms': summary.latencyMs.p50,
         'p99 ms': summary.latencyMs.p99,
         'order service CPU us per attempt': orderCpuUsPerAttempt,
+        'drill process (load generator) CPU us per attempt': loadGeneratorCpuUsPerAttempt,
+        'database transactions per attempt (this database only)': transactionsPerAttempt,
         'status codes': JSON.stringify(summary.statusCodes),
         'order statuses': JSON.stringify(ledger.statuses),
         // VmHWM: the kernel's record of the process's largest resident set, read at the end of the load.

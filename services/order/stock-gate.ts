@@ -33,7 +33,7 @@
 // refused here. A product with more than MAX_ORDERS such orders gets no marker (the database answers).
 // A key used after the marker was read from the database can only have placed an order if stock came
 // back in between, which clears the marker (see above).
-import { conflict } from '../platform/errors';
+import { outOfStock } from '../platform/errors';
 import type { RedisClient } from '../platform/redis';
 
 /** How long a shortage marker lives in Redis unless stock put back clears it first. */
@@ -198,7 +198,7 @@ export function createStockGate({ redis, onRedisError = () => undefined, now = D
         // The database names the first short line in id order; so does the gate.
         if (found && foundId < item.productId) continue;
         foundId = item.productId;
-        found = conflict(
+        found = outOfStock(
           `product ${item.productId} (${marker.name}) is out of stock: requested ${item.quantity}, available ${marker.available}`,
         );
       }

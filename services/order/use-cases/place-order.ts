@@ -80,6 +80,8 @@ class ShortLine extends AppError {
     quantity: number,
   ) {
     super(409, 'conflict', `product ${product.id} (${product.name}) is out of stock: requested ${quantity}, available ${product.stock}`);
+    // Logged like the gate's own refusals (outOfStock): a sale answers this by the thousand.
+    this.logLevel = 'debug';
   }
 }
 
