@@ -4,7 +4,7 @@
 // fields of lib/config/prod.ts to replace (fleets, a pre-warming sale event, Aurora, cache): a config
 // that validateConfig accepts (`suggestedProdConfig`; the test runs the validator on it).
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { FleetName, SurgeConfig } from '../lib/config';
 import { prod } from '../lib/config/prod';
@@ -277,7 +277,8 @@ if (require.main === module) {
   try {
     const { inputs, results } = parseCapacityArgs(process.argv.slice(2));
     const bench = JSON.parse(readFileSync(results, 'utf8')) as BenchResults;
-    console.log(formatPlan(planCapacity(inputs, bench, results)));
+    // Printed relative to the repository: the plan is pasted into docs, which never hold a machine path.
+    console.log(formatPlan(planCapacity(inputs, bench, relative(join(__dirname, '..'), results))));
   } catch (err) {
     console.error(`capacity: ${(err as Error).message}`);
     process.exit(1);
