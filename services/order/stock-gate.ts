@@ -11,8 +11,8 @@
 //     to live, and every process keeps a copy it re-reads every LOCAL_REFRESH_MS (one small Redis call
 //     per process, whatever the order rate; the hash is fetched only when its version changed). A copy
 //     lasts until the marker's expiry in Redis; a process's own marker REDIS_MARKER_MS.
-//   - Stock put back (payment failure, cancel) deletes the product's marker right after the commit
-//     (`stockReleased`) and bumps the product's release count. A marker is written only if the count
+//   - Stock put back (payment failure, cancel) replaces the product's marker with a tombstone right after
+//     the commit (`stockReleased`) and bumps the product's release count. A marker is written only if the count
 //     did not move since before the database read it comes from (one Lua script), so a refusal that
 //     read the stock before a release cannot bring back a marker the release cleared.
 //   - So a returned unit is sellable again within RELEASE_SEEN_MS (200 ms) of the release's clear reaching
@@ -68,10 +68,14 @@ redis.call('HSET', KEYS[1], ARGV[1], (now + tonumber(ARGV[3])) .. '|' .. ARGV[4]
 redis.call('INCR', KEYS[2])
 return 1`;
 
+// A released product's field becomes a tombstone ("<expires at>|released") for a marker's lifetime, so
+// every process drops its copy - including one its own refusal recorded that never reached Redis.
 const RELEASE_LUA = `
-for i = 1, #ARGV do
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for i = 2, #ARGV do
   redis.call('HINCRBY', KEYS[3], ARGV[i], 1)
-  redis.call('HDEL', KEYS[1], ARGV[i])
+  redis.call('HSET', KEYS[1], ARGV[i], (now + tonumber(ARGV[1])) .. '|released')
 end
 redis.call('INCR', KEYS[2])
 return 1`;
@@ -86,7 +90,7 @@ return {now, version, redis.call('HGETALL', KEYS[1])}`;
 
 interface GateCommands {
   surgeStockGateWrite(k1: string, k2: string, k3: string, id: string, releases: string, ttlMs: number, value: string): Promise<number>;
-  surgeStockGateRelease(k1: string, k2: string, k3: string, ...ids: string[]): Promise<number>;
+  surgeStockGateRelease(k1: string, k2: string, k3: string, ttlMs: number, ...ids: string[]): Promise<number>;
   surgeStockGateRead(k1: string, k2: string, k3: string, version: string): Promise<[number, string, string[]?]>;
 }
 
@@ -118,7 +122,16 @@ export interface StockGate {
    * The 409 for the first line (in id order) asking for more than a marker says is left, unless the
    * attempt's key placed an order of that product; undefined when the database must decide. No I/O.
    */
-  refusal(attempt: { userId: string; idempotencyKey: string; items: ReadonlyArray<{ productId: string; quantity: number }> }): Error | undefined;
+  refusal(
+    attempt: { userId: string; idempotencyKey: string; items: ReadonlyArray<{ productId: string; quantity: number }> },
+    options?: {
+      /**
+       * false: hand out no renewal pass, and ignore a marker being renewed (so the attempt that holds
+       * the pass is not refused when it is asked again). @default true
+       */
+      renew?: boolean;
+    },
+  ): Error | undefined;
   /** The products' release counts, read before the database is asked why an order was refused. */
   releaseCounts(productIds: string[]): Promise<string[] | undefined>;
   /** Whether a shortage of this product is being recorded by this process (one at a time is enough). */
@@ -156,11 +169,12 @@ export function createStockGate({ redis, onRedisError = () => undefined, now = D
       const [redisNow, current, fields] = await commands.surgeStockGateRead(...redisKeys, version);
       const localNow = now();
       if (fields) {
-        // A fresh copy of the fleet's markers replaces every marker held (own ones are in Redis too).
-        markers.clear();
+        // The fleet's markers replace the copies held, and a release's tombstone drops one. A marker held
+        // that Redis does not mention (recorded here while Redis did not answer) lives out its own expiry.
         for (let i = 0; i < fields.length; i += 2) {
           const marker = parseMarker(fields[i + 1], Number(redisNow), localNow);
-          if (marker) markers.set(fields[i], marker);
+          if (marker === 'released') markers.delete(fields[i]);
+          else if (marker) markers.set(fields[i], marker);
         }
         version = current;
       }
@@ -171,7 +185,7 @@ export function createStockGate({ redis, onRedisError = () => undefined, now = D
   };
 
   return {
-    refusal({ userId, idempotencyKey, items }) {
+    refusal({ userId, idempotencyKey, items }, { renew = true } = {}) {
       // Markers are read only where orders are placed (the worker fleet only clears them).
       if (commands && !timer) {
         timer = setInterval(() => void refresh(), LOCAL_REFRESH_MS);
@@ -190,7 +204,8 @@ export function createStockGate({ redis, onRedisError = () => undefined, now = D
           continue;
         }
         if (item.quantity <= marker.available || marker.keys.has(orderKey(userId, idempotencyKey))) continue;
-        if (!marker.renewing && marker.expiresAt - at < RENEW_BEFORE_MS) {
+        if (!renew && marker.renewing) continue;
+        if (renew && !marker.renewing && marker.expiresAt - at < RENEW_BEFORE_MS) {
           // This attempt asks the database; its refusal records a fresh marker (a new object).
           marker.renewing = true;
           return undefined;
@@ -245,7 +260,7 @@ export function createStockGate({ redis, onRedisError = () => undefined, now = D
       for (const id of productIds) markers.delete(id);
       if (!commands || productIds.length === 0 || redis!.status !== 'ready') return;
       try {
-        await commands.surgeStockGateRelease(...redisKeys, ...productIds);
+        await commands.surgeStockGateRelease(...redisKeys, REDIS_MARKER_MS, ...productIds);
       } catch (err) {
         // The marker lives out its REDIS_MARKER_MS: the bound the header states for this case.
         onRedisError(err);
@@ -275,10 +290,11 @@ function defineCommands(redis: RedisClient): GateCommands {
   };
 }
 
-/** A marker from its Redis value; undefined once expired (by Redis's clock). */
-function parseMarker(value: string, redisNow: number, localNow: number): Marker | undefined {
+/** A marker from its Redis value, or a release's tombstone; undefined once expired (by Redis's clock). */
+function parseMarker(value: string, redisNow: number, localNow: number): Marker | 'released' | undefined {
   const bar = value.indexOf('|');
   const left = Number(value.slice(0, bar)) - redisNow;
+  if (value.endsWith('|released')) return 'released';
   if (!(left > 0)) return undefined;
   const { available, name, keys } = JSON.parse(value.slice(bar + 1)) as { available: number; name: string; keys: string[] };
   return {

@@ -50,8 +50,9 @@ export async function placeOrder(
   let placed = await attempt();
   for (let retried = false; !placed; retried = true) {
     // The gate may have learnt of a shortage while this order waited (a stampede's first moments): a
-    // refusal it is sure of needs no look-ups to explain.
-    const refused = gate?.refusal({ userId: command.userId, idempotencyKey: command.idempotencyKey, items });
+    // refusal it is sure of needs no look-ups to explain. Not for a marker being renewed: this attempt
+    // may be the one sent to renew it.
+    const refused = gate?.refusal({ userId: command.userId, idempotencyKey: command.idempotencyKey, items }, { renew: false });
     if (refused) throw refused;
     // Nothing was written. Either the key is used (by an earlier request, or a concurrent one that
     // committed first)...
