@@ -17,14 +17,15 @@
 //     read the stock before a release cannot bring back a marker the release cleared.
 //   - So a returned unit is sellable again within RELEASE_SEEN_MS (200 ms) of the release's clear reaching
 //     Redis (right after its commit) in every process that Redis answers, and within LONGEST_STALE_MS
-//     (2.1 s) in any case (Redis down or slow, or stock raised outside the order service, e.g. by an
+//     (5.1 s) in any case (Redis down or slow, or stock raised outside the order service, e.g. by an
 //     operator or an import: nothing clears the marker then, it expires).
 // Redis down: each process keeps only the markers it learnt from its own refusals (REDIS_MARKER_MS each);
 // everything else goes to the database, which decides alone, as without the gate.
 //
-// While a product stays short and attempts keep coming, one attempt per process goes to the database in
-// a marker's last RENEW_BEFORE_MS (the others are still refused): its refusal renews the marker, so it
-// does not lapse under a stampede and let a burst through to the database every REDIS_MARKER_MS.
+// While a product stays short and attempts keep coming, one attempt per process (another after
+// RENEW_RETRY_MS if it did not renew) goes to the database in a marker's last RENEW_BEFORE_MS (the
+// others are still refused): its refusal renews the marker, so it does not lapse under a stampede and
+// let a burst through to the database every REDIS_MARKER_MS.
 //
 // Why the keys: a retry of an order that was accepted (same Idempotency-Key, response lost) must get its
 // stored 202 back even when the product has sold out since. Only the database knows the keys, so the
@@ -36,8 +37,11 @@
 import { outOfStock } from '../platform/errors';
 import type { RedisClient } from '../platform/redis';
 
-/** How long a shortage marker lives in Redis unless stock put back clears it first. */
-export const REDIS_MARKER_MS = 2000;
+/**
+ * How long a shortage marker lives in Redis unless stock put back clears it first. It bounds only what
+ * nothing clears: stock raised outside the order service, or a release while Redis was down.
+ */
+export const REDIS_MARKER_MS = 5000;
 /** How often a process re-reads the fleet's markers. */
 export const LOCAL_REFRESH_MS = 100;
 /** Stock put back is sellable again in every process Redis answers within this long of the release. */
@@ -46,8 +50,13 @@ export const RELEASE_SEEN_MS = 2 * LOCAL_REFRESH_MS;
 export const LONGEST_STALE_MS = REDIS_MARKER_MS + LOCAL_REFRESH_MS;
 /** A product held by more orders than this gets no marker: their keys would be too many to share. */
 export const MAX_ORDERS = 10_000;
-/** In a marker's last this many ms, one attempt per process goes to the database to renew it. */
-export const RENEW_BEFORE_MS = 500;
+/**
+ * In a marker's last this many ms, one attempt per process goes to the database to renew it (long
+ * enough for its few round trips on a database slowed by the sale itself).
+ */
+export const RENEW_BEFORE_MS = 3000;
+/** A renewal that has not come back in this long (its attempt failed or was accepted) lets another go. */
+export const RENEW_RETRY_MS = 500;
 
 // One hash tag, so the scripts' keys share a slot on a Redis Cluster.
 const MARKERS_KEY = 'stock-gate:{sold-out}:markers';
@@ -100,8 +109,8 @@ interface Marker {
   name: string;
   /** `orderKey(userId, key)` of every order holding the product. */
   keys: Set<string>;
-  /** An attempt was let through to the database to renew this marker. */
-  renewing?: boolean;
+  /** When an attempt was last let through to the database to renew this marker. */
+  renewingSince?: number;
   /** Local clock time at which the marker expires (as in Redis, by Redis's clock). */
   expiresAt: number;
 }
@@ -204,10 +213,10 @@ export function createStockGate({ redis, onRedisError = () => undefined, now = D
           continue;
         }
         if (item.quantity <= marker.available || marker.keys.has(orderKey(userId, idempotencyKey))) continue;
-        if (!renew && marker.renewing) continue;
-        if (renew && !marker.renewing && marker.expiresAt - at < RENEW_BEFORE_MS) {
+        if (!renew && marker.renewingSince !== undefined) continue;
+        if (renew && marker.expiresAt - at < RENEW_BEFORE_MS && !(at - (marker.renewingSince ?? -Infinity) < RENEW_RETRY_MS)) {
           // This attempt asks the database; its refusal records a fresh marker (a new object).
-          marker.renewing = true;
+          marker.renewingSince = at;
           return undefined;
         }
         // The database names the first short line in id order; so does the gate.
