@@ -81,7 +81,7 @@ Numbers are from this machine only; benchmarks are not tests and nothing fails o
 - Rounds: ${r.settings.rounds ?? 1}. Runs 1, 2 and 3, and runs 4a and 4b, take turns (1, 2, 3, 1, 2, 3, ...), so
   that a drift of the machine's speed moves both sides of a ratio alike; each ratio below is the median
   of its rounds' ratios, and the table shows the round with the median req/s of each run.
-- Services: logging as in production (\`LOG_LEVEL=info\`: every 4xx/5xx and every settled order is logged;
+- Services: logging as in production (\`LOG_LEVEL=info\`: every 4xx/5xx but out-of-stock 409s (debug) and every settled order is logged;
   the platform writes no per-request access log, as before this change), rate limiting on with limits
   raised above the load (every request is checked against tokens taken from the Redis bucket, none is
   refused), \`DB_POOL_MAX=10\`, metrics aggregated per request but not written (\`METRICS_FLUSH_MS=0\`).
