@@ -3,7 +3,7 @@
 // cores. Writes perf/results/latest.json (read by `npm run capacity`) and docs/BENCHMARKS.md.
 // Benchmarks are not tests: nothing here fails on a number.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,7 +22,7 @@ import {
   type ServiceProcess,
 } from './lib/stack';
 import { catalogIds, orderRequest, pick } from './scenarios';
-import { renderBenchmarksDoc } from './lib/bench-doc';
+import { BENCH_METHOD_VERSION, renderBenchmarksDoc } from './lib/bench-doc';
 
 const REPO = join(__dirname, '..');
 
@@ -32,14 +32,22 @@ const REPO = join(__dirname, '..');
  */
 export interface CpuPerRequest {
   server: number;
-  postgres: number;
+  /**
+   * The backends connected to the bench's database (not other databases' load on the shared server,
+   * nor the server's background processes). null when one of them exited during the run: its CPU time
+   * left with it, so any figure would be too low.
+   */
+  postgres: number | null;
   loadGenerator: number;
 }
+
 
 /** A run as the bench records it (results from before the CPU figures have none). */
 export type BenchRun = LoadSummary & { cpuUsPerRequest?: CpuPerRequest };
 
 export interface BenchResults {
+  /** BENCH_METHOD_VERSION of the bench that made these results (absent: before versions were kept). */
+  methodVersion?: number;
   date: string;
   machine: { cpuModel: string; cores: number; node: string; platform: string };
   settings: { durationSeconds: number; connections: number; products: number; rounds?: number; workerBacklog?: number };
@@ -69,7 +77,7 @@ export interface BenchResults {
     /** Orders that reached PAID/PAYMENT_FAILED per second while the worker drained run 4b's backlog. */
     workerSettledPerSecond: number;
   };
-  /** Highest resident memory seen per service process during the runs, MB. */
+  /** Peak resident memory (VmHWM) per service, the largest of its processes, MB. */
   rssMb: Record<string, number>;
   notes: string[];
 }
@@ -83,44 +91,59 @@ export function cpuModel(): string {
   }
 }
 
-/** CPU ms of every process named `postgres` (the server's backends, shared by whatever else runs). */
-function postgresCpuMs(): number {
-  let total = 0;
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    const proc = readProcessCpu(Number(pid));
-    if (proc?.name === 'postgres') total += proc.cpuMs;
+/** CPU ms so far of each backend connected to the bench's database (this query's own excepted). */
+async function databaseBackendsCpuMs(databaseUrl: string): Promise<Map<number, number>> {
+  const rows = await queryOnce<{ pid: number }>(
+    databaseUrl,
+    'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+  );
+  const cpu = new Map<number, number>();
+  for (const { pid } of rows) {
+    const proc = readProcessCpu(pid);
+    if (proc) cpu.set(pid, proc.cpuMs);
   }
-  return total;
+  return cpu;
 }
 
 /** Runs `work` and divides the CPU each party spent by the requests answered. */
-async function measureCpu(serverPid: number, work: () => Promise<LoadSummary>): Promise<BenchRun> {
+async function measureCpu(serverPid: number, databaseUrl: string, work: () => Promise<LoadSummary>): Promise<BenchRun> {
   const cpuMs = (pid: number) => readProcessCpu(pid)?.cpuMs ?? 0;
+  const backendsBefore = await databaseBackendsCpuMs(databaseUrl);
   const server = cpuMs(serverPid);
-  const postgres = postgresCpuMs();
   const self = process.cpuUsage();
   const summary = await work();
   const own = process.cpuUsage(self);
+  const serverUsed = cpuMs(serverPid) - server;
+  const backendsAfter = await databaseBackendsCpuMs(databaseUrl);
+  // A backend gone since the start took its CPU time with it: no figure rather than one too low.
+  const lost = [...backendsBefore.keys()].some((pid) => !backendsAfter.has(pid));
+  let postgresUsed = 0;
+  for (const [pid, ms] of backendsAfter) postgresUsed += ms - (backendsBefore.get(pid) ?? 0);
   const perRequest = (ms: number) => (summary.requests > 0 ? Math.round((ms * 1000) / summary.requests) : 0);
   return {
     ...summary,
     cpuUsPerRequest: {
-      server: perRequest(cpuMs(serverPid) - server),
-      // A backend that exits during the run takes its CPU time with it: never below 0.
-      postgres: Math.max(0, perRequest(postgresCpuMs() - postgres)),
+      server: perRequest(serverUsed),
+      postgres: lost ? null : perRequest(postgresUsed),
       loadGenerator: perRequest((own.user + own.system) / 1000),
     },
   };
 }
 
-/** Samples every service's RSS twice a second and keeps the maximum per service. */
-function rssSampler(services: () => ServiceProcess[]) {
+/**
+ * The peak resident memory of each service (the kernel's VmHWM, read just before a process stops), the
+ * largest per service name over all its processes.
+ */
+function peakRss() {
   const max: Record<string, number> = {};
-  const timer = setInterval(() => {
-    for (const s of services()) max[s.name] = Math.max(max[s.name] ?? 0, s.rssMb());
-  }, 500);
-  return { max, stop: () => clearInterval(timer) };
+  return {
+    max,
+    record(p: ServiceProcess) {
+      if (SERVICES.includes(p.name)) max[p.name] = Math.max(max[p.name] ?? 0, p.peakRssMb());
+    },
+  };
 }
+const SERVICES = ['user', 'order', 'payment', 'worker'];
 
 /** One statement on its own connection (the bench's few bookkeeping queries). */
 async function queryOnce<R extends pg.QueryResultRow>(databaseUrl: string, sql: string, params: unknown[] = []): Promise<R[]> {
@@ -186,15 +209,19 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   const loadAtStart = loadavg()[0].toFixed(2);
   const stacks: Engines[] = [];
   const running: ServiceProcess[] = [];
-  const sampler = rssSampler(() => running.filter((s) => ['user', 'order', 'payment', 'worker'].includes(s.name)));
+  const memory = peakRss();
+  // The database each process uses: the CPU of its backends is measured per run.
+  const databaseOf = new Map<ServiceProcess, string>();
   // Services run their production bundle (what the fleets run); the ceilings run from source.
   const start = async (engines: Engines, name: string, extra: Record<string, string>, entry?: string, tag?: string) => {
     entry ??= serviceBundle(name as ServiceName);
     const p = await startServiceProcess(name, serviceEnv(engines, { ...RAISED_LIMITS, ...extra }), { entry, tag });
     running.push(p);
+    databaseOf.set(p, engines.databaseUrl);
     return p;
   };
   const stop = async (p: ServiceProcess) => {
+    memory.record(p);
     await p.stop();
     running.splice(running.indexOf(p), 1);
   };
@@ -209,7 +236,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   };
   const load = (title: string, target: ServiceProcess, requests: Parameters<typeof runLoad>[0]['requests']) => {
     log(`bench: ${title}`);
-    return measureCpu(target.child.pid!, () =>
+    return measureCpu(target.child.pid!, databaseOf.get(target)!, () =>
       runLoad({ url: target.url, title, requests, connections: options.connections, durationSeconds: options.durationSeconds, progress: options.progress }),
     );
   };
@@ -237,6 +264,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     );
     const headed = await start(engines, 'ceiling-http', { CEILING_BODY: productJson, CEILING_HEADERS: JSON.stringify(serviceHeaders) }, ceilingEntry, 'ceiling-http-headers');
     const ceilingHttpHeaders = await load("1b node:http + the service's 5 extra headers", headed, [{ path: productPath }]);
+    // It sends the service's X-Cache: HIT as fixed text; it has no cache, so there is no hit ratio to report.
+    ceilingHttpHeaders.cache = { hits: 0, misses: 0, hitRatio: null };
     await stop(headed);
 
     // 1. the ceiling: bare node:http with the same bytes; 2. GET /api/products/:id, cache hit, rate
@@ -301,7 +330,6 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     const ordersWithWorker = await acceptance('0', '5a POST /api/orders + worker (provider 0 ms)', true);
     const ordersSlowProvider = await acceptance('500', '5b POST /api/orders + worker (provider 500 ms)', false);
 
-    sampler.stop();
     notes.push(`Load average (1 min) ${loadAtStart} at the start, ${loadavg()[0].toFixed(2)} at the end, on ${cpus().length} cores.`);
     const ratio = (a: number, b: number) => (b > 0 ? round(a / b, 3) : 0);
     const roundRatios = {
@@ -310,6 +338,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
       ordersVsTxCeiling: writes.map((w) => ratio(w.orders.requestsPerSecond, w.tx.requestsPerSecond)),
     };
     const results: BenchResults = {
+      methodVersion: BENCH_METHOD_VERSION,
       date: new Date().toISOString(),
       machine: { cpuModel: cpuModel(), cores: cpus().length, node: process.version, platform: `${process.platform} ${process.arch}` },
       settings: {
@@ -338,7 +367,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
         workerSettledPerSecond,
       },
       roundRatios,
-      rssMb: { ...sampler.max },
+      rssMb: { ...memory.max },
       notes,
     };
     mkdirSync(dirname(options.resultsFile), { recursive: true });
@@ -346,7 +375,6 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     if (options.docFile) writeFileSync(options.docFile, renderBenchmarksDoc(results));
     return results;
   } finally {
-    sampler.stop();
     for (const p of [...running].reverse()) await p.stop().catch(() => undefined);
     for (const engines of stacks.reverse()) await engines.stop();
   }
@@ -371,8 +399,10 @@ async function main(argv: string[]): Promise<void> {
   if (values['doc-only']) {
     const saved = JSON.parse(readFileSync(values.out!, 'utf8')) as BenchResults;
     saved.notes = [...saved.notes, ...values.note!];
+    // Rendered first: results of another bench method are refused before anything is written.
+    const doc = renderBenchmarksDoc(saved);
     writeFileSync(values.out!, `${JSON.stringify(saved, null, 2)}\n`);
-    writeFileSync(values.doc!, renderBenchmarksDoc(saved));
+    writeFileSync(values.doc!, doc);
     return;
   }
   const results = await runBench({
@@ -386,7 +416,7 @@ async function main(argv: string[]): Promise<void> {
   });
   console.log(formatSummaries(Object.values(results.runs)));
   console.log('\nratios', results.ratios);
-  console.log('max RSS MB', results.rssMb);
+  console.log('peak RSS (VmHWM) MB', results.rssMb);
   for (const note of results.notes) console.log(`note: ${note}`);
 }
 

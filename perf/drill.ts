@@ -5,6 +5,13 @@
 // connections, 200 buyers) and the waiting room with 1,000 shoppers for 100 units at 200/s over 50
 // connections. --down sets how long postgres-stop keeps PostgreSQL stopped (default 5; 300 is the
 // issue's 5-minute outage, about 11 minutes in all).
+// `flash-sale --before <git ref> [--rounds N]` runs the sale N times (default 2) with the order service
+// and worker of that commit and N times with this tree's, taking turns, and prints the ratio of
+// attempts/s per pair: a before/after comparison in one run on the same machine state.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatReport, type DrillReport } from './drills/common';
 import { flashSaleDrill, FULL_FLASH_SALE } from './drills/flash-sale';
@@ -33,13 +40,68 @@ export const DRILLS: Record<string, (options: DrillOptions) => Promise<DrillRepo
     waitingRoomDrill(small ? { shoppers: 1000, units: 100, inletPerSecond: 200, connections: 50 } : FULL_WAITING_ROOM),
 };
 
+const REPO = join(__dirname, '..');
+
+/** The source of `ref` in a temporary folder (with this tree's node_modules), for a before/after run. */
+function exportCommit(ref: string): { root: string; commit: string; remove(): void } {
+  const commit = execFileSync('git', ['rev-parse', '--verify', `${ref}^{commit}`], { cwd: REPO, encoding: 'utf8' }).trim();
+  const root = mkdtempSync(join(tmpdir(), 'surge-before-'));
+  execFileSync('sh', ['-c', `git archive ${commit} | tar -x -C "${root}"`], { cwd: REPO });
+  symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'));
+  return { root, commit, remove: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** Before/after flash sales taking turns; the verdict is the after runs' (the before runs are the baseline). */
+async function flashSaleBeforeAfter(ref: string, rounds: number, small: boolean, json: boolean): Promise<number> {
+  const before = exportCommit(ref);
+  const options = small ? { units: 50, attempts: 1000, connections: 100, buyers: 200 } : FULL_FLASH_SALE;
+  const pairs: Array<{ before: DrillReport; after: DrillReport }> = [];
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      const b = await flashSaleDrill({ ...options, sourceRoot: before.root });
+      b.name = `flash-sale before (${before.commit.slice(0, 7)}) round ${round}`;
+      console.log(json ? JSON.stringify(b) : formatReport(b));
+      const a = await flashSaleDrill(options);
+      a.name = `flash-sale after (this tree) round ${round}`;
+      console.log(json ? JSON.stringify(a) : formatReport(a));
+      pairs.push({ before: b, after: a });
+    }
+  } finally {
+    before.remove();
+  }
+  const rate = (r: DrillReport) => Number(r.figures['throughput req/s']);
+  const ratios = pairs.map((p) => rate(p.after) / rate(p.before));
+  const sorted = [...ratios].sort((x, y) => x - y);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)];
+  console.log(
+    `flash-sale after/before attempts/s: ${ratios.map((r) => r.toFixed(2)).join(', ')} (median of ${ratios.length}: ${median.toFixed(2)}x)`,
+  );
+  return pairs.every((p) => p.after.verdict === 'PASS') ? 0 : 1;
+}
+
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { small: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, down: { type: 'string' } } });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      small: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      down: { type: 'string' },
+      before: { type: 'string' },
+      rounds: { type: 'string', default: '2' },
+    },
+  });
   const downSeconds = values.down === undefined ? undefined : Number(values.down);
   if (downSeconds !== undefined && !(Number.isInteger(downSeconds) && downSeconds >= 1 && downSeconds <= 900)) {
     throw new Error(`--down must be whole seconds from 1 to 900, got "${values.down}"`);
   }
   const name = positionals[0];
+  if (values.before !== undefined) {
+    if (name !== 'flash-sale') throw new Error(`--before compares flash sales only (got "${name}")`);
+    const rounds = Number(values.rounds);
+    if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a whole number >= 1 (got "${values.rounds}")`);
+    return flashSaleBeforeAfter(values.before, rounds, values.small!, values.json!);
+  }
   const names = name === 'all' ? Object.keys(DRILLS) : [name];
   if (!name || names.some((n) => !DRILLS[n])) {
     throw new Error(`name a drill: ${[...Object.keys(DRILLS), 'all'].join(', ')}${name ? ` (got "${name}")` : ''}`);

@@ -3,8 +3,10 @@
 // orders are accepted, nothing is oversold, and every accepted order ends PAID or PAYMENT_FAILED.
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { runLoad } from '../lib/load-run';
-import { mintBuyerTokens, RAISED_LIMITS, serviceEnv, startEngines, startServiceProcess, type ServiceProcess } from '../lib/stack';
+import { mintBuyerTokens, RAISED_LIMITS, readProcessCpu, serviceEnv, startEngines, startServiceProcess, type ServiceProcess } from '../lib/stack';
+import { join } from 'node:path';
 import { acceptedOrders, report, waitForSettlement, type DrillReport } from './common';
 
 export interface FlashSaleOptions {
@@ -15,6 +17,19 @@ export interface FlashSaleOptions {
   /** Bound for the payments to settle after the sale. @default 180 s */
   settleTimeoutMs?: number;
   progress?: boolean;
+  /**
+   * Run the order service and worker from another source tree (a checkout of an earlier commit, for a
+   * before/after comparison in one run). @default this tree's services/<name>/main.ts
+   */
+  sourceRoot?: string;
+}
+
+/** Transactions committed and rolled back in the drill's own database so far (other databases' load excluded). */
+async function databaseTransactions(client: pg.Client): Promise<number> {
+  const { rows } = await client.query<{ n: string }>(
+    'SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()',
+  );
+  return Number(rows[0].n);
 }
 
 export const FULL_FLASH_SALE: FlashSaleOptions = { units: 1000, attempts: 100_000, connections: 500, buyers: 5000 };
@@ -24,9 +39,10 @@ export async function flashSaleDrill(options: FlashSaleOptions): Promise<DrillRe
   const services: ServiceProcess[] = [];
   try {
     const env = serviceEnv(engines, { ...RAISED_LIMITS, PAYMENT_SANDBOX_LATENCY_MS: '50' });
-    const order = await startServiceProcess('order', env);
+    const entry = (name: string) => (options.sourceRoot ? { entry: join(options.sourceRoot, 'services', name, 'main.ts') } : {});
+    const order = await startServiceProcess('order', env, entry('order'));
     services.push(order);
-    services.push(await startServiceProcess('worker', env));
+    services.push(await startServiceProcess('worker', env, entry('worker')));
 
     // SKU-000001 costs N.99, which the sandbox approves: no declines put stock back mid-sale.
     const client = new pg.Client({ connectionString: engines.databaseUrl });
@@ -37,6 +53,12 @@ export async function flashSaleDrill(options: FlashSaleOptions): Promise<DrillRe
 
     const buyers = await mintBuyerTokens(options.buyers);
     let next = 0;
+    const loadAtStart = loadavg().map((l) => l.toFixed(2)).join(' ');
+    // CPU the order service spent per attempt: steadier than attempts/s on cores shared with other work.
+    const orderCpuMs = () => readProcessCpu(order.child.pid!)?.cpuMs ?? 0;
+    const cpuBefore = orderCpuMs();
+    const ownCpu = process.cpuUsage();
+    const transactionsBefore = await databaseTransactions(client);
     const accepted = acceptedOrders();
     const body = JSON.stringify({ items: [{ productId, quantity: 1 }] });
     const summary = await runLoad({
@@ -63,6 +85,15 @@ export async function flashSaleDrill(options: FlashSaleOptions): Promise<DrillRe
       ],
     });
     const ids = [...accepted.ids];
+    const perAttempt = (total: number) => (summary.requests > 0 ? Math.round((total / summary.requests) * 100) / 100 : 0);
+    const orderCpuUsPerAttempt = Math.round(perAttempt((orderCpuMs() - cpuBefore) * 1000));
+    const ownCpuUsed = process.cpuUsage(ownCpu);
+    const loadGeneratorCpuUsPerAttempt = Math.round(perAttempt(ownCpuUsed.user + ownCpuUsed.system));
+    // PostgreSQL publishes a backend's counts when it goes idle, at most once a second.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const transactionsPerAttempt = perAttempt((await databaseTransactions(client)) - transactionsBefore);
+    const peakRss = order.peakRssMb();
+    const loadAtEnd = loadavg().map((l) => l.toFixed(2)).join(' ');
     const stock = (await client.query<{ stock: number }>('SELECT stock FROM products WHERE id = $1', [productId])).rows[0].stock;
     const sold = Number(
       (
@@ -98,9 +129,15 @@ export async function flashSaleDrill(options: FlashSaleOptions): Promise<DrillRe
         'throughput req/s': summary.requestsPerSecond,
         'p50 ms': summary.latencyMs.p50,
         'p99 ms': summary.latencyMs.p99,
+        'order service CPU us per attempt': orderCpuUsPerAttempt,
+        'drill process (load generator) CPU us per attempt': loadGeneratorCpuUsPerAttempt,
+        'database transactions per attempt (this database only)': transactionsPerAttempt,
         'status codes': JSON.stringify(summary.statusCodes),
         'order statuses': JSON.stringify(ledger.statuses),
-        'max RSS order MB': services[0].rssMb(),
+        // VmHWM: the kernel's record of the process's largest resident set, read at the end of the load.
+        'peak RSS order MB (VmHWM)': peakRss,
+        'load average at start (1/5/15 min)': loadAtStart,
+        'load average at end (1/5/15 min)': loadAtEnd,
       },
     );
   } finally {

@@ -134,8 +134,10 @@ export interface ServiceProcess {
   url: string;
   child: ChildProcess;
   logFile: string;
-  /** Resident memory now, in MB (from /proc). */
+  /** Resident memory now, in MB (VmRSS from /proc). */
   rssMb(): number;
+  /** The most resident memory the process has had so far, in MB (VmHWM from /proc: the kernel's own peak). */
+  peakRssMb(): number;
   /** Resolves with the exit code (or signal) once the process has exited. */
   exited: Promise<number | string>;
   /** Whether the process is still running (a drill checks its services survived the fault). */
@@ -193,6 +195,7 @@ export async function startServiceProcess(
     logFile,
     exited,
     rssMb: () => readRssMb(child.pid!),
+    peakRssMb: () => readRssMb(child.pid!, 'VmHWM'),
     alive: () => exitCode === undefined,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (exitCode === undefined) child.kill(signal);
@@ -216,10 +219,11 @@ export function readProcessCpu(pid: number): { name: string; cpuMs: number } | u
   }
 }
 
-export function readRssMb(pid: number): number {
+/** A process's resident memory in MB: now (VmRSS) or its peak so far (VmHWM); 0 once it has gone. */
+export function readRssMb(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    const kb = Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
     return Math.round((kb / 1024) * 10) / 10;
   } catch {
     return 0;

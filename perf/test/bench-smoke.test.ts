@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBench } from '../bench';
+import { BENCH_METHOD_VERSION } from '../lib/bench-doc';
 
 jest.setTimeout(180_000);
 
@@ -24,6 +25,14 @@ it('runs every benchmark briefly and writes results and the document', async () 
     expect(run.errors).toBe(0);
     expect(Object.keys(run.statusCodes).every((code) => code.startsWith('2'))).toBe(true);
   }
+  expect(results.methodVersion).toBe(BENCH_METHOD_VERSION);
+  // The write runs have a PostgreSQL CPU figure: the tx ceiling's pool keeps its backends between rounds.
+  for (const { tx, orders } of results.rounds!.writes) {
+    expect(tx.cpuUsPerRequest?.postgres).toEqual(expect.any(Number));
+    expect(orders.cpuUsPerRequest?.postgres).toEqual(expect.any(Number));
+  }
+  // 1b copies the service's X-Cache header into a server without a cache: no hit ratio for it.
+  expect(results.runs.ceilingHttpHeaders.cache.hitRatio).toBeNull();
   expect(results.runs.productCached.cache.hitRatio).toBeGreaterThan(0.5);
   expect(results.runs.productUncached.cache.hitRatio).toBe(0);
   expect(Object.keys(results.rssMb).sort()).toEqual(['order', 'payment', 'user', 'worker']);

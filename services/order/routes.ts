@@ -24,6 +24,7 @@ import { getOrder, listMyOrders } from './use-cases/read-orders';
 import { placeOrder } from './use-cases/place-order';
 import { requireNoBody } from './no-body';
 import { createServiceWaitingRoom, requireAdmission, waitingRoomRoutes } from './waiting-room/routes';
+import { createStockGate } from './stock-gate';
 
 const PUBLIC_CACHE_CONTROL = `public, max-age=${PRODUCT_MAX_AGE_SECONDS}`;
 /** What a product answer says of the cache, from the route and the hot path alike. */
@@ -35,6 +36,11 @@ const CACHE_HEADERS = {
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 export async function orderRoutes(api: SurgeApp, ctx: ServiceContext): Promise<void> {
+  const gate = createStockGate({
+    redis: ctx.redis,
+    onRedisError: (err) => ctx.logger.debug({ err }, 'stock gate: Redis not asked; the database decides'),
+  });
+  api.addHook('onClose', async () => gate.stop());
   api.get('/api/products', { schema: listProductsSchema }, async (request, reply) => {
     const page = await browseProducts(ctx, request.query);
     reply.header('cache-control', PUBLIC_CACHE_CONTROL);
@@ -78,11 +84,11 @@ export async function orderRoutes(api: SurgeApp, ctx: ServiceContext): Promise<v
       config: { rateLimit: { policy: 'orders' } },
     },
     async (request, reply) => {
-      const { order, replayed } = await placeOrder(ctx.db, {
-        userId: request.userId,
-        idempotencyKey: request.headers['idempotency-key'],
-        items: request.body.items,
-      });
+      const { order, replayed } = await placeOrder(
+        ctx.db,
+        { userId: request.userId, idempotencyKey: request.headers['idempotency-key'], items: request.body.items },
+        gate,
+      );
       if (replayed) reply.header('idempotent-replayed', 'true');
       return reply.code(202).send(order);
     },
@@ -104,7 +110,7 @@ export async function orderRoutes(api: SurgeApp, ctx: ServiceContext): Promise<v
       config: { rateLimit: { policy: 'orders' } },
     },
     async (request, reply) => {
-      const { order, replayed } = await cancelOrder(ctx.db, { userId: request.userId, orderId: request.params.id });
+      const { order, replayed } = await cancelOrder(ctx.db, { userId: request.userId, orderId: request.params.id }, gate);
       if (replayed) reply.header('idempotent-replayed', 'true');
       return order;
     },

@@ -7,10 +7,16 @@ import { deleteExpiredIdempotencyKeys, IDEMPOTENCY_KEY_RETENTION_SECONDS } from 
 import { ORDER_PLACED, parseEvent } from './events';
 import { requireQueueUrls, startConsumerAndRelay, type WorkerTuning } from './outbox';
 import { deleteInBatches } from './upkeep';
+import { createStockGate } from './stock-gate';
 import { applyPaymentResult } from './use-cases/apply-payment-result';
 
 export function startOrderWorkers(ctx: ServiceContext, options: WorkerTuning = {}): { stop(): Promise<void> } {
   const { orderPlacedQueueUrl, paymentResultQueueUrl } = requireQueueUrls(ctx, 'order workers');
+  // Clears the sold-out markers of units a failed payment puts back, so the order fleet sells them again.
+  const gate = createStockGate({
+    redis: ctx.redis,
+    onRedisError: (err) => ctx.logger.debug({ err }, 'stock gate: marker not cleared in Redis; it expires on its own'),
+  });
   return startConsumerAndRelay(ctx, {
     ...options,
     consume: {
@@ -19,7 +25,7 @@ export function startOrderWorkers(ctx: ServiceContext, options: WorkerTuning = {
       // A malformed message or an unknown order throws: SQS redelivers, then dead-letters.
       handle: async (message) => {
         const event = parseEvent(PaymentResultEvent, message.Body);
-        const outcome = await applyPaymentResult(ctx.db, event);
+        const outcome = await applyPaymentResult(ctx.db, event, gate);
         ctx.logger.info({ orderId: event.orderId, payment: event.outcome, outcome }, 'order: payment result applied');
       },
     },

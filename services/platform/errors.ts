@@ -5,6 +5,12 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable } from './db';
 
 export class AppError extends Error {
+  /**
+   * The level a 4xx is logged at. 'debug' for refusals that are the expected answer by the thousand -
+   * a sale's "sold out" - so they do not flood the logs (their count is in the route's metrics).
+   */
+  logLevel: 'info' | 'debug' = 'info';
+
   constructor(
     readonly statusCode: number,
     readonly code: string,
@@ -22,6 +28,8 @@ export const unauthorized = (message: string) => new AppError(401, 'unauthorized
 export const forbidden = (message: string) => new AppError(403, 'forbidden', message);
 export const notFound = (message: string) => new AppError(404, 'not_found', message);
 export const conflict = (message: string) => new AppError(409, 'conflict', message);
+/** A 409 for a product without the units asked for: logged at debug (a sale answers it by the thousand). */
+export const outOfStock = (message: string) => Object.assign(conflict(message), { logLevel: 'debug' as const });
 export const unprocessable = (message: string) => new AppError(422, 'unprocessable', message);
 export const tooManyRequests = (message: string, retryAfterSeconds: number) =>
   new AppError(429, 'too_many_requests', message, { 'retry-after': String(retryAfterSeconds) });
@@ -39,7 +47,8 @@ export function handleError(err: FastifyError | Error, request: FastifyRequest, 
   if (status >= 500) {
     request.log.error({ err, reqId: request.id }, 'request failed');
   } else {
-    request.log.info({ reqId: request.id, status, error: body.error, message: body.message }, 'request rejected');
+    const level = err instanceof AppError ? err.logLevel : 'info';
+    request.log[level]({ reqId: request.id, status, error: body.error, message: body.message }, 'request rejected');
   }
   return reply.status(status).headers(headers).send(body);
 }

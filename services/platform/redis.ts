@@ -31,6 +31,10 @@ export function createRedisClient(url: string, options: RedisOptions = {}): Redi
     // disconnect() of a dead stream arms a timer this long; keep it short so shutdown is quick.
     disconnectTimeout: 200,
     maxRetriesPerRequest: 1,
+    // Commands issued in the same event-loop turn (one per concurrent request: rate-limit scripts, cache
+    // reads) go out in one write instead of one write each: under a sale's load the per-command socket
+    // write was most of the rate limiter's cost (profiled on the flash-sale drill).
+    enableAutoPipelining: true,
   };
   const retryDelay = (attempt: number) => Math.min(attempt * 200, 2000);
   // Queued commands would wait for a reconnect that may take seconds; failing at once lets the

@@ -136,6 +136,24 @@ export async function productsForOrder(db: Queryable, productIds: string[]): Pro
   return rows;
 }
 
+/**
+ * The Idempotency-Keys (and users) of the orders holding the product, whatever their status (a replayed
+ * key returns its stored response whatever became of the order), at most `limit`. By the index
+ * order_items_by_product (migration 012), then primary keys.
+ */
+export async function orderKeysOfProduct(db: Queryable, productId: string, limit: number): Promise<Array<{ userId: string; key: string }>> {
+  const { rows } = await db.query<{ userId: string; key: string }>(
+    `SELECT k.user_id AS "userId", k.key
+       FROM order_items i
+       JOIN orders o ON o.id = i.order_id
+       JOIN order_idempotency_keys k ON k.user_id = o.user_id AND k.order_id = o.id
+      WHERE i.product_id = $1
+      LIMIT $2`,
+    [productId, limit],
+  );
+  return rows;
+}
+
 interface OrderRow {
   id: string;
   userId: string;

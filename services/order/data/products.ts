@@ -45,21 +45,23 @@ export async function listProducts(
 }
 
 /**
- * Puts an order's units back on the shelf (when its payment fails, or it is cancelled); inside the
+ * Puts an order's units back on the shelf and returns the products it put back (when its payment fails, or it is cancelled); inside the
  * caller's transaction. The product rows are locked first, in id order - the order in which orders
  * are placed lock them - so a release and a batch of new orders cannot deadlock over a multi-item order.
  */
-export async function releaseStockOfOrder(tx: Queryable, orderId: string): Promise<void> {
+export async function releaseStockOfOrder(tx: Queryable, orderId: string): Promise<string[]> {
   await tx.query(
     `SELECT 1 FROM products WHERE id IN (SELECT product_id FROM order_items WHERE order_id = $1) ORDER BY id FOR UPDATE`,
     [orderId],
   );
-  await tx.query(
+  const { rows } = await tx.query<{ id: string }>(
     `UPDATE products p SET stock = p.stock + i.quantity, updated_at = now()
        FROM order_items i
-      WHERE i.order_id = $1 AND p.id = i.product_id`,
+      WHERE i.order_id = $1 AND p.id = i.product_id
+      RETURNING p.id`,
     [orderId],
   );
+  return rows.map((row) => row.id);
 }
 
 function escapeLike(text: string): string {

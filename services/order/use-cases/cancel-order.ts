@@ -8,18 +8,22 @@ import { findOrderOfUser, lockOrderOfUser, markOrderCancelled, type Order } from
 import { releaseStockOfOrder } from '../data/products';
 import { ORDER_CANCELLED, ORDER_PLACED, type OrderCancelledEvent } from '../events';
 import { enqueueEvent } from '../outbox';
+import type { StockGate } from '../stock-gate';
 
 /**
  * Cancels the order and returns it. An order already CANCELLED is returned unchanged (a retried
  * cancel replays); a settled one (PAID, PAYMENT_FAILED) is a 409 naming its status; another buyer's
- * order is a 404, like a missing one.
+ * order is a 404, like a missing one. With a stock gate, the units put back are sellable again at once
+ * (their sold-out markers cleared after the commit).
  */
 export async function cancelOrder(
   db: Pick<Database, 'writer'>,
   command: { userId: string; orderId: string },
+  gate?: Pick<StockGate, 'stockReleased'>,
 ): Promise<{ order: Order; replayed: boolean }> {
   const { userId, orderId } = command;
-  return withTransaction(db.writer, async (tx) => {
+  let released: string[] = [];
+  const cancelled = await withTransaction(db.writer, async (tx) => {
     const locked = await lockOrderOfUser(tx, orderId, userId);
     if (!locked) throw notFound(`order ${orderId} does not exist`);
     if (locked.status === 'PAID' || locked.status === 'PAYMENT_FAILED') {
@@ -29,7 +33,7 @@ export async function cancelOrder(
     const replayed = locked.status === 'CANCELLED';
     if (!replayed) {
       await markOrderCancelled(tx, orderId);
-      await releaseStockOfOrder(tx, orderId);
+      released = await releaseStockOfOrder(tx, orderId);
       const event: OrderCancelledEvent = {
         type: ORDER_CANCELLED,
         orderId,
@@ -44,4 +48,6 @@ export async function cancelOrder(
     const order = await findOrderOfUser(tx, orderId, userId);
     return { order: order!, replayed };
   });
+  if (released.length > 0) await gate?.stockReleased(released);
+  return cancelled;
 }

@@ -3,10 +3,11 @@
 // the response stored for replays, and adds the `order-placed` outbox event (its shape is
 // OrderPlacedEvent in ../events; events.test checks it).
 import { createHash } from 'node:crypto';
-import { badRequest, conflict, serviceUnavailable, unprocessable } from '../../platform/errors';
+import { AppError, badRequest, conflict, serviceUnavailable, unprocessable } from '../../platform/errors';
 import type { Database } from '../../platform/db';
 import { findIdempotentResponse } from '../data/idempotency-keys';
-import { COLLISION_ERRORS, placeOrderAtomically, productsForOrder, type OrderLine, type ProductForOrder } from '../data/orders';
+import { COLLISION_ERRORS, orderKeysOfProduct, placeOrderAtomically, productsForOrder, type OrderLine, type ProductForOrder } from '../data/orders';
+import { MAX_ORDERS, type StockGate } from '../stock-gate';
 
 export interface PlaceOrderCommand {
   userId: string;
@@ -29,14 +30,19 @@ export interface PlacedOrder {
  * Only a successful placement is remembered: a 409 or 400 leaves no trace, not even the key, so
  * retrying the same key later is evaluated afresh (stock may have come back).
  * One round trip when it succeeds (placeOrderAtomically); a refusal costs one or two more to say why.
+ * With a stock gate, an order for a product the database recently refused for stock is refused
+ * without a round trip (see ../stock-gate), and each stock refusal of the database is recorded there.
  */
 export async function placeOrder(
   db: Pick<Database, 'writer'>,
   command: PlaceOrderCommand,
+  gate?: StockGate,
 ): Promise<{ order: PlacedOrder; replayed: boolean }> {
   // Postgres prints uuids in lower case; normalising makes hashes and lock order independent of case.
   const items = command.items.map((item) => ({ productId: item.productId.toLowerCase(), quantity: item.quantity }));
   rejectInvalidCommand(command, items);
+  const gated = gate?.refusal({ userId: command.userId, idempotencyKey: command.idempotencyKey, items });
+  if (gated) throw gated;
   const requestHash = hashRequest(items);
   const attempt = () =>
     placeOrderAtomically<PlacedOrder>(db.writer, { ...command, requestHash, items }).catch((err: unknown) => {
@@ -50,6 +56,11 @@ export async function placeOrder(
 
   let placed = await attempt();
   for (let retried = false; !placed; retried = true) {
+    // The gate may have learnt of a shortage while this order waited (a stampede's first moments): a
+    // refusal it is sure of needs no look-ups to explain. Not for a marker being renewed: this attempt
+    // may be the one sent to renew it.
+    const refused = gate?.refusal({ userId: command.userId, idempotencyKey: command.idempotencyKey, items }, { renew: false });
+    if (refused) throw refused;
     // Nothing was written. Either the key is used (by an earlier request, or a concurrent one that
     // committed first)...
     const used = await findIdempotentResponse<PlacedOrder>(db.writer, command.userId, command.idempotencyKey);
@@ -58,11 +69,43 @@ export async function placeOrder(
       return { order: used.response, replayed: true };
     }
     // ...or a line could not be reserved. Stock may have come back since; then try once more.
-    const refusal = whyNotPlaced(items, await productsForOrder(db.writer, items.map((item) => item.productId)));
+    const productIds = items.map((item) => item.productId);
+    // Read before the stock: a release after this read stops the gate from recording what follows.
+    const releases = gate ? await gate.releaseCounts(productIds) : undefined;
+    const products = await productsForOrder(db.writer, productIds);
+    const refusal = whyNotPlaced(items, products);
+    if (refusal instanceof ShortLine && gate) await recordShortage(db, gate, refusal, releases?.[productIds.indexOf(refusal.product.id)]);
     if (refusal || retried) throw refusal ?? conflict('stock changed while the order was placed; retry');
     placed = await attempt();
   }
   return { order: placed, replayed: false };
+}
+
+/** A line the database could not reserve: a 409 naming the product, remembered by the stock gate. */
+class ShortLine extends AppError {
+  constructor(
+    readonly product: ProductForOrder,
+    quantity: number,
+  ) {
+    super(409, 'conflict', `product ${product.id} (${product.name}) is out of stock: requested ${quantity}, available ${product.stock}`);
+    // Logged like the gate's own refusals (outOfStock): a sale answers this by the thousand.
+    this.logLevel = 'debug';
+  }
+}
+
+/**
+ * Tells the gate (and through Redis the fleet) what the database just said; one look-up per product at
+ * a time. Best effort: the refusal stands whatever happens here, and without a marker the database answers.
+ */
+async function recordShortage(db: Pick<Database, 'writer'>, gate: StockGate, short: ShortLine, releases: string | undefined): Promise<void> {
+  const { product } = short;
+  if (gate.isRecording(product.id)) return;
+  try {
+    const orders = await orderKeysOfProduct(db.writer, product.id, MAX_ORDERS + 1);
+    await gate.recordShortage({ productId: product.id, name: product.name, available: product.stock, orders, releases: releases ?? '0' });
+  } catch {
+    // e.g. no database connection free in time: the next refusal tries again.
+  }
 }
 
 /**
@@ -74,11 +117,7 @@ function whyNotPlaced(items: PlaceOrderCommand['items'], products: ProductForOrd
   for (const item of [...items].sort((a, b) => (a.productId < b.productId ? -1 : 1))) {
     const product = byId.get(item.productId);
     if (!product) return badRequest(`product ${item.productId} does not exist`);
-    if (product.stock < item.quantity) {
-      return conflict(
-        `product ${item.productId} (${product.name}) is out of stock: requested ${item.quantity}, available ${product.stock}`,
-      );
-    }
+    if (product.stock < item.quantity) return new ShortLine(product, item.quantity);
   }
   const currencies = [...new Set(products.map((product) => product.currency))];
   if (currencies.length > 1) return badRequest(`items mix currencies (${currencies.join(', ')}); order them separately`);
