@@ -20,7 +20,7 @@ import {
   type TestDatabase,
   testRedisUrl,
 } from '../../services/platform/testing';
-import { needsRealEngine } from '../../services/platform/test-engines';
+import { generateTokenKey } from '../../services/platform/auth';
 import { cdkContext, fleetEnvironment } from '../helpers/app';
 
 const READY_WITHIN_MS = 20_000;
@@ -56,9 +56,12 @@ afterAll(async () => {
 });
 
 /** Settings that name AWS resources (endpoints, secret ARNs, the RDS CA bundle path, queue URLs): local engines replace them. */
-const AWS_BOUND = /^(DB_|REDIS_|TOKEN_SIGNING_)|_QUEUE_URL$/;
+const AWS_BOUND = /^(DB_|REDIS_|TOKEN_SIGNING_|TOKEN_PUBLIC_KEYS_|WAITING_ROOM_ADMISSION_)|_QUEUE_URL$/;
 
-/** The instance's environment from the synthesized stack, with local engines and a local signing key. */
+/** The instances' token keys, in place of the stack's secret. */
+const TOKEN_KEYS = JSON.stringify({ keys: [generateTokenKey('bundled-service-test')] });
+
+/** The instance's environment from the synthesized stack, with local engines and a test token key. */
 function instanceEnvironment(fleet: FleetName, port: number, databaseUrl: string): NodeJS.ProcessEnv {
   const fromStack = Object.fromEntries(Object.entries(fleetEnvironment(stack, fleet, template)).filter(([key]) => !AWS_BOUND.test(key)));
   expect(fromStack.SURGE_ENV).toBe('staging');
@@ -72,7 +75,7 @@ function instanceEnvironment(fleet: FleetName, port: number, databaseUrl: string
     AWS_SECRET_ACCESS_KEY: 'test',
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
-    TOKEN_SIGNING_KEY: 'bundled-service-test-signing-key-0123456789abcdef',
+    TOKEN_KEYS,
     SHUTDOWN_DEADLINE_MS: '5000',
     METRICS_FLUSH_MS: '0',
     LOG_LEVEL: 'warn',
@@ -129,21 +132,10 @@ async function runBundle(fleet: FleetName, databaseUrl: string): Promise<void> {
   }
 }
 
-test.each(['user', 'order', 'payment'] as const)('the bundled %s service gets ready against local engines', async (fleet) => {
+// Every fleet starts with MIGRATE_ON_START=false (the deployment's migration step migrates: see
+// test/deploy/migration-step.test.ts), so each bundle gets ready against a migrated database.
+test.each(['user', 'order', 'payment', 'worker'] as const)('the bundled %s service gets ready against local engines', async (fleet) => {
   await runBundle(fleet, database.url);
-});
-
-needsRealEngine('postgres', 'its processes migrate at once under an advisory lock; PGlite has one session, so the lock does not serialize them')('migrating at start', () => {
-  test('the bundled worker applies the migrations shipped in its bundle to an empty database, then gets ready', async () => {
-    const empty = await createTestDatabase({ migrated: false });
-    try {
-      await runBundle('worker', empty.url);
-      const { rows } = await empty.db.writer.query<{ count: string }>('SELECT count(*) FROM schema_migrations');
-      expect(Number(rows[0].count)).toBeGreaterThanOrEqual(3);
-    } finally {
-      await empty.drop();
-    }
-  });
 });
 
 test('a bundle that cannot start exits non-zero quickly, so systemd restarts it (no silent fork loop)', async () => {

@@ -24,13 +24,20 @@ let document: Document;
 let token: string;
 let productId: string;
 let orderId: string;
+/** A product of the open sale event, and this file's shopper's ticket in its waiting room. */
+let saleProductId: string;
+let ticket: string;
+const SALE = 'fuzz-sale';
 
 beforeAll(async () => {
   t = await createTestDatabase();
+  saleProductId = (await addProduct(t.db.writer, { stock: 1_000_000 })).id;
+  const now = Date.now();
+  const sale = { eventId: SALE, name: SALE, startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + 3600_000).toISOString(), productIds: [saleProductId], inletPerSecond: 1000 };
   // Limits high enough that most generated requests reach the handlers (429s are checked too).
   ctx = await createTestContext({
     databaseUrl: t.url,
-    env: { RATE_LIMIT_DEFAULT_BURST: '100000', RATE_LIMIT_ORDERS_PER_MINUTE: '100000', RATE_LIMIT_LOGIN_PER_MINUTE: '100000', RATE_LIMIT_LOGIN_ACCOUNT_PER_MINUTE: '100000', RATE_LIMIT_REGISTER_PER_MINUTE: '100000' },
+    env: { RATE_LIMIT_DEFAULT_BURST: '100000', RATE_LIMIT_ORDERS_PER_MINUTE: '100000', RATE_LIMIT_LOGIN_PER_MINUTE: '100000', RATE_LIMIT_LOGIN_ACCOUNT_PER_MINUTE: '100000', RATE_LIMIT_REGISTER_PER_MINUTE: '100000', WAITING_ROOM_EVENTS: JSON.stringify([sale]) },
   });
   app = await buildApp(ctx, ALL_ROUTES);
   document = (await app.inject({ url: '/openapi.json' })).json();
@@ -42,6 +49,7 @@ beforeAll(async () => {
   orderId = (
     await app.inject({ method: 'POST', url: '/api/orders', headers: { authorization: `Bearer ${token}`, 'idempotency-key': randomUUID() }, payload: { items: [{ productId, quantity: 1 }] } })
   ).json().id;
+  ticket = (await app.inject({ method: 'POST', url: `/api/waiting-room/${SALE}/tickets`, headers: { authorization: `Bearer ${token}` } })).json().ticket;
 }, 60000);
 
 afterAll(async () => {
@@ -62,9 +70,11 @@ const validBodies: Record<string, () => fc.Arbitrary<unknown>> = {
   logIn: () => fc.record({ email, password }),
   placeOrder: () =>
     fc.record({
-      items: fc.array(fc.record({ productId: fc.oneof(fc.constant(productId), fc.uuid()), quantity: fc.integer({ min: -2, max: 1200 }) }), { maxLength: 4 }),
+      items: fc.array(fc.record({ productId: fc.oneof(fc.constant(productId), fc.constant(saleProductId), fc.uuid()), quantity: fc.integer({ min: -2, max: 1200 }) }), { maxLength: 4 }),
     }),
   cancelOrder: () => fc.constantFrom(undefined, {}),
+  joinWaitingRoom: () => fc.constantFrom(undefined, {}),
+  getAdmission: () => fc.record({ ticket: fc.oneof(fc.constant(ticket), junk) }),
 };
 const bodyFor = (operationId: string) =>
   fc.oneof(
@@ -101,6 +111,7 @@ function requestFor(op: Operation) {
   const queryNames = [...op.parameters.filter((p) => p.in === 'query').map((p) => p.name), 'unknown'];
   return fc.record({
     id: pathIds,
+    eventId: fc.oneof(fc.constant(SALE), junk),
     query: fc.dictionary(fc.constantFrom(...queryNames), queryValue, { maxKeys: 3 }),
     authorization: authorization(),
     idempotencyKey: fc.option(fc.oneof(fc.uuid(), fc.string({ maxLength: 300 })), { nil: undefined }),
@@ -113,11 +124,11 @@ function requestFor(op: Operation) {
 describe('generated requests to every operation', () => {
   it('never answer 5xx or anything the document does not say', async () => {
     const ops = operations();
-    expect(ops.length).toBe(11);
+    expect(ops.length).toBe(15);
     for (const op of ops) {
       await fc.assert(
         fc.asyncProperty(requestFor(op), async (r) => {
-          const path = op.path.replace('{id}', encodeURIComponent(r.id));
+          const path = op.path.replace('{id}', encodeURIComponent(r.id)).replace('{eventId}', encodeURIComponent(r.eventId));
           const qs = new URLSearchParams(r.query).toString();
           const url = qs ? `${path}?${qs}` : path;
           const headers: Record<string, string> = {};

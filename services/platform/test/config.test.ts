@@ -45,10 +45,12 @@ describe('loadConfig', () => {
     expect(cfg.trustedProxyHops).toBe(2);
   });
 
-  it.each(['staging', 'qa-2', 'prod-eu'])('starts a fork environment %p like any deployed one: Redis and a signing key required', async (name) => {
-    await expect(loadConfig({ ...LOCAL, SURGE_ENV: name, TOKEN_SIGNING_KEY: KEY }, noSecrets)).rejects.toThrow(/^REDIS_URL: is required/);
-    await expect(loadConfig({ ...LOCAL, SURGE_ENV: name, REDIS_URL: 'redis://r:6379' }, noSecrets)).rejects.toThrow(/^TOKEN_SIGNING_KEY: is required/);
-    const cfg = await loadConfig({ ...LOCAL, SURGE_ENV: name, REDIS_URL: 'rediss://r:6380', TOKEN_SIGNING_KEY: KEY }, noSecrets);
+  it.each(['staging', 'qa-2', 'prod-eu'])('starts a fork environment %p like any deployed one: Redis and token keys required', async (name) => {
+    await expect(loadConfig({ ...LOCAL, SURGE_ENV: name, TOKEN_KEYS: KEY }, noSecrets)).rejects.toThrow(/^REDIS_URL: is required/);
+    await expect(loadConfig({ ...LOCAL, SURGE_ENV: name, REDIS_URL: 'redis://r:6379' }, noSecrets)).rejects.toThrow(
+      /^TOKEN_SIGNING_SECRET_ARN: or TOKEN_PUBLIC_KEYS_SECRET_ARN is required in every environment but local/,
+    );
+    const cfg = await loadConfig({ ...LOCAL, SURGE_ENV: name, REDIS_URL: 'rediss://r:6380', TOKEN_KEYS: KEY }, noSecrets);
     expect(cfg).toMatchObject({ env: name, port: 8080, host: '0.0.0.0', trustedProxyHops: 2 });
   });
 
@@ -57,7 +59,7 @@ describe('loadConfig', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toMatch(new RegExp(`^SURGE_ENV: is not set, but AWS settings are \\(${variable}\\)`));
     // Explicitly local is a choice, and allowed.
-    await expect(loadConfig({ ...LOCAL, [variable]: 'x', SURGE_ENV: 'local' }, secrets({ x: JSON.stringify({ signingKey: KEY }) }))).resolves.toMatchObject({ env: 'local' });
+    await expect(loadConfig({ ...LOCAL, [variable]: 'x', SURGE_ENV: 'local' }, secrets({ x: JSON.stringify({ ...SIGNING_KEYS, signingKey: KEY }) }))).resolves.toMatchObject({ env: 'local' });
   });
 
   it('gives the queue consumer the queue construct\'s defaults: visibility 2 x handler timeout, 5 receives, backoff 15 s doubling to 300 s', async () => {
@@ -144,7 +146,7 @@ describe('loadConfig', () => {
         return versions[stage];
       },
     };
-    const cfg = await loadConfig({ ...LOCAL, TOKEN_SIGNING_SECRET_ARN: 'arn:signing' }, source);
+    const cfg = await loadConfig({ ...LOCAL, SURGE_ENV: 'local', TOKEN_SIGNING_SECRET_ARN: 'arn:signing' }, source);
     expect(await cfg.tokenKeys()).toEqual({ keys: [tokenKeyFromSecret('x7'.repeat(32))] });
     // What `npm run rotate-token-key` leaves: a new current value, the old one as AWSPREVIOUS.
     versions.AWSPREVIOUS = versions.AWSCURRENT;
