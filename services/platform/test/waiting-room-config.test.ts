@@ -1,6 +1,7 @@
 // loadConfig's waiting-room part: WAITING_ROOM_EVENTS as JSON or base64 (as the stack writes it), each
 // bad field refused naming the variable, and the admission key required in dev/prod only with events.
 import { loadConfig, type SecretSource } from '../config';
+import { generateTokenKey } from '../auth';
 
 const noSecrets: SecretSource = {
   async getSecretString(arn) {
@@ -9,7 +10,7 @@ const noSecrets: SecretSource = {
   },
 };
 const LOCAL = { DATABASE_URL: 'postgres://u@127.0.0.1:5432/surge' };
-const DEPLOYED = { ...LOCAL, SURGE_ENV: 'prod', REDIS_URL: 'redis://127.0.0.1:6379', TOKEN_SIGNING_KEY: 'k'.repeat(32) };
+const DEPLOYED = { ...LOCAL, SURGE_ENV: 'prod', REDIS_URL: 'redis://127.0.0.1:6379', TOKEN_KEYS: JSON.stringify({ keys: [generateTokenKey('waiting-room-config')] }) };
 const EVENT = {
   eventId: 'black-friday',
   name: 'Black Friday',
@@ -59,7 +60,7 @@ it.each([
 it('needs an admission key in dev/prod only when events are configured, and reads it from Secrets Manager', async () => {
   await expect(loadConfig(DEPLOYED, noSecrets)).resolves.toBeDefined();
   await expect(loadConfig({ ...DEPLOYED, WAITING_ROOM_EVENTS: JSON.stringify([EVENT]) }, noSecrets)).rejects.toThrow(
-    /WAITING_ROOM_ADMISSION_KEY: is required in dev and prod when WAITING_ROOM_EVENTS lists events/,
+    /WAITING_ROOM_ADMISSION_KEY: is required in every environment but local when WAITING_ROOM_EVENTS lists events/,
   );
   const cfg = await loadConfig({ ...DEPLOYED, WAITING_ROOM_EVENTS: JSON.stringify([EVENT]), WAITING_ROOM_ADMISSION_SECRET_ARN: 'arn:admission' }, noSecrets);
   expect(cfg.waitingRoom.admissionKey).toBe('a'.repeat(40));
