@@ -36,7 +36,8 @@ needsRealEngine('chromium', 'a real browser drives the storefront; nothing stand
           productIds: [saleProduct.id],
           inletPerSecond: 1,
         };
-        return { WAITING_ROOM_EVENTS: JSON.stringify([event]) };
+        // Eight sign-ups from one address: above the production per-address registration limit (5/min).
+        return { WAITING_ROOM_EVENTS: JSON.stringify([event]), RATE_LIMIT_REGISTER_PER_MINUTE: '100', RATE_LIMIT_LOGIN_PER_MINUTE: '100' };
       },
     });
   }, 240_000);
