@@ -150,9 +150,11 @@ describe('GET /api/products/:id', () => {
       const ways = watchLimiter();
       try {
         // A query string sends the read to the route (as any URL but the exact path does).
+        const before = Date.now();
         const viaRoute = await service.request({ url: `${url}?via=route` });
         expect([ways.route(), ways.hot()]).toEqual([1, 0]);
         const viaHotPath = await service.request({ url });
+        const elapsedMs = Date.now() - before;
         const again = await service.request({ url, headers: { 'x-request-id': 'trace-7' } });
         expect([ways.route(), ways.hot()]).toEqual([1, 2]);
 
@@ -165,7 +167,11 @@ describe('GET /api/products/:id', () => {
         }
         // One token each, from the same bucket: the hot path's count follows the route's.
         const remaining = (r: { headers: Record<string, string> }) => Number(/^"default";r=(\d+);t=\d+$/.exec(r.headers.ratelimit)![1]);
-        expect(remaining(viaHotPath)).toBe(remaining(viaRoute) - 1);
+        // A lease renewed meanwhile reports the bucket as Redis refilled it (50 tokens/s): on a slow
+        // machine the two answers may be that far apart, so the exact count holds only when they are close.
+        const refilled = Math.ceil((elapsedMs / 1000) * 50);
+        if (refilled <= 1) expect(remaining(viaHotPath)).toBe(remaining(viaRoute) - 1);
+        else expect(remaining(viaHotPath)).toBeLessThanOrEqual(Math.min(100, remaining(viaRoute) - 1 + refilled));
         expect(viaHotPath.headers['x-request-id']).not.toBe(viaRoute.headers['x-request-id']);
         expect(again.headers['x-request-id']).toBe('trace-7'); // the client's id, as Fastify keeps it
       } finally {
