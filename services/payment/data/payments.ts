@@ -47,7 +47,12 @@ function toPayment(row: PaymentRow): Payment {
 const chargeKey = (orderId: string) => `order-${orderId}`;
 export const refundKey = (orderId: string) => `refund-${orderId}`;
 
-/** Returns the order's payment, creating it PENDING if this is the first delivery of the order. */
+/**
+ * Returns the order's payment, creating it PENDING if this is the first delivery of the order. Both
+ * unique keys (order_id, idempotency_key) derive from the order, so a conflict on either means the
+ * payment exists: every unique index is an arbiter (a target of `(order_id)` alone let a concurrent
+ * cancel's insert fail this one on idempotency_key).
+ */
 export async function findOrCreatePayment(
   db: Queryable,
   order: { orderId: string; userId: string; amountCents: number; currency: string; provider: string },
@@ -55,7 +60,7 @@ export async function findOrCreatePayment(
   await db.query(
     `INSERT INTO payments (order_id, user_id, amount_cents, currency, status, provider, idempotency_key)
      VALUES ($1, $2, $3, $4, 'PENDING', $5, $6)
-     ON CONFLICT (order_id) DO NOTHING`,
+     ON CONFLICT DO NOTHING`,
     [order.orderId, order.userId, order.amountCents, order.currency, order.provider, chargeKey(order.orderId)],
   );
   return (await findPaymentOfOrder(db, order.orderId))!;
@@ -86,6 +91,20 @@ export async function startCharge(db: Queryable, paymentId: string): Promise<boo
  * SUCCEEDED one is then owed a refund. Repeating it changes nothing.
  */
 export async function markPaymentCancelled(
+  db: Queryable,
+  order: { orderId: string; userId: string; amountCents: number; currency: string; provider: string },
+): Promise<Payment> {
+  // DO UPDATE needs one arbiter: a concurrent first insert of the same order can fail this one on the
+  // other unique key (idempotency_key); the row exists then, and the retry takes the update branch.
+  try {
+    return await cancelPaymentRow(db, order);
+  } catch (err) {
+    if ((err as { code?: string; constraint?: string }).code !== '23505' || (err as { constraint?: string }).constraint !== 'payments_idempotency_key_key') throw err;
+    return cancelPaymentRow(db, order);
+  }
+}
+
+async function cancelPaymentRow(
   db: Queryable,
   order: { orderId: string; userId: string; amountCents: number; currency: string; provider: string },
 ): Promise<Payment> {
