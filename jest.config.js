@@ -6,9 +6,9 @@
 // openapi-backend, which the contract tests validate responses with).
 const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest'] };
 const transformIgnorePatterns = ['/node_modules/(?!cookie/|@apidevtools/json-schema-ref-parser/)'];
-// Decides once per run which test engines are real, embedded or missing (services/platform/test-engines.ts);
+// Decides once per run which test engines are real, embedded or missing (services/test-support/engines.ts);
 // the same path in several projects runs once.
-const globalSetup = '<rootDir>/services/platform/support/jest-global-setup.ts';
+const globalSetup = '<rootDir>/services/test-support/jest-global-setup.ts';
 
 /** @type {import('jest').Config} */
 module.exports = {

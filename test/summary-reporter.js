@@ -1,11 +1,11 @@
 // Prints one plain closing line, `jest: N passed, N failed`, after jest's own summary, so the totals
 // of every project stand on a single line. A suite that crashed before running its tests counts as
 // one failure, so a broken file can never read as green. Before it, when some test engine was not
-// real (services/platform/test-engines.ts), the same notice as at the start and the suites skipped
+// real (services/test-support/engines.ts), the same notice as at the start and the suites skipped
 // for that reason, each with its reason.
 const { relative } = require('node:path');
 
-// Kept in step with SKIP_MARK in services/platform/test-engines.ts (this file is plain JavaScript).
+// Kept in step with SKIP_MARK in services/test-support/engines.ts (this file is plain JavaScript).
 const SKIPPED_TITLE = /\[skipped: needs (.+)\]$/;
 
 class SummaryReporter {
@@ -14,7 +14,7 @@ class SummaryReporter {
   }
 
   onRunComplete(_contexts, results) {
-    // Set by the engines' global setup in this same process (services/platform/support/jest-global-setup.ts).
+    // Set by the engines' global setup in this same process (services/test-support/jest-global-setup.ts).
     const notice = process.env.SURGE_TEST_ENGINE_NOTICE;
     if (notice) {
       process.stdout.write(`\n${notice}\n`);

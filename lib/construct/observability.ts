@@ -78,7 +78,7 @@ export interface ObservabilityProps {
 
   /**
    * Service whose outbox relays publish to `queues`: the `Service` dimension of the OutboxParked metric
-   * it emits (services/order/outbox.ts).
+   * it emits (services/platform/messaging/outbox.ts).
    * @default 'worker' - the worker fleet runs every relay (services/worker/main.ts)
    */
   readonly outboxRelayService?: string;

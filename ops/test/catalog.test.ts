@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestDatabase } from '../../services/platform/testing';
+import { createTestDatabase } from '../../services/test-support/testing';
 import { catalogCli } from '../catalog';
 import { progressBar } from '../cli/progress';
 

@@ -8,7 +8,7 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { seedCatalog } from '../../services/order/seed';
 import { createDatabase } from '../../services/platform/db';
 import { migrate } from '../../services/platform/migrate';
-import { throwawayCluster, type SqsEmulator } from '../../services/platform/testing';
+import { throwawayCluster, type SqsEmulator } from '../../services/test-support/testing';
 import { runLoad } from '../lib/load-run';
 import { mintBuyerTokens, RAISED_LIMITS, serviceEnv, startEngines, startServiceProcess, type ServiceProcess } from '../lib/stack';
 import { catalogIds, orderRequest, pick } from '../scenarios';

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { mintBuyerTokens, RAISED_LIMITS, serviceEnv, startEngines, startServiceProcess } from '../lib/stack';
-import { requestOutcome } from '../../services/platform/testing';
+import { requestOutcome } from '../../services/test-support/testing';
 import { catalogIds } from '../scenarios';
 import { orderLedger, report, sleep, type DrillReport } from './common';
 

@@ -18,7 +18,7 @@ import {
   type RedisServer,
   type SqsEmulator,
   type TestDatabase,
-} from '../../services/platform/testing';
+} from '../../services/test-support/testing';
 
 export type ServiceName = 'user' | 'order' | 'payment' | 'worker';
 

@@ -1,6 +1,6 @@
 // The flash-sale drill at test size on the real engines: exactly N accepted out of 20xN attempts,
 // nothing oversold, every accepted order settled. Skipped on embedded engines outside CI; fails loudly in CI without them.
-import { needsRealEngine } from '../../services/platform/testing';
+import { needsRealEngine } from '../../services/test-support/testing';
 import { flashSaleDrill } from '../drills/flash-sale';
 
 jest.setTimeout(180_000);

@@ -2,7 +2,7 @@
 // admission never lets anyone in ahead of someone still refused (0 inversions), orders without
 // admission are refused, and nothing is oversold. Skipped on embedded engines outside CI; fails
 // loudly in CI without them.
-import { needsRealEngine } from '../../services/platform/testing';
+import { needsRealEngine } from '../../services/test-support/testing';
 import { waitingRoomDrill } from '../drills/waiting-room';
 
 jest.setTimeout(240_000);

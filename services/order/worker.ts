@@ -2,11 +2,10 @@
 // `order-placed` events from the outbox to SQS, the consumer of `payment-result` that settles
 // orders (applyPaymentResult), and the upkeep that deletes expired Idempotency-Keys.
 import type { ServiceContext } from '../platform/context';
-import { PAYMENT_RESULT, PaymentResultEvent } from '../payment/events';
+import { ORDER_PLACED, parseEvent, PAYMENT_RESULT, PaymentResultEvent } from '../contracts/events';
 import { deleteExpiredIdempotencyKeys, IDEMPOTENCY_KEY_RETENTION_SECONDS } from './data/idempotency-keys';
-import { ORDER_PLACED, parseEvent } from './events';
-import { requireQueueUrls, startConsumerAndRelay, type WorkerTuning } from './outbox';
-import { deleteInBatches } from './upkeep';
+import { requireQueueUrls, startConsumerAndRelay, type WorkerTuning } from '../platform/messaging/outbox';
+import { deleteInBatches } from '../platform/messaging/upkeep';
 import { createStockGate } from './stock-gate';
 import { applyPaymentResult } from './use-cases/apply-payment-result';
 

@@ -4,9 +4,8 @@
 // from the outbox to SQS. Without a real provider it uses the sandbox, which DECLINES amounts whose
 // cents end in 13 (e.g. 12.13 USD) and approves everything else (see sandbox-provider.ts).
 import type { ServiceContext } from '../platform/context';
-import { ORDER_CANCELLED, ORDER_PLACED, parseOrderEvent } from '../order/events';
-import { requireQueueUrls, startConsumerAndRelay, type WorkerTuning } from '../order/outbox';
-import { PAYMENT_RESULT } from './events';
+import { ORDER_CANCELLED, ORDER_PLACED, parseOrderEvent, PAYMENT_RESULT } from '../contracts/events';
+import { requireQueueUrls, startConsumerAndRelay, type WorkerTuning } from '../platform/messaging/outbox';
 import type { PaymentProvider } from './provider';
 import { createSandboxProvider } from './sandbox-provider';
 import { cancelPayment } from './use-cases/cancel-payment';

@@ -7,7 +7,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { HEALTH_CHECK, LoadBalancer } from '../../lib/construct/load-balancer';
 import { buildApp, type SurgeApp } from '../../services/platform/app';
 import type { ServiceContext } from '../../services/platform/context';
-import { createTestContext, freePort } from '../../services/platform/testing';
+import { createTestContext, freePort } from '../../services/test-support/testing';
 import { constructTestStack } from '../helpers/app';
 
 /** The health check path a service route's target group gets by default (what the stack uses). */

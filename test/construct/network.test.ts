@@ -8,7 +8,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Network, type NetworkProps } from '../../lib/construct/network';
 import { constructTestStack } from '../helpers/app';
-import { needsRealEngine } from '../../services/platform/test-engines';
+import { needsRealEngine } from '../../services/test-support/engines';
 
 const base: NetworkProps = {
   cidr: '10.0.0.0/16',

@@ -14,7 +14,7 @@ import {
   renderHealthWatchdog,
   renderServiceUnit,
 } from '../../lib/deploy/boot-script';
-import { needsRealEngine } from '../../services/platform/test-engines';
+import { needsRealEngine } from '../../services/test-support/engines';
 
 const spec: BootScriptSpec = {
   fleetName: 'order',

@@ -19,7 +19,7 @@ import {
   startSqsEmulator,
   type TestDatabase,
   testRedisUrl,
-} from '../../services/platform/testing';
+} from '../../services/test-support/testing';
 import { generateTokenKey } from '../../services/platform/auth';
 import { cdkContext, fleetEnvironment } from '../helpers/app';
 

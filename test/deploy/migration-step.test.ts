@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUNDLE_ENTRY, bundleMigrationStep, MIGRATION_STEP_HANDLER } from '../../lib/deploy/bundle';
 import { listMigrations } from '../../services/platform/migrate';
-import { createTestDatabase, type TestDatabase } from '../../services/platform/testing';
-import { needsRealEngine } from '../../services/platform/test-engines';
+import { createTestDatabase, type TestDatabase } from '../../services/test-support/testing';
+import { needsRealEngine } from '../../services/test-support/engines';
 
 jest.setTimeout(120_000);
 

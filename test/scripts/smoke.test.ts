@@ -4,7 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { runSmoke, SmokeFailure } from '../../scripts/smoke';
-import { createTestDatabase, freePort, type TestDatabase, testRedisUrl } from '../../services/platform/testing';
+import { createTestDatabase, freePort, type TestDatabase, testRedisUrl } from '../../services/test-support/testing';
 
 const ROOT = join(__dirname, '..', '..');
 jest.setTimeout(120_000);

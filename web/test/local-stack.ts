@@ -1,14 +1,14 @@
 // What the browser tests drive: `npm start` (services/local/main.ts, which builds and serves the
 // storefront at /) in a child process, on a fresh migrated database of the real PostgreSQL, a
 // throwaway redis-server and fauxqs - the engines the services tests use (embedded stand-ins only
-// outside CI, see services/platform/test-engines.ts). Only loopback; `stop()` ends all of it.
+// outside CI, see services/test-support/engines.ts). Only loopback; `stop()` ends all of it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { chromium, type Browser } from 'playwright-core';
 import { seedCatalog } from '../../services/order/seed';
-import { CHROMIUM_PATH } from '../../services/platform/test-engines';
-import { createTestDatabase, startRedisServer, startSqsEmulator, type TestDatabase } from '../../services/platform/testing';
+import { CHROMIUM_PATH } from '../../services/test-support/engines';
+import { createTestDatabase, startRedisServer, startSqsEmulator, type TestDatabase } from '../../services/test-support/testing';
 
 const REPO = join(__dirname, '..', '..');
 

@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { needsRealEngine } from '../../services/platform/test-engines';
+import { needsRealEngine } from '../../services/test-support/engines';
 import { launchChromium, startLocalStack, type LocalStack } from './local-stack';
 
 const SCREENSHOTS = join(__dirname, 'screenshots');

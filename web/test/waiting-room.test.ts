@@ -4,7 +4,7 @@
 // (checkout sends Surge-Admission) and one who skipped the queue is told to join it.
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { needsRealEngine } from '../../services/platform/test-engines';
+import { needsRealEngine } from '../../services/test-support/engines';
 import { launchChromium, startLocalStack, type LocalStack } from './local-stack';
 
 const SCREENSHOTS = join(__dirname, 'screenshots');

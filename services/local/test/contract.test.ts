@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Document } from 'openapi-backend';
 import { buildApp, type SurgeApp } from '../../platform/app';
 import type { ServiceContext } from '../../platform/context';
-import { createTestContext, createTestDatabase, type TestDatabase } from '../../platform/testing';
+import { createTestContext, createTestDatabase, type TestDatabase } from '../../test-support/testing';
 import { addProduct } from '../../order/test/fixtures';
 import { createDocumentChecker, type DocumentChecker } from './document-checker';
 import { FLEETS } from './fleets';

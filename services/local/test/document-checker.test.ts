@@ -2,7 +2,7 @@
 // (undocumented status, wrong content type, body off its schema, documented header missing) is named.
 import type { Document } from 'openapi-backend';
 import { buildApp } from '../../platform/app';
-import { createTestContext } from '../../platform/testing';
+import { createTestContext } from '../../test-support/testing';
 import { createDocumentChecker, type DocumentChecker } from './document-checker';
 import { FLEETS } from './fleets';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { buildApp } from '../../platform/app';
-import { createTestContext } from '../../platform/testing';
+import { createTestContext } from '../../test-support/testing';
 import { FLEETS } from './fleets';
 
 const ROOT = join(__dirname, '..', '..', '..');

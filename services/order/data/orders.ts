@@ -1,7 +1,7 @@
 // Data access for orders and their items.
 import { createBatcher } from '../../platform/batch';
 import { queryPrepared, type Queryable } from '../../platform/db';
-import { ORDER_PLACED } from '../events';
+import { ORDER_PLACED } from '../../contracts/events';
 
 export type OrderStatus = 'PENDING' | 'PAID' | 'PAYMENT_FAILED' | 'CANCELLED';
 
@@ -261,14 +261,4 @@ export async function markOrderCancelled(tx: Queryable, orderId: string): Promis
   await tx.query(`UPDATE orders SET status = 'CANCELLED', updated_at = clock_timestamp() WHERE id = $1 AND status = 'PENDING'`, [
     orderId,
   ]);
-}
-
-/**
- * Whether the order has been cancelled. The payment worker asks just before it charges, so an order
- * cancelled while its order-placed event waited in the queue is never charged, whichever of the two
- * events SQS delivers first. It is the payment side's only read of this table (same database).
- */
-export async function isOrderCancelled(db: Queryable, orderId: string): Promise<boolean> {
-  const { rowCount } = await db.query(`SELECT 1 FROM orders WHERE id = $1 AND status = 'CANCELLED'`, [orderId]);
-  return rowCount === 1;
 }

@@ -2,8 +2,8 @@
 // the stock back exactly once.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { createTestDatabase, needsRealEngine } from '../../platform/testing';
-import type { PaymentResultEvent } from '../../payment/events';
+import { createTestDatabase, needsRealEngine } from '../../test-support/testing';
+import type { PaymentResultEvent } from '../../contracts/events';
 import { applyPaymentResult, UnknownOrderError } from '../use-cases/apply-payment-result';
 import { placeOrder } from '../use-cases/place-order';
 import { addProduct, newUserId, stockOf } from './fixtures';

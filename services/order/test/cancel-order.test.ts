@@ -3,7 +3,7 @@
 // order-cancelled outbox event, concurrent cancels, and a payment result that arrives afterwards.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { PaymentResultEvent } from '../../payment/events';
+import type { PaymentResultEvent } from '../../contracts/events';
 import { settleOrder } from '../data/orders';
 import { orderRoutes } from '../routes';
 import { applyPaymentResult } from '../use-cases/apply-payment-result';

@@ -3,7 +3,7 @@
 // naming the parameter.
 import { buildApp, type SurgeApp } from '../../platform/app';
 import type { ServiceContext } from '../../platform/context';
-import { createTestContext, createTestDatabase, type TestDatabase } from '../../platform/testing';
+import { createTestContext, createTestDatabase, type TestDatabase } from '../../test-support/testing';
 import { SEARCH_SQL } from '../data/products';
 import { orderRoutes } from '../routes';
 

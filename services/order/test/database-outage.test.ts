@@ -27,7 +27,7 @@ import {
   type SqsEmulator,
   type TestClient,
   type ThrowawayCluster,
-} from '../../platform/testing';
+} from '../../test-support/testing';
 import { orderRoutes } from '../routes';
 import { startOrderWorkers } from '../worker';
 import { startCheckoutLoad, statusCounts } from './checkout-load';

@@ -1,7 +1,7 @@
 // The order service when parts of its world misbehave: a replica that lags (here: one that never
 // receives anything) and a Redis that stops.
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase, startRedisServer, type RedisServer, type TestDatabase } from '../../platform/testing';
+import { createTestDatabase, startRedisServer, type RedisServer, type TestDatabase } from '../../test-support/testing';
 import { orderRoutes } from '../routes';
 import { addProduct } from './fixtures';
 import { startTestService, type TestService } from './harness';

@@ -11,7 +11,7 @@ import {
   type TestClient,
   type TestContextOptions,
   type TestDatabase,
-} from '../../platform/testing';
+} from '../../test-support/testing';
 
 export interface TestService {
   app: SurgeApp;

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { buildApp } from '../../platform/app';
-import { createTestContext, listenForTest, needsRealEngine } from '../../platform/testing';
+import { createTestContext, listenForTest, needsRealEngine } from '../../test-support/testing';
 import { orderRoutes } from '../routes';
 import { addProduct, countRows, stockOf } from './fixtures';
 import { startTestService, type TestService } from './harness';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { AppError } from '../../platform/errors';
 import { listMigrations, MIGRATIONS_DIR, migrate } from '../../platform/migrate';
-import { createTestDatabase, needsRealEngine, type TestDatabase } from '../../platform/testing';
+import { createTestDatabase, needsRealEngine, type TestDatabase } from '../../test-support/testing';
 import { placeOrder } from '../use-cases/place-order';
 import { addProduct, countRows, newUserId } from './fixtures';
 

@@ -3,7 +3,7 @@
 // field and leave the catalog untouched, and the shipped sample catalog imports cleanly.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestDatabase } from '../../platform/testing';
+import { createTestDatabase } from '../../test-support/testing';
 import { parseCatalogFile } from '../catalog-file';
 import { BATCH_ROWS, CatalogFileError, importCatalog } from '../use-cases/import-catalog';
 

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { AppError } from '../../platform/errors';
-import { createTestDatabase, needsRealEngine } from '../../platform/testing';
+import { createTestDatabase, needsRealEngine } from '../../test-support/testing';
 import { placeOrder } from '../use-cases/place-order';
 import { addProduct, countRows, newUserId, stockOf } from './fixtures';
 

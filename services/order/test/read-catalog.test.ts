@@ -1,7 +1,7 @@
 // Use-case tests for catalog reads: keyset pages cover the catalog exactly once, `q` filters by name,
 // and a forged cursor is the caller's error.
 import { AppError } from '../../platform/errors';
-import { createTestDatabase } from '../../platform/testing';
+import { createTestDatabase } from '../../test-support/testing';
 import { browseProducts } from '../use-cases/read-catalog';
 import { addProduct } from './fixtures';
 

@@ -1,5 +1,5 @@
 // seedCatalog: deterministic, idempotent, and it leaves stock that orders took alone.
-import { createTestDatabase } from '../../platform/testing';
+import { createTestDatabase } from '../../test-support/testing';
 import { sandboxDeclines } from '../../payment/sandbox-provider';
 import { demoProduct, seedCatalog } from '../seed';
 import { countRows } from './fixtures';

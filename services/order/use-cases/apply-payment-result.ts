@@ -4,7 +4,7 @@
 import { withTransaction, type Database } from '../../platform/db';
 import { orderExists, settleOrder } from '../data/orders';
 import { releaseStockOfOrder } from '../data/products';
-import type { PaymentResultEvent } from '../../payment/events';
+import type { PaymentResultEvent } from '../../contracts/events';
 import type { StockGate } from '../stock-gate';
 
 export class UnknownOrderError extends Error {}

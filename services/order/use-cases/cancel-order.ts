@@ -6,8 +6,8 @@ import { conflict, notFound } from '../../platform/errors';
 import { withTransaction, type Database } from '../../platform/db';
 import { findOrderOfUser, lockOrderOfUser, markOrderCancelled, type Order } from '../data/orders';
 import { releaseStockOfOrder } from '../data/products';
-import { ORDER_CANCELLED, ORDER_PLACED, type OrderCancelledEvent } from '../events';
-import { enqueueEvent } from '../outbox';
+import { EVENT_VERSION, ORDER_CANCELLED, ORDER_PLACED, type OrderCancelledEvent } from '../../contracts/events';
+import { enqueueEvent } from '../../platform/messaging/outbox';
 import type { StockGate } from '../stock-gate';
 
 /**
@@ -36,13 +36,14 @@ export async function cancelOrder(
       released = await releaseStockOfOrder(tx, orderId);
       const event: OrderCancelledEvent = {
         type: ORDER_CANCELLED,
+        version: EVENT_VERSION,
         orderId,
         userId,
         totalCents: locked.totalCents,
         currency: locked.currency,
         occurredAt: new Date().toISOString(),
       };
-      // The order-placed topic carries every order event for the payment worker (see ../events.ts).
+      // The order-placed topic carries every order event for the payment worker (see services/contracts/events.ts).
       await enqueueEvent(tx, ORDER_PLACED, event);
     }
     const order = await findOrderOfUser(tx, orderId, userId);

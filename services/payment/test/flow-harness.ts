@@ -2,7 +2,7 @@
 // service with the order and payment routes wired to them, fast queue settings, and polling helpers.
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
-import { startSqsEmulator, type SqsEmulator } from '../../platform/testing';
+import { startSqsEmulator, type SqsEmulator } from '../../test-support/testing';
 import { orderRoutes } from '../../order/routes';
 import { startTestService, type TestService } from '../../order/test/harness';
 import { paymentRoutes } from '../routes';

@@ -1,6 +1,6 @@
 // A payment worker in its own process, so worker-crash.test.ts can SIGKILL it in the middle of a
 // charge. Settings come from the environment the test passes; prints "ready" once it polls.
-import { createTestContext } from '../../platform/testing';
+import { createTestContext } from '../../test-support/testing';
 import { startPaymentWorkers } from '../worker';
 
 async function main(): Promise<void> {

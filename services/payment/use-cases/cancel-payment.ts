@@ -7,7 +7,7 @@
 // delivery, or a redelivery of either after a crash - always with the key refund-<orderId>, which the
 // provider dedupes on, and the REFUNDED status is written once (WHERE status = 'SUCCEEDED').
 import type { Database } from '../../platform/db';
-import type { OrderCancelledEvent } from '../../order/events';
+import type { OrderCancelledEvent } from '../../contracts/events';
 import { markPaymentCancelled, recordRefund, refundKey, type Payment } from '../data/payments';
 import type { PaymentProvider } from '../provider';
 

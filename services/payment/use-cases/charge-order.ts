@@ -4,18 +4,15 @@
 // The outcome and the `payment-result` event commit together. A cancelled order is never charged if
 // the cancel came before the charge started, and is refunded if it came later (see cancel-payment.ts).
 import { withTransaction } from '../../platform/db';
-import type { OrderPlacedEvent } from '../../order/events';
-import { enqueueEvent } from '../../order/outbox';
-import { isOrderCancelled } from '../../order/data/orders';
+import { enqueueEvent } from '../../platform/messaging/outbox';
 import {
   completePayment,
   findOrCreatePayment,
   findPaymentOfOrder,
-  markPaymentCancelled,
   startCharge,
   type Payment,
 } from '../data/payments';
-import { PAYMENT_RESULT, type PaymentResultEvent } from '../events';
+import { EVENT_VERSION, PAYMENT_RESULT, type OrderPlacedEvent, type PaymentResultEvent } from '../../contracts/events';
 import { refundIfOrderCancelled, type PaymentDeps } from './cancel-payment';
 
 export async function chargeOrder(deps: PaymentDeps, order: OrderPlacedEvent): Promise<{ payment: Payment; recorded: boolean }> {
@@ -26,12 +23,9 @@ export async function chargeOrder(deps: PaymentDeps, order: OrderPlacedEvent): P
     currency: order.currency,
     provider: deps.provider.name,
   };
+  // What this service knows of a cancellation comes from the order-cancelled event alone (it never
+  // reads the order service's tables): one that arrived first left the payment CANCELLED, never charged.
   const payment = await findOrCreatePayment(deps.db.writer, details);
-  // An order cancelled before its charge starts is never charged, even if its order-cancelled event
-  // is still queued behind this message: close the payment now, as that event would.
-  if (payment.status === 'PENDING' && (await isOrderCancelled(deps.db.writer, order.orderId))) {
-    await markPaymentCancelled(deps.db.writer, details);
-  }
   // Not PENDING: settled or cancelled earlier, nothing to charge. startCharge fails when a cancel
   // closed the payment since; once it succeeds, a cancel leaves the charge to finish here.
   let recorded = false;
@@ -58,6 +52,7 @@ async function chargeAndRecord(deps: PaymentDeps, payment: Payment): Promise<boo
     // Sent for a cancelled order too: the order worker ignores it (the order is no longer PENDING).
     const event: PaymentResultEvent = {
       type: PAYMENT_RESULT,
+      version: EVENT_VERSION,
       orderId: payment.orderId,
       paymentId: payment.id,
       outcome: outcome.status,

@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { buildApp, requestIdGenerator, type ServicePlugin, type SurgeApp } from '../app';
 import { requireUser } from '../auth';
 import type { ServiceContext } from '../context';
-import { createTestContext, createTestDatabase, freePort, listenForTest, type TestClient, type TestDatabase } from '../testing';
+import { createTestContext, createTestDatabase, freePort, listenForTest, type TestClient, type TestDatabase } from '../../test-support/testing';
 
 const Widget = Type.Object(
   {

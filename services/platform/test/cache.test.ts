@@ -3,7 +3,7 @@
 import type Redis from 'ioredis';
 import { createMemoryCache, createRedisCache, jitteredTtlMs, type Cache } from '../cache';
 import { createBreaker, createRedisClient } from '../redis';
-import { createTestRedis, startRedisServer } from '../testing';
+import { createTestRedis, startRedisServer } from '../../test-support/testing';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

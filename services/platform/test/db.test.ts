@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDatabase, isDatabaseUnavailable, queryPrepared, withTransaction } from '../db';
 import { listMigrations, migrate } from '../migrate';
-import { createTestDatabase, freePort, needsRealEngine, type TestDatabase } from '../testing';
+import { createTestDatabase, freePort, needsRealEngine, type TestDatabase } from '../../test-support/testing';
 
 let t: TestDatabase;
 beforeAll(async () => {

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { createTestDatabase, freePort, requestOutcome, type TestDatabase } from '../testing';
+import { createTestDatabase, freePort, requestOutcome, type TestDatabase } from '../../test-support/testing';
 
 const ROOT = join(__dirname, '..', '..', '..');
 

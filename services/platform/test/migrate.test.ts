@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { migrate, MigrationLockTimeoutError } from '../migrate';
-import { createTestDatabase, needsRealEngine, type TestDatabase } from '../testing';
+import { createTestDatabase, needsRealEngine, type TestDatabase } from '../../test-support/testing';
 
 needsRealEngine('postgres', 'statement and lock timeouts need a real server with separate sessions; PGlite has one session for every connection')(
   'migrate on its own connection',

@@ -4,7 +4,7 @@
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import pino from 'pino';
 import { retryBackoff, startQueueWorker, type Message, type QueueWorker } from '../queue';
-import { startSqsEmulator, type SqsEmulator } from '../testing';
+import { startSqsEmulator, type SqsEmulator } from '../../test-support/testing';
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

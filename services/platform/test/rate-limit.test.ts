@@ -15,7 +15,7 @@ import {
   type RateLimiter,
 } from '../rate-limit';
 import { createBreaker, createRedisClient } from '../redis';
-import { createTestRedis, startRedisServer } from '../testing';
+import { createTestRedis, startRedisServer } from '../../test-support/testing';
 
 const perMinute = (n: number): RateLimitPolicy => ({ name: 'orders', capacity: n, refillPerSecond: n / 60 });
 const tenPerSecond: RateLimitPolicy = { name: 'default', capacity: 5, refillPerSecond: 10 };

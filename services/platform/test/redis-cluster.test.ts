@@ -13,7 +13,7 @@ import { createRedisCache } from '../cache';
 import type { RateLimitPolicy } from '../config';
 import { createRedisRateLimiter } from '../rate-limit';
 import { connectRedis, createBreaker, createRedisClient, type RedisClient } from '../redis';
-import { createTestContext, createTestDatabase, listenForTest, needsRealEngine, startRedisCluster, type RedisCluster } from '../testing';
+import { createTestContext, createTestDatabase, listenForTest, needsRealEngine, startRedisCluster, type RedisCluster } from '../../test-support/testing';
 
 /** Keys matching `pattern` on each master, straight from the node (not through the cluster client). */
 async function keysPerNode(cluster: RedisCluster, pattern: string): Promise<number[]> {

@@ -2,7 +2,7 @@
 // Redis down, the default rate limit fails open while the orders limit holds in process memory,
 // cached reads go to the loader, and all of it recovers when Redis returns.
 import { buildApp, type ServicePlugin } from '../app';
-import { createTestContext, createTestDatabase, listenForTest, startRedisServer, type RedisServer, type TestDatabase } from '../testing';
+import { createTestContext, createTestDatabase, listenForTest, startRedisServer, type RedisServer, type TestDatabase } from '../../test-support/testing';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

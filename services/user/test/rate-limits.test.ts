@@ -4,7 +4,7 @@
 // letting everything through.
 import { buildApp, type SurgeApp } from '../../platform/app';
 import type { ServiceContext } from '../../platform/context';
-import { createTestContext, createTestDatabase, startRedisServer, type TestDatabase } from '../../platform/testing';
+import { createTestContext, createTestDatabase, startRedisServer, type TestDatabase } from '../../test-support/testing';
 import { accountIdentity, userRoutes } from '../routes';
 
 const LIMITS = { RATE_LIMIT_LOGIN_PER_MINUTE: '3', RATE_LIMIT_LOGIN_ACCOUNT_PER_MINUTE: '4', RATE_LIMIT_REGISTER_PER_MINUTE: '2' };

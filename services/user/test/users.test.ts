@@ -3,7 +3,7 @@
 import { buildApp, type SurgeApp } from '../../platform/app';
 import { createTokenService, generateTokenKey } from '../../platform/auth';
 import type { ServiceContext } from '../../platform/context';
-import { createTestContext, createTestDatabase, listenForTest, type TestClient, type TestDatabase } from '../../platform/testing';
+import { createTestContext, createTestDatabase, listenForTest, type TestClient, type TestDatabase } from '../../test-support/testing';
 import { randomBytes, scryptSync } from 'node:crypto';
 import { needsRehash, verifyPassword } from '../passwords';
 import { userRoutes } from '../routes';

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { buildApp, type SurgeApp } from '../../../platform/app';
 import type { ServiceContext } from '../../../platform/context';
-import { createTestContext, createTestDatabase, listenForTest, type TestClient, type TestDatabase } from '../../../platform/testing';
+import { createTestContext, createTestDatabase, listenForTest, type TestClient, type TestDatabase } from '../../../test-support/testing';
 import { orderRoutes } from '../../routes';
 import { createWaitingRoomPasses } from '../passes';
 

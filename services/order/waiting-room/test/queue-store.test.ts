@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { connectRedis, createRedisClient, type RedisClient } from '../../../platform/redis';
-import { createTestRedis, needsRealEngine, startRedisCluster, type RedisCluster } from '../../../platform/testing';
+import { createTestRedis, needsRealEngine, startRedisCluster, type RedisCluster } from '../../../test-support/testing';
 import { createMemoryQueueStore, createRedisQueueStore, type InletSettings, type QueueStore } from '../queue-store';
 
 let redis: Redis;

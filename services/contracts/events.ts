@@ -1,14 +1,26 @@
-// The order service's events for the payment worker: `order-placed` and `order-cancelled`. The order
-// service produces them (through the outbox), the payment worker consumes them. The producer owns the
-// contract; consumers validate every message against it.
+// The events the services send each other through SQS, in one module both sides import: the order
+// service's `order-placed` and `order-cancelled` (consumed by the payment worker) and the payment
+// service's `payment-result` (consumed by the order worker). Each event names its contract version
+// (EVENT_VERSION); a consumer validates every message against the schema before acting on it, and a
+// change that old consumers could not read gets a new version, never an edit of this one.
+// No service imports another service's folder: what they share about events is here.
 import { FormatRegistry, Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { UUID_PATTERN } from './cursor';
+
+/**
+ * The contract version of every event below. Messages from before versions were written carry none and
+ * read as version 1, so messages in flight during the deployment that added the field stay valid.
+ */
+export const EVENT_VERSION = 1;
+const version = Type.Optional(Type.Literal(EVENT_VERSION));
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const ORDER_PLACED = 'order-placed';
 
 export const OrderPlacedEvent = Type.Object({
   type: Type.Literal(ORDER_PLACED),
+  version,
   orderId: Type.String({ format: 'uuid' }),
   userId: Type.String({ format: 'uuid' }),
   totalCents: Type.Integer({ minimum: 0 }),
@@ -35,6 +47,7 @@ export const ORDER_CANCELLED = 'order-cancelled';
 
 export const OrderCancelledEvent = Type.Object({
   type: Type.Literal(ORDER_CANCELLED),
+  version,
   orderId: Type.String({ format: 'uuid' }),
   userId: Type.String({ format: 'uuid' }),
   totalCents: Type.Integer({ minimum: 0 }),
@@ -42,6 +55,20 @@ export const OrderCancelledEvent = Type.Object({
   occurredAt: Type.String(),
 });
 export type OrderCancelledEvent = Static<typeof OrderCancelledEvent>;
+
+/** The payment worker's verdict on a placed order; the order worker marks the order PAID or PAYMENT_FAILED. */
+export const PAYMENT_RESULT = 'payment-result';
+
+export const PaymentResultEvent = Type.Object({
+  type: Type.Literal(PAYMENT_RESULT),
+  version,
+  orderId: Type.String({ format: 'uuid' }),
+  paymentId: Type.String({ format: 'uuid' }),
+  outcome: Type.Union([Type.Literal('SUCCEEDED'), Type.Literal('DECLINED')]),
+  declineReason: Type.Optional(Type.String()),
+  occurredAt: Type.String(),
+});
+export type PaymentResultEvent = Static<typeof PaymentResultEvent>;
 
 const OrderEventType = Type.Object({ type: Type.Union([Type.Literal(ORDER_PLACED), Type.Literal(ORDER_CANCELLED)]) });
 

@@ -1,7 +1,6 @@
 // Unit tests for event parsing: what a consumer accepts, and that a malformed message is named.
 import { randomUUID } from 'node:crypto';
-import { PaymentResultEvent } from '../../payment/events';
-import { MalformedEventError, OrderPlacedEvent, parseEvent, parseOrderEvent } from '../events';
+import { MalformedEventError, OrderPlacedEvent, parseEvent, parseOrderEvent, PaymentResultEvent } from '../events';
 
 const valid = {
   type: 'order-placed',

@@ -2,7 +2,7 @@
 // a Redis client with its own key prefix on the test Redis, an SQS emulator (fauxqs) in a child
 // process, a throwaway redis-server a test may kill, a throwaway PostgreSQL cluster a test may stop,
 // a throwaway Redis Cluster, and a ServiceContext wired to all of them.
-// Where the run's engines come from is decided once (test-engines.ts): real ones when they answer;
+// Where the run's engines come from is decided once (engines.ts): real ones when they answer;
 // in CI, a missing one makes the test FAIL with a message saying what to start; elsewhere PGlite
 // and an ioredis-mock server stand in (support/embedded-*.ts). Jest runs test files in parallel,
 // so nothing here flushes, stops or drops anything it did not create.
@@ -20,15 +20,15 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 import Redis from 'ioredis';
 import pg from 'pg';
 import pino from 'pino';
-import { loadConfig, type SecretSource } from './config';
-import { createServiceContext, type ServiceContext } from './context';
-import { createDatabase, type Database } from './db';
-import { migrate } from './migrate';
-import { embeddedPostgresHost, type EmbeddedPostgresHost } from './support/embedded-postgres';
-import { startEmbeddedRedis, type EmbeddedRedis } from './support/embedded-redis';
-import { ADMIN_URL, SHARED_REDIS_URL, testEngines } from './test-engines';
+import { loadConfig, type SecretSource } from '../platform/config';
+import { createServiceContext, type ServiceContext } from '../platform/context';
+import { createDatabase, type Database } from '../platform/db';
+import { migrate } from '../platform/migrate';
+import { embeddedPostgresHost, type EmbeddedPostgresHost } from './embedded-postgres';
+import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis';
+import { ADMIN_URL, SHARED_REDIS_URL, testEngines } from './engines';
 
-export { needsRealEngine } from './test-engines';
+export { needsRealEngine } from './engines';
 
 const STALE_DATABASE_SECONDS = 3600;
 
@@ -190,7 +190,7 @@ export interface SqsEmulator {
   stop(): Promise<void>;
 }
 
-const EMULATOR_SCRIPT = join(__dirname, 'support', 'sqs-emulator.mjs');
+const EMULATOR_SCRIPT = join(__dirname, 'sqs-emulator.mjs');
 
 /** fauxqs 1.9.2 in a child process on 127.0.0.1 and a free port (jest cannot load ESM-only fauxqs). */
 export async function startSqsEmulator(): Promise<SqsEmulator> {

@@ -1,8 +1,8 @@
 // jest globalSetup of the projects whose tests use engines (services, perf, infra): decides once per
-// run which engines are real, embedded or missing (../test-engines.ts), hands the decision to the
+// run which engines are real, embedded or missing (../engines.ts), hands the decision to the
 // test workers through the environment and prints the notice once at the start; the summary
 // reporter (test/summary-reporter.js) prints it again at the end, with the suites it skipped.
-import { engineNotice, ENGINES_VARIABLE, resolveEngines } from '../test-engines';
+import { engineNotice, ENGINES_VARIABLE, resolveEngines } from './engines';
 import { embeddedPostgresHost, HOST_VARIABLE } from './embedded-postgres';
 
 export default async function decideTestEngines(): Promise<void> {

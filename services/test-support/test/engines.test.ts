@@ -1,10 +1,10 @@
-// How a run chooses its engines (../test-engines.ts): the rule, the probes, and two whole jest runs
+// How a run chooses its engines (../engines.ts): the rule, the probes, and two whole jest runs
 // in child processes on closed ports: without CI they pass on embedded engines and list what they
 // skipped; with CI=true they fail naming what to start.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { startEmbeddedRedis } from '../support/embedded-redis';
-import { decideEngine, engineNotice, probeEngines } from '../test-engines';
+import { startEmbeddedRedis } from '../embedded-redis';
+import { decideEngine, engineNotice, probeEngines } from '../engines';
 import { createTestDatabase, freePort } from '../testing';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -67,9 +67,9 @@ describe('a whole jest run on a machine without PostgreSQL and Redis', () => {
     const config = {
       rootDir: ROOT,
       testEnvironment: 'node',
-      testMatch: ['<rootDir>/services/platform/test/fixtures/engines.fixture.ts'],
+      testMatch: ['<rootDir>/services/test-support/test/fixtures/engines.fixture.ts'],
       transform: { '^.+\\.(t|j)sx?$': ['@swc/jest'] },
-      globalSetup: '<rootDir>/services/platform/support/jest-global-setup.ts',
+      globalSetup: '<rootDir>/services/test-support/jest-global-setup.ts',
       reporters: ['default', '<rootDir>/test/summary-reporter.js'],
     };
     const run = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--config', JSON.stringify(config), '--ci'], {

@@ -10,10 +10,10 @@
 import { SendMessageBatchCommand, type SendMessageBatchResult, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import type { ServiceContext } from '../platform/context';
-import { isDatabaseUnavailable, withTransaction, type Queryable } from '../platform/db';
-import type { Metrics } from '../platform/metrics';
-import { retryBackoff, startQueueWorker, type QueueWorkerOptions } from '../platform/queue';
+import type { ServiceContext } from '../context';
+import { isDatabaseUnavailable, withTransaction, type Queryable } from '../db';
+import type { Metrics } from '../metrics';
+import { retryBackoff, startQueueWorker, type QueueWorkerOptions } from '../queue';
 import { deleteInBatches, startUpkeep, type UpkeepJob } from './upkeep';
 
 const SEND_TIMEOUT_MS = 10_000;

@@ -6,8 +6,8 @@
 //   DELETE /databases?url=<url>            -> {}                         (stops it)
 // Exits when stdin closes (jest ended or died) or on SIGTERM.
 import { createServer } from 'node:http';
-import { createDatabase } from '../db';
-import { migrate } from '../migrate';
+import { createDatabase } from '../platform/db';
+import { migrate } from '../platform/migrate';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
 
 const running = new Map<string, EmbeddedPostgres>();
