@@ -4,9 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { buildApp } from '../../platform/app';
-import { createTestContext, listenForTest, needsRealEngine } from '../../test-support/testing';
+import { createTestContext, listenForTest, needsRealEngine, countRows } from '../../test-support/testing';
 import { orderRoutes } from '../routes';
-import { addProduct, countRows, stockOf } from './fixtures';
+import { addProduct, stockOf } from './fixtures';
 import { startTestService, type TestService } from './harness';
 
 let service: TestService;
