@@ -3,7 +3,7 @@
 // On AWS the secrets (database credentials, Redis AUTH token, token signing key) are ARNs that are
 // resolved through a SecretSource; tests inject a fake one so they never call AWS.
 import { readFileSync } from 'node:fs';
-import { importTokenKeys, tokenKeyFromSecret, type TokenKeySet, type TokenKeySource } from './auth';
+import { importTokenKeys, tokenKeyFromSecret, type TokenKeySet, type TokenKeySource } from './token-keys';
 
 /**
  * The environment name: `local` (a laptop, `npm start`, tests) or the name of the CDK environment the

@@ -11,7 +11,7 @@ import { productCacheKey } from '../use-cases/read-catalog';
 import { buildApp } from '../../platform/app';
 import { createRedisCache } from '../../platform/cache';
 import type { RateLimitPolicy } from '../../platform/config';
-import { createRedisRateLimiter } from '../../platform/rate-limit';
+import { createRedisRateLimiter } from '../../platform/rate-limit/redis-limiter';
 import { connectRedis, createBreaker, createRedisClient, type RedisClient } from '../../platform/redis';
 import { createTestContext, createTestDatabase, listenForTest, needsRealEngine, startRedisCluster, type RedisCluster } from '../../test-support/testing';
 
