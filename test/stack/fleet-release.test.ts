@@ -145,6 +145,8 @@ describe('service environment', () => {
       TOKEN_SIGNING_SECRET_ARN: '<ref>',
       RATE_LIMIT_ORDERS_PER_MINUTE: String(config.rateLimits.ordersPerMinute),
       RATE_LIMIT_LOGIN_PER_MINUTE: String(config.rateLimits.loginPerMinute),
+      RATE_LIMIT_LOGIN_ACCOUNT_PER_MINUTE: String(config.rateLimits.loginAccountPerMinute),
+      RATE_LIMIT_REGISTER_PER_MINUTE: String(config.rateLimits.registerPerMinute),
       RATE_LIMIT_DEFAULT_PER_SECOND: String(config.rateLimits.defaultPerSecond),
       RATE_LIMIT_DEFAULT_BURST: String(config.rateLimits.defaultBurst),
     });
