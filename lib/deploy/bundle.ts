@@ -1,11 +1,12 @@
 // Service bundles: each fleet's entry point (services/<fleet>/main.ts) bundled by esbuild into one
-// CommonJS file for Node 20, next to the SQL migrations it applies and the cluster launcher that runs
+// CommonJS file for Node 20, next to every service's SQL migrations and the cluster launcher that runs
 // one process per vCPU. Bundles are cached by a hash of their inputs, so synthesizing the app (and
 // every infra test that does) bundles each fleet at most once per change to the services.
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { buildSync, version as esbuildVersion } from 'esbuild';
+import { DATA_OWNERS } from '../../services/platform/ownership';
 import type { FleetName } from '../config';
 
 const REPO_ROOT = join(__dirname, '..', '..');
@@ -57,8 +58,9 @@ const BUILD_OPTIONS = {
 } as const;
 
 /**
- * Returns a directory holding `app/main.js` (the fleet's bundled entry point), `migrations/*.sql`
- * (found at `__dirname/../migrations` by services/platform/migrate.ts) and `cluster-launcher.js`.
+ * Returns a directory holding `app/main.js` (the fleet's bundled entry point), each service's
+ * `<service>/migrations/*.sql` (found at `__dirname/../<service>/migrations` by
+ * services/platform/migrate.ts, as in the source tree) and `cluster-launcher.js`.
  */
 export function bundleFleet(fleet: FleetName): string {
   const entry = join(SERVICES_DIR, fleet, 'main.ts');
@@ -71,7 +73,7 @@ export const MIGRATION_STEP_HANDLER = 'app/main.handler';
 
 /**
  * The deployment's migration step (services/platform/migration-step.ts) as a Lambda bundle: the same
- * layout as a fleet's, so it applies the same `migrations/*.sql` the fleets were built with.
+ * layout as a fleet's, so it applies the same `<service>/migrations/*.sql` the fleets were built with.
  */
 export function bundleMigrationStep(): string {
   return bundle('migration-step', join(SERVICES_DIR, 'platform', 'migration-step.ts'));
@@ -95,9 +97,12 @@ function bundle(name: string, entry: string): string {
   const staging = `${dir}.${process.pid}.tmp`;
   rmSync(staging, { recursive: true, force: true });
   buildSync({ ...BUILD_OPTIONS, entryPoints: [entry], outfile: join(staging, BUNDLE_ENTRY) });
-  mkdirSync(join(staging, 'migrations'));
-  for (const file of readdirSync(join(SERVICES_DIR, 'migrations')).filter((f) => f.endsWith('.sql')).sort()) {
-    copyFileSync(join(SERVICES_DIR, 'migrations', file), join(staging, 'migrations', file));
+  for (const service of DATA_OWNERS) {
+    const from = join(SERVICES_DIR, service, 'migrations');
+    mkdirSync(join(staging, service, 'migrations'), { recursive: true });
+    for (const file of readdirSync(from).filter((f) => f.endsWith('.sql')).sort()) {
+      copyFileSync(join(from, file), join(staging, service, 'migrations', file));
+    }
   }
   copyFileSync(LAUNCHER, join(staging, BUNDLE_LAUNCHER));
   try {

@@ -4,6 +4,7 @@
 // concurrency tests: PGlite has one backend, so transactions from all connections run one at a time.
 import { mkdirSync } from 'node:fs';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ALL_SCHEMAS } from '../platform/ownership';
 
 export interface EmbeddedEngine {
   /** Connection string (PostgreSQL) or endpoint (SQS). */
@@ -19,6 +20,10 @@ export async function startEmbeddedPostgres(dataDir: string, maxConnections = 16
   // pg_trgm: the catalog's trigram index (migration 009) needs the extension loaded.
   const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
   const db = await PGlite.create({ dataDir, extensions: { pg_trgm } });
+  // PGlite ignores the role and the search_path each pool connects with (one session for every
+  // connection): every service's schema is on that session's path instead, so the services find their
+  // tables, and roles separate nothing here (services/README.md).
+  await db.exec(`SET search_path TO ${ALL_SCHEMAS.join(', ')}`);
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections });
   await server.start();
   return {

@@ -36,7 +36,9 @@ const CACHE_HEADERS = {
 /** What Fastify sets for a serialized JSON response; set by hand when the body is already serialized. */
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
-export async function orderRoutes(api: SurgeApp, ctx: ServiceContext): Promise<void> {
+export async function orderRoutes(api: SurgeApp, host: ServiceContext): Promise<void> {
+  // The order service's tables, through its own role, whichever process hosts these routes.
+  const ctx = host.as('order');
   const gate = createStockGate({
     redis: ctx.redis,
     onRedisError: (err) => ctx.logger.debug({ err }, 'stock gate: Redis not asked; the database decides'),

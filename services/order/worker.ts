@@ -9,7 +9,9 @@ import { deleteInBatches } from '../platform/messaging/upkeep';
 import { createStockGate } from './stock-gate';
 import { applyPaymentResult } from './use-cases/apply-payment-result';
 
-export function startOrderWorkers(ctx: ServiceContext, options: WorkerTuning = {}): { stop(): Promise<void> } {
+export function startOrderWorkers(host: ServiceContext, options: WorkerTuning = {}): { stop(): Promise<void> } {
+  // The order service's tables, through its own role, next to the payment worker on the worker fleet.
+  const ctx = host.as('order');
   const { orderPlacedQueueUrl, paymentResultQueueUrl } = requireQueueUrls(ctx, 'order workers');
   // Clears the sold-out markers of units a failed payment puts back, so the order fleet sells them again.
   const gate = createStockGate({

@@ -6,7 +6,9 @@ import { notFound } from '../platform/errors';
 import { getPaymentSchema, listPaymentsSchema } from './schemas';
 import { getPayment, listMyPayments } from './use-cases/read-payments';
 
-export async function paymentRoutes(api: SurgeApp, ctx: ServiceContext): Promise<void> {
+export async function paymentRoutes(api: SurgeApp, host: ServiceContext): Promise<void> {
+  // The payment service's tables, through its own role, whichever process hosts these routes.
+  const ctx = host.as('payment');
   api.get('/api/payments', { schema: listPaymentsSchema, onRequest: requireUser }, async (request) =>
     listMyPayments(ctx.db, request.userId, request.query),
   );

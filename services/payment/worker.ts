@@ -16,7 +16,9 @@ export interface PaymentWorkerOptions extends WorkerTuning {
   readonly provider?: PaymentProvider;
 }
 
-export function startPaymentWorkers(ctx: ServiceContext, options: PaymentWorkerOptions = {}): { stop(): Promise<void> } {
+export function startPaymentWorkers(host: ServiceContext, options: PaymentWorkerOptions = {}): { stop(): Promise<void> } {
+  // The payment service's tables, through its own role, next to the order worker on the worker fleet.
+  const ctx = host.as('payment');
   const { orderPlacedQueueUrl, paymentResultQueueUrl } = requireQueueUrls(ctx, 'payment worker');
   const provider =
     options.provider ?? createSandboxProvider({ pool: ctx.db.writer, latencyMs: ctx.config.payment.sandboxLatencyMs });

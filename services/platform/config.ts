@@ -51,6 +51,11 @@ export interface DatabaseConfig {
   readonly tls?: { readonly ca?: string };
   /** Credentials from a secret that rotates (DB_SECRET_ARN); undefined when the URLs carry fixed ones. */
   readonly credentials?: DatabaseCredentials;
+  /**
+   * Schemas unqualified table names resolve in, in order (PostgreSQL's search_path).
+   * @default every service's schema (services/platform/ownership.ts): a login that is no service's
+   */
+  readonly searchPath?: readonly string[];
 }
 
 /**

@@ -1,7 +1,12 @@
-// Versioned SQL migrations: services/migrations/NNN_name.sql files run in order, each once, each in
-// its own transaction, under a PostgreSQL advisory lock so that runs starting together do not race.
-// Applied versions are recorded in schema_migrations. `npm run migrate` runs this file; on AWS the
+// Versioned SQL migrations, one folder per service that owns tables (services/<service>/migrations,
+// NNN_name.sql): each folder runs in its service's own schema (search_path set to it), each file once,
+// each in its own transaction, and its versions are recorded in <schema>.schema_migrations. Before the
+// folders, the services' roles are created, and a database from before the per-service schemas (tables
+// in `public`) is upgraded in place (./ownership-upgrade.ts); after each file its service's role gets
+// its rights on what the file created (./ownership.ts). All of it runs under a PostgreSQL advisory
+// lock, so runs starting together do not race. `npm run migrate` runs this file; on AWS the
 // deployment's migration step (services/platform/migration-step.ts) does, before any fleet rolls.
+// Migrations run as the configured login (the admin or master user), never as a service's role.
 //
 // A migration runs on a connection of its own, never on a service pool's: the pools carry a 10 s
 // statement timeout (right for a request, fatal for an index build or a backfill), so here the
@@ -13,8 +18,22 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { loadDatabaseConfig } from './config';
 import { createDatabase } from './db';
+import { createRoleSql, DATA_OWNERS, grantOwnershipSql, schemaOf, type DataOwner } from './ownership';
+import { hasSharedSchema, upgradeSharedSchema } from './ownership-upgrade';
 
-export const MIGRATIONS_DIR = join(__dirname, '..', 'migrations');
+/** A service's migrations: the folder, next to its code (in a bundle: `<service>/migrations`). */
+export interface MigrationFolder {
+  readonly owner: DataOwner;
+  readonly dir: string;
+}
+
+/** Where `owner`'s migrations are: services/<service>/migrations, or `<service>/migrations` in a bundle. */
+export function migrationsDir(owner: DataOwner): string {
+  return join(__dirname, '..', owner, 'migrations');
+}
+
+/** Every service's folder, in the order they run. */
+export const MIGRATION_FOLDERS: readonly MigrationFolder[] = DATA_OWNERS.map((owner) => ({ owner, dir: migrationsDir(owner) }));
 
 // Any fixed 64-bit number works; this one is "surge" in ASCII.
 const MIGRATION_LOCK_ID = 0x7375726765;
@@ -29,8 +48,8 @@ export interface Migration {
 }
 
 export interface MigrateOptions {
-  /** Directory of NNN_name.sql files. @default MIGRATIONS_DIR */
-  readonly dir?: string;
+  /** The folders to apply, in order. @default MIGRATION_FOLDERS */
+  readonly folders?: readonly MigrationFolder[];
   /** How long one statement may wait for a table lock before the migration rolls back (ms). @default 5000 */
   readonly lockTimeoutMs?: number;
   /** Tries per migration when its locks are not available in time. @default 5 */
@@ -60,7 +79,7 @@ export class MigrationLockTimeoutError extends Error {
 }
 
 /** The migration files in `dir`, ordered by their three-digit version. */
-export function listMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
+export function listMigrations(dir: string): Migration[] {
   const migrations: Migration[] = [];
   for (const file of readdirSync(dir).sort()) {
     const match = /^(\d{3})_([a-z0-9_]+)\.sql$/.exec(file);
@@ -68,19 +87,24 @@ export function listMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
       if (file.endsWith('.sql')) throw new Error(`migration file ${file} is not named NNN_name.sql`);
       continue;
     }
-    if (migrations.some((m) => m.version === match[1])) throw new Error(`two migrations have version ${match[1]}`);
+    if (migrations.some((m) => m.version === match[1])) throw new Error(`two migrations in ${dir} have version ${match[1]}`);
     migrations.push({ version: match[1], name: match[2], sql: readFileSync(join(dir, file), 'utf8') });
   }
   return migrations;
 }
 
+/** Every migration of `folders` as migrate() reports it applied: `<service>/<version>`, in run order. */
+export function migrationIds(folders: readonly MigrationFolder[] = MIGRATION_FOLDERS): string[] {
+  return folders.flatMap((f) => listMigrations(f.dir).map((m) => `${f.owner}/${m.version}`));
+}
+
 /**
- * Applies the pending migrations; returns the versions it applied (empty when up to date). `writer`
- * gives the connection settings only: the migrations run on a new connection opened with them,
- * without the pool's statement timeout, and closed afterwards.
+ * Applies the pending migrations; returns what it applied as `<service>/<version>` (empty when up to
+ * date). `writer` gives the connection settings only: the migrations run on a new connection opened
+ * with them, without the pool's statement timeout, and closed afterwards.
  */
 export async function migrate(writer: pg.Pool, options: MigrateOptions = {}): Promise<string[]> {
-  const migrations = listMigrations(options.dir);
+  const folders = (options.folders ?? MIGRATION_FOLDERS).map((f) => ({ ...f, migrations: listMigrations(f.dir) }));
   const client = new pg.Client(ownConnectionSettings(writer));
   // A server that goes away mid-migration must reject the running query, not crash the process.
   client.on('error', () => undefined);
@@ -88,18 +112,30 @@ export async function migrate(writer: pg.Pool, options: MigrateOptions = {}): Pr
   try {
     // Waits for another run (another deploy, `npm start`) to finish; the lock ends with the session.
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
-    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      version    text PRIMARY KEY,
-      name       text NOT NULL,
-      applied_at timestamptz NOT NULL DEFAULT now()
-    )`);
-    const done = new Set((await client.query<{ version: string }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+    // Each role in its own short transaction: roles are cluster-wide (see createRoleSql).
+    for (const owner of DATA_OWNERS) await client.query(createRoleSql(owner));
+    if (await hasSharedSchema(client)) {
+      await withLockRetries(client, 'ownership upgrade (tables from public to their services\' schemas)', options, () =>
+        upgradeSharedSchema(client, {
+          recordsTable: schemaMigrationsSql,
+          apply: (owner, m) => applyInTransaction(client, owner, m),
+          migrations: (owner) => listMigrations(migrationsDir(owner)),
+        }),
+      );
+      options.log?.('upgraded the shared schema: every table is in its service\'s schema');
+    }
     const applied: string[] = [];
-    for (const m of migrations) {
-      if (done.has(m.version)) continue;
-      await applyWithLockRetries(client, m, options);
-      options.log?.(`applied migration ${m.version}_${m.name}`);
-      applied.push(m.version);
+    for (const folder of folders) {
+      const schema = schemaOf(folder.owner);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}; ${schemaMigrationsSql(schema)}; ${grantOwnershipSql(folder.owner)}`);
+      const done = new Set((await client.query<{ version: string }>(`SELECT version FROM ${schema}.schema_migrations`)).rows.map((r) => r.version));
+      for (const m of folder.migrations) {
+        if (done.has(m.version)) continue;
+        const id = `${folder.owner}/${m.version}`;
+        await withLockRetries(client, `${id}_${m.name}`, options, () => applyInTransaction(client, folder.owner, m));
+        options.log?.(`applied migration ${id}_${m.name}`);
+        applied.push(id);
+      }
     }
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]);
     return applied;
@@ -108,47 +144,66 @@ export async function migrate(writer: pg.Pool, options: MigrateOptions = {}): Pr
   }
 }
 
+/** The table of a schema's applied versions. */
+function schemaMigrationsSql(schema: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${schema}.schema_migrations (
+    version    text PRIMARY KEY,
+    name       text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+  )`;
+}
+
 /** The pool's connection settings without its session limits (statement_timeout and the like). */
 function ownConnectionSettings(writer: pg.Pool): pg.ClientConfig {
   const { connectionString, host, port, user, password, database, ssl } = writer.options;
   return { connectionString, host, port, user, password, database, ssl, connectionTimeoutMillis: 10_000 };
 }
 
-async function applyWithLockRetries(client: pg.Client, m: Migration, options: MigrateOptions): Promise<void> {
+/**
+ * Runs `step` (one transaction) until it does not fail for want of a lock, at most `lockAttempts`
+ * times; any other failure is reported with the step's name and not retried.
+ */
+async function withLockRetries(client: pg.Client, name: string, options: MigrateOptions, step: () => Promise<void>): Promise<void> {
   const lockTimeoutMs = options.lockTimeoutMs ?? 5000;
   const attempts = options.lockAttempts ?? 5;
   let delayMs = options.lockRetryDelayMs ?? 2000;
   for (let attempt = 1; ; attempt++) {
     try {
-      await applyOnce(client, m, lockTimeoutMs);
+      await client.query('BEGIN');
+      try {
+        // Explicit, whatever the server or role default is: no limit on how long the work takes,
+        // a firm one on how long it may queue for a lock. SET LOCAL keeps them to this transaction.
+        await client.query('SET LOCAL statement_timeout = 0');
+        await client.query(`SET LOCAL lock_timeout = ${Math.floor(lockTimeoutMs)}`);
+        await step();
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
       return;
     } catch (err) {
       if ((err as { code?: unknown }).code !== LOCK_NOT_AVAILABLE) {
-        throw new Error(`migration ${m.version}_${m.name} failed: ${(err as Error).message}`, { cause: err });
+        throw new Error(`migration ${name} failed: ${(err as Error).message}`, { cause: err });
       }
-      if (attempt >= attempts) throw new MigrationLockTimeoutError(`${m.version}_${m.name}`, attempts, lockTimeoutMs, err);
-      options.log?.(`migration ${m.version}_${m.name}: locks not available within ${lockTimeoutMs} ms (attempt ${attempt} of ${attempts}); retrying in ${delayMs} ms`);
+      if (attempt >= attempts) throw new MigrationLockTimeoutError(name, attempts, lockTimeoutMs, err);
+      options.log?.(`migration ${name}: locks not available within ${lockTimeoutMs} ms (attempt ${attempt} of ${attempts}); retrying in ${delayMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, delayMs));
       delayMs *= 2;
     }
   }
 }
 
-/** One migration in one transaction; SET LOCAL keeps the limits to this transaction. */
-async function applyOnce(client: pg.Client, m: Migration, lockTimeoutMs: number): Promise<void> {
-  await client.query('BEGIN');
-  try {
-    // Explicit, whatever the server or role default is: no limit on how long the work takes,
-    // a firm one on how long it may queue for a lock.
-    await client.query('SET LOCAL statement_timeout = 0');
-    await client.query(`SET LOCAL lock_timeout = ${Math.floor(lockTimeoutMs)}`);
-    await client.query(m.sql);
-    await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
+/**
+ * One migration inside the caller's transaction: run in `owner`'s schema, recorded there, and its
+ * objects granted to `owner`'s role before anyone can see them.
+ */
+async function applyInTransaction(client: pg.Client, owner: DataOwner, m: Migration): Promise<void> {
+  const schema = schemaOf(owner);
+  await client.query(`SET LOCAL search_path = ${schema}`);
+  await client.query(m.sql);
+  await client.query(`INSERT INTO ${schema}.schema_migrations (version, name) VALUES ($1, $2)`, [m.version, m.name]);
+  await client.query(grantOwnershipSql(owner));
 }
 
 async function main(): Promise<void> {

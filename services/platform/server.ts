@@ -10,6 +10,7 @@ import type { Server } from 'node:http';
 import { buildApp, type ServicePlugin, type SurgeApp } from './app';
 import { ConfigError, loadConfig, type ServiceConfig } from './config';
 import { createServiceContext, type ServiceContext, type ServiceContextOptions } from './context';
+import { createDatabase } from './db';
 import { migrate } from './migrate';
 
 export const KEEP_ALIVE_TIMEOUT_MS = 70_000;
@@ -47,7 +48,9 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   const ctx = await createServiceContext(config, { ...options.context, service: options.name });
   try {
     if (config.migrateOnStart) {
-      const applied = await migrate(ctx.db.writer);
+      // As the configured login: the service's own role may not create anything.
+      const admin = createDatabase(config.database);
+      const applied = await migrate(admin.writer).finally(() => admin.close());
       if (applied.length) ctx.logger.info({ applied }, 'applied database migrations');
     }
     const app = await buildApp(ctx, options.plugins);

@@ -10,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { ALL_SCHEMAS } from '../platform/ownership';
 /** The part of PGlite used here (PGlite's own class type differs between its ESM and CommonJS typings). */
 interface PGlite {
   isInTransaction(): boolean;
@@ -33,6 +34,9 @@ export async function startEmbeddedPostgres(template?: Blob | File): Promise<Emb
   // pg_trgm: the catalog's trigram index (migration 009) needs the extension loaded.
   const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
   const db = await PGlite.create({ ...(template ? { loadDataDir: template } : {}), extensions: { pg_trgm } });
+  // The one session every connection shares ignores the search_path pools ask for at connect: every
+  // service's schema is on it instead (so roles and schemas separate nothing here).
+  await db.exec(`SET search_path TO ${ALL_SCHEMAS.join(', ')}`);
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 100 });
   // Connection handlers pick the queue up from the server when they are created, i.e. after start.
   (server as unknown as { queryQueue: ExchangeQueue }).queryQueue = new ExchangeQueue(db);

@@ -1,4 +1,5 @@
-// Test helpers for every services test: a fresh migrated database per call on the test PostgreSQL,
+// Test helpers for every services test: a fresh migrated database per call on the test PostgreSQL
+// (each service's schema, with pools as the admin and as each service's role),
 // a Redis client with its own key prefix on the test Redis, an SQS emulator (fauxqs) in a child
 // process, a throwaway redis-server a test may kill, a throwaway PostgreSQL cluster a test may stop,
 // a throwaway Redis Cluster, and a ServiceContext wired to all of them.
@@ -24,6 +25,7 @@ import { loadConfig, type SecretSource } from '../platform/config';
 import { createServiceContext, type ServiceContext } from '../platform/context';
 import { createDatabase, type Database, type Queryable } from '../platform/db';
 import { migrate } from '../platform/migrate';
+import { ALL_SCHEMAS, ownerDatabaseConfig, type DataOwner } from '../platform/ownership';
 import { embeddedPostgresHost, type EmbeddedPostgresHost } from './embedded-postgres';
 import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis';
 import { ADMIN_URL, SHARED_REDIS_URL, testEngines } from './engines';
@@ -33,11 +35,38 @@ export { needsRealEngine } from './engines';
 const STALE_DATABASE_SECONDS = 3600;
 
 export interface TestDatabase {
-  /** Connection string of the new database (hand it to a child process as DATABASE_URL). */
+  /** Connection string of the new database, as the admin (hand it to a child process as DATABASE_URL). */
   url: string;
+  /**
+   * Pools as the admin, seeing every service's schema: for setting up and checking across services
+   * (`outbox` is in two schemas: name it qualified, e.g. payment_service.outbox).
+   */
   db: Database;
+  /** Pools as `owner`'s role, seeing its schema alone, as the service connects (made on first use). */
+  as(owner: DataOwner): Database;
   /** Closes the pools and drops the database. */
   drop(): Promise<void>;
+}
+
+/** A TestDatabase around `db` (the admin's pools of `url`); `release` drops what holds the database. */
+function testDatabase(url: string, db: Database, release: () => Promise<void>): TestDatabase {
+  const owned = new Map<DataOwner, Database>();
+  return {
+    url,
+    db,
+    as(owner) {
+      let pools = owned.get(owner);
+      if (!pools) {
+        pools = createDatabase(ownerDatabaseConfig({ writerUrl: url, readerUrl: url, poolMax: 20 }, owner));
+        owned.set(owner, pools);
+      }
+      return pools;
+    },
+    async drop() {
+      await Promise.all([db.close(), ...[...owned.values()].map((pools) => pools.close())]);
+      await release();
+    },
+  };
 }
 
 async function adminClient(): Promise<pg.Client> {
@@ -59,8 +88,9 @@ export interface TestDatabaseOptions {
 }
 
 /**
- * A new database with every migration applied: `surge_t_<time>_<random>` on the real PostgreSQL, or
- * its own PGlite when PostgreSQL is embedded.
+ * A new database with every migration applied (every service's schema and role): `surge_t_<time>_<random>`
+ * on the real PostgreSQL, or its own PGlite when PostgreSQL is embedded (which ignores roles: every
+ * pool there is the admin, seeing every schema).
  */
 export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
   const migrated = options.migrated ?? true;
@@ -84,14 +114,7 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
     await dropDatabase(name);
     throw err;
   }
-  return {
-    url: url.toString(),
-    db,
-    async drop() {
-      await db.close();
-      await dropDatabase(name);
-    },
-  };
+  return testDatabase(url.toString(), db, () => dropDatabase(name));
 }
 
 // One host process serves the run's embedded databases (jest cannot run PGlite itself); the global
@@ -103,14 +126,7 @@ async function createEmbeddedTestDatabase(migrated: boolean): Promise<TestDataba
   const engine = await (await embeddedPostgres).createDatabase(migrated);
   // Several connections are fine: the embedded server hands PGlite's one backend to one exchange at a time.
   const db = createDatabase({ writerUrl: engine.url, readerUrl: engine.url, poolMax: 20 });
-  return {
-    url: engine.url,
-    db,
-    async drop() {
-      await db.close();
-      await engine.drop();
-    },
-  };
+  return testDatabase(engine.url, db, () => engine.drop());
 }
 
 async function dropDatabase(name: string): Promise<void> {
@@ -291,7 +307,7 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'
 const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
 export interface ThrowawayCluster {
-  /** `postgres://postgres@127.0.0.1:<port>/surge`: the superuser, trusted on loopback. */
+  /** `postgres://postgres@127.0.0.1:<port>/surge`: the superuser, trusted on loopback (as are the services' roles). */
   url: string;
   port: number;
   /** pg_ctl stop -m fast: the outage. */
@@ -305,8 +321,9 @@ export interface ThrowawayCluster {
 /**
  * A PostgreSQL 15 cluster of its own (initdb in a temp dir, run as the `postgres` user on a free
  * loopback port) with a database `surge`, for tests and drills that stop the database or change a
- * password: the shared server on 5432 is never touched. The superuser `postgres` is trusted; every
- * other role must log in with its password (scram-sha-256), as on RDS.
+ * password: the shared server on 5432 is never touched. The superuser `postgres` and the services' roles
+ * (which have no password locally, ./ownership.ts) are trusted; every other role must log in with its
+ * password (scram-sha-256), as on RDS.
  */
 export async function throwawayCluster(): Promise<ThrowawayCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'surge-pg-'));
@@ -320,7 +337,12 @@ export async function throwawayCluster(): Promise<ThrowawayCluster> {
   asPostgres('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
   writeFileSync(
     join(data, 'pg_hba.conf'),
-    ['local all all trust', 'host all postgres 127.0.0.1/32 trust', 'host all all 127.0.0.1/32 scram-sha-256', ''].join('\n'),
+    [
+      'local all all trust',
+      `host all postgres,${ALL_SCHEMAS.join(',')} 127.0.0.1/32 trust`,
+      'host all all 127.0.0.1/32 scram-sha-256',
+      '',
+    ].join('\n'),
   );
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;
   const start = () => void asPostgres('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'log'), '-w', 'start']);

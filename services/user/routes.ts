@@ -32,7 +32,9 @@ const LOGIN_LIMITS: RouteRateLimit[] = [
 /** Registration costs a password hash: its own low limit per client address, after the default. */
 const REGISTER_LIMITS: RouteRateLimit[] = [{ policy: 'default' }, { policy: 'register', key: byAddress }];
 
-export const userRoutes: ServicePlugin = async (app, ctx) => {
+export const userRoutes: ServicePlugin = async (app, host) => {
+  // The user service's tables, through its own role, whichever process hosts these routes.
+  const ctx = host.as('user');
   app.post(
     '/api/users',
     { schema: registerSchema, config: { rateLimit: REGISTER_LIMITS } },

@@ -4,15 +4,18 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FLEET_NAMES, type FleetName } from '../../lib/config';
 import { BUNDLE_ENTRY, BUNDLE_LAUNCHER, bundleFleet } from '../../lib/deploy/bundle';
+import { DATA_OWNERS } from '../../services/platform/ownership';
 
 jest.setTimeout(60_000);
 
-test.each([...FLEET_NAMES])('%s: one bundled file, the migrations and the launcher, no node_modules', (fleet) => {
+test.each([...FLEET_NAMES])('%s: one bundled file, every service\'s migrations and the launcher, no node_modules', (fleet) => {
   const dir = bundleFleet(fleet);
-  expect(readdirSync(dir).sort()).toEqual(['app', BUNDLE_LAUNCHER, 'migrations'].sort());
+  expect(readdirSync(dir).sort()).toEqual(['app', BUNDLE_LAUNCHER, ...DATA_OWNERS].sort());
   expect(readdirSync(join(dir, 'app'))).toEqual(['main.js']);
-  const migrations = readdirSync(join(dir, 'migrations'));
-  expect(migrations).toEqual(readdirSync(join(__dirname, '..', '..', 'services', 'migrations')).filter((f) => f.endsWith('.sql')).sort());
+  for (const service of DATA_OWNERS) {
+    const migrations = readdirSync(join(dir, service, 'migrations'));
+    expect(migrations).toEqual(readdirSync(join(__dirname, '..', '..', 'services', service, 'migrations')).filter((f) => f.endsWith('.sql')).sort());
+  }
   const code = readFileSync(join(dir, BUNDLE_ENTRY), 'utf8');
   // Dependencies are inlined: nothing is left for require() to find in node_modules.
   expect(code).not.toMatch(/require\("(fastify|pg|ioredis|jose|pino|@aws-sdk\/client-sqs)"\)/);

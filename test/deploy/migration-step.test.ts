@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUNDLE_ENTRY, bundleMigrationStep, MIGRATION_STEP_HANDLER } from '../../lib/deploy/bundle';
-import { listMigrations } from '../../services/platform/migrate';
+import { MIGRATION_FOLDERS, migrationIds } from '../../services/platform/migrate';
 import { createTestDatabase, type TestDatabase } from '../../services/test-support/testing';
 import { needsRealEngine } from '../../services/test-support/engines';
 
@@ -21,7 +21,8 @@ const step = require(join(bundleDir, BUNDLE_ENTRY)) as MigrationStep;
 test('the bundle exports the handler the function names, next to every migration', () => {
   expect(MIGRATION_STEP_HANDLER).toBe(`${BUNDLE_ENTRY.replace(/\.js$/, '')}.handler`);
   expect(typeof step.handler).toBe('function');
-  expect(listMigrations(join(bundleDir, 'migrations')).map((m) => m.version)).toEqual(listMigrations().map((m) => m.version));
+  const bundled = MIGRATION_FOLDERS.map(({ owner }) => ({ owner, dir: join(bundleDir, owner, 'migrations') }));
+  expect(migrationIds(bundled)).toEqual(migrationIds());
 });
 
 needsRealEngine('postgres', 'the step opens its own session alongside the pool; PGlite has one session for every connection')('on an empty database', () => {
@@ -34,11 +35,15 @@ needsRealEngine('postgres', 'the step opens its own session alongside the pool; 
   });
 
   test('applies every bundled migration, then finds nothing to do', async () => {
-    const all = listMigrations().map((m) => m.version);
+    const all = migrationIds();
     expect(await step.runMigrationStep({ DATABASE_URL: t.url })).toEqual({ applied: all });
     expect(await step.runMigrationStep({ DATABASE_URL: t.url })).toEqual({ applied: [] });
-    const { rows } = await t.db.writer.query<{ version: string }>('SELECT version FROM schema_migrations ORDER BY version');
-    expect(rows.map((r) => r.version)).toEqual(all);
+    const { rows } = await t.db.writer.query<{ version: string }>(
+      `SELECT 'user/' || version AS version FROM user_service.schema_migrations
+       UNION ALL SELECT 'order/' || version FROM order_service.schema_migrations
+       UNION ALL SELECT 'payment/' || version FROM payment_service.schema_migrations ORDER BY 1`,
+    );
+    expect(rows.map((r) => r.version)).toEqual([...all].sort());
   });
 });
 

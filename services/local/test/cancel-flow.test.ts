@@ -42,6 +42,7 @@ const startOrderEventsRelay = () =>
   running.push(
     startOutboxRelay({
       pool: service.ctx.db.writer,
+      outbox: 'order',
       sqs: service.ctx.sqs,
       topic: ORDER_PLACED,
       queueUrl: queues.orderPlaced.queueUrl,
@@ -105,14 +106,14 @@ describe('cancel vs payment, end to end', () => {
     );
 
     // SQS delivers the cancel again: still one refund.
-    const { rows } = await writer().query(`SELECT payload FROM outbox WHERE payload->>'type' = 'order-cancelled' AND payload->>'orderId' = $1`, [orderId]);
+    const { rows } = await writer().query(`SELECT payload FROM order_service.outbox WHERE payload->>'type' = 'order-cancelled' AND payload->>'orderId' = $1`, [orderId]);
     await emulator.sqs.send(new SendMessageCommand({ QueueUrl: queues.orderPlaced.queueUrl, MessageBody: JSON.stringify(rows[0].payload) }));
     expect(await eventually(() => queueIsDrained(emulator, queues.orderPlaced.queueUrl), Boolean)).toBe(true);
 
     // Now the SUCCEEDED result reaches the order worker: the CANCELLED order and its released stock stay as they are.
     startOrderWorker();
     expect(await eventually(() => queueIsDrained(emulator, queues.paymentResult.queueUrl), Boolean)).toBe(true);
-    expect(await countRows(writer(), `SELECT 1 FROM outbox WHERE topic = 'payment-result' AND payload->>'orderId' = $1 AND sent_at IS NOT NULL`, [orderId])).toBe(1);
+    expect(await countRows(writer(), `SELECT 1 FROM payment_service.outbox WHERE topic = 'payment-result' AND payload->>'orderId' = $1 AND sent_at IS NOT NULL`, [orderId])).toBe(1);
     expect(await orderStatus(orderId, auth)).toBe('CANCELLED');
     expect(await stockOf(writer(), product.id)).toBe(5);
     expect(await ledger(orderId)).toEqual({ charges: 1, refunds: 1 });
@@ -128,7 +129,7 @@ describe('cancel vs payment, end to end', () => {
     await cancel(orderId, auth);
     expect(await stockOf(writer(), product.id)).toBe(5);
     await eventually(
-      () => countRows(writer(), `SELECT 1 FROM outbox WHERE topic = 'order-placed' AND payload->>'orderId' = $1 AND sent_at IS NULL`, [orderId]),
+      () => countRows(writer(), `SELECT 1 FROM order_service.outbox WHERE topic = 'order-placed' AND payload->>'orderId' = $1 AND sent_at IS NULL`, [orderId]),
       (pending) => pending === 0,
     );
 

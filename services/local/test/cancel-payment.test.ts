@@ -79,7 +79,7 @@ describe('a cancel that comes before the charge', () => {
     expect(recorded).toBe(false);
     expect(payment.status).toBe('CANCELLED');
     expect(await chargesOf(placed.orderId)).toBe(0);
-    expect(await countRows(testDb.db.writer, `SELECT 1 FROM outbox WHERE payload->>'orderId' = $1`, [placed.orderId])).toBe(0);
+    expect(await countRows(testDb.db.writer, `SELECT 1 FROM payment_service.outbox WHERE payload->>'orderId' = $1`, [placed.orderId])).toBe(0);
   });
 
   it('never charges a PENDING payment whose charge had not started (a delivery died before calling the provider)', async () => {
@@ -108,7 +108,7 @@ describe('an order cancelled while its order-placed event waited in the queue', 
     const userId = randomUUID();
     const { order } = await placeOrder(testDb.db, { userId, idempotencyKey: randomUUID(), items: [{ productId: product.id, quantity: 1 }] });
     await cancelOrder(testDb.db, { userId, orderId: order.id });
-    const events = await testDb.db.writer.query(`SELECT payload FROM outbox WHERE topic = 'order-placed' AND payload->>'orderId' = $1 ORDER BY id`, [
+    const events = await testDb.db.writer.query(`SELECT payload FROM order_service.outbox WHERE topic = 'order-placed' AND payload->>'orderId' = $1 ORDER BY id`, [
       order.id,
     ]);
     const [placed, cancelled] = events.rows.map((row) => row.payload);
@@ -164,7 +164,7 @@ describe('a cancel that comes after the charge', () => {
     expect(await refundsOf(placed.orderId)).toBe(1);
     // The result is still published (the charge happened); the order worker ignores it for a CANCELLED order.
     expect(
-      await countRows(testDb.db.writer, `SELECT 1 FROM outbox WHERE topic = 'payment-result' AND payload->>'orderId' = $1`, [placed.orderId]),
+      await countRows(testDb.db.writer, `SELECT 1 FROM payment_service.outbox WHERE topic = 'payment-result' AND payload->>'orderId' = $1`, [placed.orderId]),
     ).toBe(1);
   });
 

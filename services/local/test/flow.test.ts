@@ -89,14 +89,14 @@ describe('order -> payment -> order', () => {
     const product = await addProduct(writer(), { priceCents: 700, stock: 5 });
     const { order, auth } = await placeOrder(product.id, 1);
     // The very event the relay publishes, sent again as SQS's at-least-once delivery may.
-    const { rows } = await writer().query(`SELECT payload FROM outbox WHERE topic = 'order-placed' AND payload->>'orderId' = $1`, [
+    const { rows } = await writer().query(`SELECT payload FROM order_service.outbox WHERE topic = 'order-placed' AND payload->>'orderId' = $1`, [
       order.id,
     ]);
     await emulator.sqs.send(new SendMessageCommand({ QueueUrl: queues.orderPlaced.queueUrl, MessageBody: JSON.stringify(rows[0].payload) }));
 
     expect(await settledOrder(order.id, auth)).toMatchObject({ status: 'PAID' });
     const sent = await eventually(
-      () => countRows(writer(), `SELECT 1 FROM outbox WHERE topic = 'order-placed' AND sent_at IS NULL`),
+      () => countRows(writer(), `SELECT 1 FROM order_service.outbox WHERE topic = 'order-placed' AND sent_at IS NULL`),
       (pending) => pending === 0,
     );
     expect(sent).toBe(0);
@@ -108,7 +108,7 @@ describe('order -> payment -> order', () => {
     expect(await countRows(writer(), 'SELECT 1 FROM payments WHERE order_id = $1', [order.id])).toBe(1);
     expect(await countRows(writer(), `SELECT 1 FROM sandbox_charges WHERE idempotency_key = $1`, [`order-${order.id}`])).toBe(1);
     expect(
-      await countRows(writer(), `SELECT 1 FROM outbox WHERE topic = 'payment-result' AND payload->>'orderId' = $1`, [order.id]),
+      await countRows(writer(), `SELECT 1 FROM payment_service.outbox WHERE topic = 'payment-result' AND payload->>'orderId' = $1`, [order.id]),
     ).toBe(1);
   });
 

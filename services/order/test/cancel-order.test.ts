@@ -44,7 +44,7 @@ function cancel(orderId: string, headers: Record<string, string>, payload?: unkn
 
 const cancelledEvents = (orderId: string) =>
   writer().query<{ topic: string; payload: Record<string, unknown> }>(
-    `SELECT topic, payload FROM outbox WHERE payload->>'type' = 'order-cancelled' AND payload->>'orderId' = $1`,
+    `SELECT topic, payload FROM order_service.outbox WHERE payload->>'type' = 'order-cancelled' AND payload->>'orderId' = $1`,
     [orderId],
   );
 
@@ -221,7 +221,7 @@ describe('a payment result arriving after the cancel', () => {
         }
         // Released by the cancel or by the failed payment, never by both.
         expect(await stockOf(writer(), productId)).toBe(status === 'PAID' ? 7 : 10);
-        expect(await countRows(writer(), `SELECT 1 FROM outbox WHERE payload->>'type' = 'order-cancelled' AND payload->>'orderId' = $1`, [orderId])).toBe(
+        expect(await countRows(writer(), `SELECT 1 FROM order_service.outbox WHERE payload->>'type' = 'order-cancelled' AND payload->>'orderId' = $1`, [orderId])).toBe(
           status === 'CANCELLED' ? 1 : 0,
         );
       }

@@ -354,7 +354,7 @@ describe('POST /api/orders', () => {
     expect(new Set(responses.map((r) => r.body)).size).toBe(1);
     const orderId = responses[0].json().id;
     expect(await countRows(writer(), 'SELECT 1 FROM orders WHERE id = $1', [orderId])).toBe(1);
-    expect(await countRows(writer(), `SELECT 1 FROM outbox WHERE payload->>'orderId' = $1`, [orderId])).toBe(1);
+    expect(await countRows(writer(), `SELECT 1 FROM order_service.outbox WHERE payload->>'orderId' = $1`, [orderId])).toBe(1);
     expect(await stockOf(writer(), product.id)).toBe(98);
   });
 

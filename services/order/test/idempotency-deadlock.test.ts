@@ -5,12 +5,12 @@
 //
 // The interleavings are forced, not hoped for: a test-only trigger holds a batch just before it claims
 // a marked key until the test lets it go, and pg_stat_activity tells when a backend is waiting.
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { AppError } from '../../platform/errors';
-import { listMigrations, MIGRATIONS_DIR, migrate } from '../../platform/migrate';
+import { migrate, migrationsDir } from '../../platform/migrate';
 import { createTestDatabase, needsRealEngine, type TestDatabase, countRows } from '../../test-support/testing';
 import { placeOrder } from '../use-cases/place-order';
 import { addProduct, newUserId } from './fixtures';
@@ -23,16 +23,17 @@ const PAUSE_LOCK = 4_242;
 const PAUSE_HASH = 'pause-before-claim';
 
 const PAUSE_TRIGGER_SQL = `
-  CREATE FUNCTION test_pause_before_claim() RETURNS trigger LANGUAGE plpgsql AS $$
+  CREATE FUNCTION order_service.test_pause_before_claim() RETURNS trigger LANGUAGE plpgsql AS $$
   BEGIN
     IF NEW.request_hash = '${PAUSE_HASH}' THEN PERFORM pg_advisory_xact_lock_shared(${PAUSE_LOCK}); END IF;
     RETURN NEW;
   END $$;
-  CREATE TRIGGER test_pause_before_claim BEFORE INSERT ON order_idempotency_keys
-    FOR EACH ROW EXECUTE FUNCTION test_pause_before_claim();`;
+  CREATE TRIGGER test_pause_before_claim BEFORE INSERT ON order_service.order_idempotency_keys
+    FOR EACH ROW EXECUTE FUNCTION order_service.test_pause_before_claim();`;
 
+/** A session of its own on the order service's schema (as the admin: these tests are about locks, not rights). */
 async function connect(url: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url });
+  const client = new pg.Client({ connectionString: url, options: '-c search_path=order_service' });
   await client.connect();
   return client;
 }
@@ -52,15 +53,15 @@ async function waitForLockWait(observer: pg.Client, pid: number, lockType: 'advi
   }
 }
 
-/** A test database with the migrations up to and including `lastVersion` only. */
-async function databaseMigratedThrough(lastVersion: string): Promise<TestDatabase> {
+/** A test database whose surge_place_orders is the one shared migration 006 defined (keys claimed in batch order). */
+async function databaseClaimingInBatchOrder(): Promise<TestDatabase> {
   const dir = mkdtempSync(join(tmpdir(), 'surge-migrations-'));
   try {
-    for (const m of listMigrations().filter((m) => m.version <= lastVersion)) {
-      copyFileSync(join(MIGRATIONS_DIR, `${m.version}_${m.name}.sql`), join(dir, `${m.version}_${m.name}.sql`));
-    }
+    copyFileSync(join(migrationsDir('order'), '001_catalog_and_orders.sql'), join(dir, '001_catalog_and_orders.sql'));
+    const legacy = readFileSync(join(__dirname, '..', '..', 'platform', 'test', 'fixtures', 'legacy-migrations', '006_place_orders_in_batches.sql'), 'utf8');
+    writeFileSync(join(dir, '900_claim_in_batch_order.sql'), legacy.replace('CREATE FUNCTION', 'CREATE OR REPLACE FUNCTION'));
     const database = await createTestDatabase({ migrated: false });
-    await migrate(database.db.writer, { dir });
+    await migrate(database.db.writer, { folders: [{ owner: 'order', dir }] });
     return database;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -108,7 +109,7 @@ needsRealEngine('postgres', 'deadlocks need overlapping transactions; embedded o
   });
 
   it('reproduces the deadlock on the function as migration 006 defined it (the scenario below is sensitive)', async () => {
-    const before = await databaseMigratedThrough('006');
+    const before = await databaseClaimingInBatchOrder();
     try {
       const { a, b } = await oppositeKeyOrders(before);
       expect([a, b].sort()).toEqual(['40P01', 'ok']);

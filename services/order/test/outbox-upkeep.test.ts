@@ -38,7 +38,7 @@ async function receiveAll(queueUrl: string, expected: number): Promise<string[]>
 async function outboxRow(topic: string, where: string): Promise<{ attempts: number; parked: boolean; sent: boolean; lastError: string | null }> {
   const { rows } = await testDb.db.writer.query(
     `SELECT attempts, parked_at IS NOT NULL AS parked, sent_at IS NOT NULL AS sent, last_error AS "lastError"
-       FROM outbox WHERE topic = $1 AND ${where}`,
+       FROM order_service.outbox WHERE topic = $1 AND ${where}`,
     [topic],
   );
   return rows[0];
@@ -46,7 +46,7 @@ async function outboxRow(topic: string, where: string): Promise<{ attempts: numb
 
 /** Relays until no row of the topic is left to send (all sent or parked), at most `passes` times. */
 async function relayPasses(options: Parameters<typeof relayOutboxBatch>[0], passes = 20): Promise<void> {
-  const unsettled = () => countRows(testDb.db.writer, 'SELECT 1 FROM outbox WHERE topic = $1 AND sent_at IS NULL AND parked_at IS NULL', [options.topic]);
+  const unsettled = () => countRows(testDb.db.writer, 'SELECT 1 FROM order_service.outbox WHERE topic = $1 AND sent_at IS NULL AND parked_at IS NULL', [options.topic]);
   for (let pass = 0; pass < passes && (await unsettled()) > 0; pass++) await relayOutboxBatch(options).catch(() => undefined);
 }
 
@@ -54,11 +54,11 @@ describe('parked outbox rows', () => {
   it('parks a row SQS refuses as too large after the maximum attempts, and relays every row behind it', async () => {
     const { queueUrl } = await sqsEmulator.createQueue('park-too-large');
     // Over SQS's 1 MiB limit: every batch holding it is refused whole (BatchRequestTooLong).
-    await enqueueEvent(testDb.db.writer, 'too-large', { n: -1, padding: 'x'.repeat(1_100_000) });
-    for (let i = 0; i < 12; i++) await enqueueEvent(testDb.db.writer, 'too-large', { n: i });
+    await enqueueEvent(testDb.db.writer, 'order', 'too-large', { n: -1, padding: 'x'.repeat(1_100_000) });
+    for (let i = 0; i < 12; i++) await enqueueEvent(testDb.db.writer, 'order', 'too-large', { n: i });
     const metrics = { count: jest.fn() };
 
-    await relayPasses({ pool: testDb.db.writer, sqs: sqsEmulator.sqs, topic: 'too-large', queueUrl, logger, metrics });
+    await relayPasses({ pool: testDb.db.writer, outbox: 'order', sqs: sqsEmulator.sqs, topic: 'too-large', queueUrl, logger, metrics });
 
     const bodies = await receiveAll(queueUrl, 12);
     expect(bodies.map((b) => JSON.parse(b).n).sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i));
@@ -71,14 +71,14 @@ describe('parked outbox rows', () => {
     expect(metrics.count).toHaveBeenCalledWith('OutboxRowsParked', { Topic: 'too-large' }, 1);
     expect(logger.error).toHaveBeenCalledWith(expect.objectContaining({ topic: 'too-large' }), expect.stringContaining('parked'));
     // Parked rows are never selected again: nothing is pending, nothing is sent.
-    expect(await relayOutboxBatch({ pool: testDb.db.writer, sqs: sqsEmulator.sqs, topic: 'too-large', queueUrl, logger })).toBe(0);
+    expect(await relayOutboxBatch({ pool: testDb.db.writer, outbox: 'order', sqs: sqsEmulator.sqs, topic: 'too-large', queueUrl, logger })).toBe(0);
   }, 30_000);
 
   it('parks an entry SQS rejects as the sender\'s fault, and never one SQS failed on its own side', async () => {
     const { queueUrl } = await sqsEmulator.createQueue('park-entry');
-    await enqueueEvent(testDb.db.writer, 'entry', { n: 0, kind: 'invalid' });
-    await enqueueEvent(testDb.db.writer, 'entry', { n: 1, kind: 'unlucky' });
-    await enqueueEvent(testDb.db.writer, 'entry', { n: 2, kind: 'fine' });
+    await enqueueEvent(testDb.db.writer, 'order', 'entry', { n: 0, kind: 'invalid' });
+    await enqueueEvent(testDb.db.writer, 'order', 'entry', { n: 1, kind: 'unlucky' });
+    await enqueueEvent(testDb.db.writer, 'order', 'entry', { n: 2, kind: 'fine' });
     // In front of the emulator: SQS answers the first entry with a sender fault (as for invalid
     // characters) and the second with its own fault (InternalError) on every send.
     const sqs = {
@@ -98,7 +98,7 @@ describe('parked outbox rows', () => {
     } as unknown as SQSClient;
 
     for (let pass = 0; pass < OUTBOX_MAX_ATTEMPTS + 3; pass++) {
-      await relayOutboxBatch({ pool: testDb.db.writer, sqs, topic: 'entry', queueUrl, logger });
+      await relayOutboxBatch({ pool: testDb.db.writer, outbox: 'order', sqs, topic: 'entry', queueUrl, logger });
     }
 
     expect(await outboxRow('entry', `payload->>'n' = '0'`)).toEqual({
@@ -112,7 +112,7 @@ describe('parked outbox rows', () => {
   });
 
   it('never parks rows while SQS is unreachable', async () => {
-    await enqueueEvent(testDb.db.writer, 'unreachable', { n: 0 });
+    await enqueueEvent(testDb.db.writer, 'order', 'unreachable', { n: 0 });
     const unreachable = new SQSClient({
       endpoint: 'http://127.0.0.1:9', // discard port: connection refused
       region: 'us-east-1',
@@ -121,7 +121,7 @@ describe('parked outbox rows', () => {
     });
     try {
       for (let pass = 0; pass < OUTBOX_MAX_ATTEMPTS + 2; pass++) {
-        await expect(relayOutboxBatch({ pool: testDb.db.writer, sqs: unreachable, topic: 'unreachable', queueUrl: 'http://127.0.0.1:9/q', logger })).rejects.toThrow();
+        await expect(relayOutboxBatch({ pool: testDb.db.writer, outbox: 'order', sqs: unreachable, topic: 'unreachable', queueUrl: 'http://127.0.0.1:9/q', logger })).rejects.toThrow();
       }
     } finally {
       unreachable.destroy();
@@ -134,7 +134,7 @@ describe('retention', () => {
   /** A row of `topic` sent `secondsAgo` ago (or pending / parked). */
   async function outboxRowSent(topic: string, state: { sentSecondsAgo?: number; parked?: boolean }): Promise<string> {
     const { rows } = await testDb.db.writer.query<{ id: string }>(
-      `INSERT INTO outbox (topic, payload, created_at, sent_at, parked_at)
+      `INSERT INTO order_service.outbox (topic, payload, created_at, sent_at, parked_at)
        VALUES ($1, '{}', now() - interval '3 days', now() - make_interval(secs => $2), CASE WHEN $3 THEN now() END) RETURNING id`,
       [topic, state.sentSecondsAgo ?? null, state.parked ?? false],
     );
@@ -149,10 +149,10 @@ describe('retention', () => {
     const parked = await outboxRowSent('retained', { parked: true });
     const otherTopic = await outboxRowSent('retained-other', { sentSecondsAgo: SENT_OUTBOX_RETENTION_SECONDS + 3600 });
     const remaining = async () =>
-      (await testDb.db.writer.query<{ id: string }>(`SELECT id FROM outbox WHERE topic LIKE 'retained%' ORDER BY id`)).rows.map((r) => r.id);
+      (await testDb.db.writer.query<{ id: string }>(`SELECT id FROM order_service.outbox WHERE topic LIKE 'retained%' ORDER BY id`)).rows.map((r) => r.id);
 
     // Two statements of two rows at most: four rows go, the oldest first.
-    const deleted = await deleteInBatches((limit) => deleteSentOutboxRows(testDb.db.writer, 'retained', SENT_OUTBOX_RETENTION_SECONDS, limit), {
+    const deleted = await deleteInBatches((limit) => deleteSentOutboxRows(testDb.db.writer, 'order', 'retained', SENT_OUTBOX_RETENTION_SECONDS, limit), {
       batchRows: 2,
       maxBatches: 2,
     });
@@ -163,7 +163,7 @@ describe('retention', () => {
     const batches: number[] = [];
     await deleteInBatches(
       async (limit) => {
-        const n = await deleteSentOutboxRows(testDb.db.writer, 'retained', SENT_OUTBOX_RETENTION_SECONDS, limit);
+        const n = await deleteSentOutboxRows(testDb.db.writer, 'order', 'retained', SENT_OUTBOX_RETENTION_SECONDS, limit);
         batches.push(n);
         return n;
       },
@@ -179,11 +179,11 @@ describe('retention', () => {
       await client.query('BEGIN');
       await client.query('SET LOCAL enable_seqscan = off');
       const { rows } = await client.query<{ 'QUERY PLAN': string }>(
-        `EXPLAIN SELECT id FROM outbox WHERE topic = 'x' AND sent_at IS NOT NULL AND sent_at < now() - make_interval(secs => 1)
+        `EXPLAIN SELECT id FROM order_service.outbox WHERE topic = 'x' AND sent_at IS NOT NULL AND sent_at < now() - make_interval(secs => 1)
           ORDER BY sent_at LIMIT 10 FOR UPDATE SKIP LOCKED`,
       );
       expect(rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/Index Scan using outbox_sent/);
-      const parked = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT count(*) FROM outbox WHERE topic = 'x' AND parked_at IS NOT NULL`);
+      const parked = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT count(*) FROM order_service.outbox WHERE topic = 'x' AND parked_at IS NOT NULL`);
       expect(parked.rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/outbox_parked/);
       const keys = await client.query<{ 'QUERY PLAN': string }>(
         `EXPLAIN SELECT user_id, key FROM order_idempotency_keys WHERE created_at < now() - make_interval(secs => 1) LIMIT 10`,
@@ -235,9 +235,9 @@ describe('the order worker\'s upkeep', () => {
     const { writer } = database.db;
     try {
       await writer.query(
-        `INSERT INTO outbox (topic, payload, sent_at) VALUES ('order-placed', '{}', now() - interval '25 hours'), ('order-placed', '{}', now() - interval '1 hour')`,
+        `INSERT INTO order_service.outbox (topic, payload, sent_at) VALUES ('order-placed', '{}', now() - interval '25 hours'), ('order-placed', '{}', now() - interval '1 hour')`,
       );
-      await writer.query(`INSERT INTO outbox (topic, payload, attempts, parked_at) VALUES ('order-placed', '{}', 5, now()), ('order-placed', '{}', 5, now())`);
+      await writer.query(`INSERT INTO order_service.outbox (topic, payload, attempts, parked_at) VALUES ('order-placed', '{}', 5, now()), ('order-placed', '{}', 5, now())`);
       await writer.query(
         `INSERT INTO order_idempotency_keys (user_id, key, request_hash, created_at)
          VALUES (gen_random_uuid(), 'expired', 'h', now() - interval '25 hours'), (gen_random_uuid(), 'recent', 'h', now())`,
@@ -246,7 +246,7 @@ describe('the order worker\'s upkeep', () => {
       try {
         const deadline = Date.now() + 10_000;
         while (
-          (await countRows(writer, `SELECT 1 FROM outbox WHERE sent_at < now() - interval '24 hours'`)) +
+          (await countRows(writer, `SELECT 1 FROM order_service.outbox WHERE sent_at < now() - interval '24 hours'`)) +
             (await countRows(writer, `SELECT 1 FROM order_idempotency_keys WHERE key = 'expired'`)) >
             0 ||
           !count.mock.calls.some(([name]) => name === 'OutboxParked')
@@ -257,7 +257,7 @@ describe('the order worker\'s upkeep', () => {
       } finally {
         await workers.stop();
       }
-      expect(await countRows(writer, `SELECT 1 FROM outbox WHERE topic = 'order-placed' AND sent_at IS NOT NULL`)).toBe(1);
+      expect(await countRows(writer, `SELECT 1 FROM order_service.outbox WHERE topic = 'order-placed' AND sent_at IS NOT NULL`)).toBe(1);
       expect(await countRows(writer, `SELECT 1 FROM order_idempotency_keys WHERE key = 'recent'`)).toBe(1);
       expect(count).toHaveBeenCalledWith('OutboxParked', { Topic: 'order-placed' }, 2);
     } finally {

@@ -30,18 +30,18 @@ async function receiveAll(queueUrl: string, expected: number): Promise<string[]>
 }
 
 const pendingOf = (topic: string) =>
-  countRows(testDb.db.writer, 'SELECT 1 FROM outbox WHERE topic = $1 AND sent_at IS NULL', [topic]);
+  countRows(testDb.db.writer, 'SELECT 1 FROM order_service.outbox WHERE topic = $1 AND sent_at IS NULL', [topic]);
 
 describe('outbox relay', () => {
   it('publishes each pending event of its topic and marks it sent, leaving other topics alone', async () => {
     const { queueUrl: url } = await sqsEmulator.createQueue('relay-basic');
-    for (let i = 0; i < 23; i++) await enqueueEvent(testDb.db.writer, 'basic', { n: i });
-    await enqueueEvent(testDb.db.writer, 'other-topic', { n: -1 });
+    for (let i = 0; i < 23; i++) await enqueueEvent(testDb.db.writer, 'order', 'basic', { n: i });
+    await enqueueEvent(testDb.db.writer, 'order', 'other-topic', { n: -1 });
 
     const sent: number[] = [];
-    for (let batch = await relayOutboxBatch({ pool: testDb.db.writer, sqs, topic: 'basic', queueUrl: url, logger }); batch > 0; ) {
+    for (let batch = await relayOutboxBatch({ pool: testDb.db.writer, outbox: 'order', sqs, topic: 'basic', queueUrl: url, logger }); batch > 0; ) {
       sent.push(batch);
-      batch = await relayOutboxBatch({ pool: testDb.db.writer, sqs, topic: 'basic', queueUrl: url, logger });
+      batch = await relayOutboxBatch({ pool: testDb.db.writer, outbox: 'order', sqs, topic: 'basic', queueUrl: url, logger });
     }
 
     expect(sent).toEqual([10, 10, 3]);
@@ -54,10 +54,10 @@ describe('outbox relay', () => {
   needsRealEngine('postgres', 'relays must overlap on SKIP LOCKED; embedded transactions never overlap')('relays on several instances', () => {
     it('never sends a row twice when relays on several instances run at once', async () => {
       const { queueUrl: url } = await sqsEmulator.createQueue('relay-parallel');
-      for (let i = 0; i < 60; i++) await enqueueEvent(testDb.db.writer, 'parallel', { n: i });
+      for (let i = 0; i < 60; i++) await enqueueEvent(testDb.db.writer, 'order', 'parallel', { n: i });
 
       const drain = async () => {
-        while ((await relayOutboxBatch({ pool: testDb.db.writer, sqs, topic: 'parallel', queueUrl: url, logger })) > 0);
+        while ((await relayOutboxBatch({ pool: testDb.db.writer, outbox: 'order', sqs, topic: 'parallel', queueUrl: url, logger })) > 0);
       };
       await Promise.all([drain(), drain(), drain()]);
 
@@ -70,7 +70,7 @@ describe('outbox relay', () => {
 
   it('keeps events pending while SQS is unreachable and publishes them once it answers again', async () => {
     const { queueUrl: url } = await sqsEmulator.createQueue('relay-outage');
-    for (let i = 0; i < 5; i++) await enqueueEvent(testDb.db.writer, 'outage', { n: i });
+    for (let i = 0; i < 5; i++) await enqueueEvent(testDb.db.writer, 'order', 'outage', { n: i });
     const unreachable = new SQSClient({
       endpoint: 'http://127.0.0.1:9', // discard port: connection refused
       region: 'us-east-1',
@@ -78,14 +78,14 @@ describe('outbox relay', () => {
       maxAttempts: 1,
     });
 
-    const failing = startOutboxRelay({ pool: testDb.db.writer, sqs: unreachable, topic: 'outage', queueUrl: url, logger, idleDelayMs: 20 });
+    const failing = startOutboxRelay({ pool: testDb.db.writer, outbox: 'order', sqs: unreachable, topic: 'outage', queueUrl: url, logger, idleDelayMs: 20 });
     await new Promise((resolve) => setTimeout(resolve, 300));
     await failing.stop();
     unreachable.destroy();
     expect(logger.error).toHaveBeenCalledWith(expect.objectContaining({ topic: 'outage' }), expect.stringContaining('relay failed'));
     expect(await pendingOf('outage')).toBe(5);
 
-    const relay = startOutboxRelay({ pool: testDb.db.writer, sqs, topic: 'outage', queueUrl: url, logger, idleDelayMs: 20 });
+    const relay = startOutboxRelay({ pool: testDb.db.writer, outbox: 'order', sqs, topic: 'outage', queueUrl: url, logger, idleDelayMs: 20 });
     const bodies = await receiveAll(url, 5);
     await relay.stop();
     expect(bodies).toHaveLength(5);

@@ -49,7 +49,7 @@ describe('placeOrder', () => {
     ]);
     expect(await stockOf(db.writer, kettle.id)).toBe(3);
     expect(await stockOf(db.writer, mug.id)).toBe(2);
-    const { rows: events } = await db.writer.query(`SELECT payload FROM outbox WHERE topic = 'order-placed'`);
+    const { rows: events } = await db.writer.query(`SELECT payload FROM order_service.outbox WHERE topic = 'order-placed'`);
     expect(events.map((e) => e.payload)).toContainEqual(
       expect.objectContaining({ type: 'order-placed', orderId: order.id, userId, totalCents: order.totalCents }),
     );
@@ -203,7 +203,7 @@ describe('placeOrder', () => {
     expect(rows.map((r) => r.id).sort()).toEqual([results[0], results[2]].sort());
     expect(new Set(rows.map((r) => r.tx)).size).toBe(1);
     expect(await countRows(db.writer, 'SELECT 1 FROM order_idempotency_keys WHERE user_id = ANY($1::uuid[])', [buyers])).toBe(2);
-    expect(await countRows(db.writer, `SELECT 1 FROM outbox WHERE payload->>'userId' = ANY($1::text[])`, [buyers])).toBe(2);
+    expect(await countRows(db.writer, `SELECT 1 FROM order_service.outbox WHERE payload->>'userId' = ANY($1::text[])`, [buyers])).toBe(2);
   });
 
   it('fails only the order the database refuses when a batch breaks on bad input', async () => {

@@ -44,7 +44,7 @@ export async function cancelOrder(
         occurredAt: new Date().toISOString(),
       };
       // The order-placed topic carries every order event for the payment worker (see services/contracts/events.ts).
-      await enqueueEvent(tx, ORDER_PLACED, event);
+      await enqueueEvent(tx, 'order', ORDER_PLACED, event);
     }
     const order = await findOrderOfUser(tx, orderId, userId);
     return { order: order!, replayed };

@@ -33,7 +33,7 @@ const chargesOf = (orderId: string) =>
   countRows(testDb.db.writer, `SELECT 1 FROM sandbox_charges WHERE idempotency_key = 'order-' || $1`, [orderId]);
 const paymentsOf = (orderId: string) => countRows(testDb.db.writer, 'SELECT 1 FROM payments WHERE order_id = $1', [orderId]);
 const resultEventsOf = (orderId: string) =>
-  countRows(testDb.db.writer, `SELECT 1 FROM outbox WHERE topic = 'payment-result' AND payload->>'orderId' = $1`, [orderId]);
+  countRows(testDb.db.writer, `SELECT 1 FROM payment_service.outbox WHERE topic = 'payment-result' AND payload->>'orderId' = $1`, [orderId]);
 
 describe('chargeOrder', () => {
   it('charges, records SUCCEEDED and enqueues one payment-result event', async () => {
@@ -44,7 +44,7 @@ describe('chargeOrder', () => {
     expect(payment).toMatchObject({ orderId: event.orderId, userId: event.userId, amountCents: 4_999, status: 'SUCCEEDED' });
     expect(payment.providerReference).toMatch(/^sbx_/);
     const { rows } = await testDb.db.writer.query(
-      `SELECT payload FROM outbox WHERE topic = 'payment-result' AND payload->>'orderId' = $1`,
+      `SELECT payload FROM payment_service.outbox WHERE topic = 'payment-result' AND payload->>'orderId' = $1`,
       [event.orderId],
     );
     expect(rows.map((r) => r.payload)).toEqual([
@@ -58,7 +58,7 @@ describe('chargeOrder', () => {
     const event = orderPlaced(1_213);
     const { payment } = await chargeOrder({ db: testDb.db, provider: sandbox }, event);
     expect(payment).toMatchObject({ status: 'DECLINED', declineReason: 'card_declined' });
-    const { rows } = await testDb.db.writer.query(`SELECT payload FROM outbox WHERE payload->>'orderId' = $1`, [
+    const { rows } = await testDb.db.writer.query(`SELECT payload FROM payment_service.outbox WHERE payload->>'orderId' = $1`, [
       event.orderId,
     ]);
     expect(rows[0].payload).toMatchObject({ outcome: 'DECLINED', declineReason: 'card_declined' });

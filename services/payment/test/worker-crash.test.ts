@@ -95,7 +95,7 @@ it('charges once when the worker dies between the charge and recording it', asyn
   expect(after).toEqual([{ status: 'SUCCEEDED', provider_reference: charge[0].reference }]);
   expect(await chargesOf()).toBe(1);
   expect(
-    await countRows(database.db.writer, `SELECT 1 FROM outbox WHERE topic = 'payment-result' AND payload->>'orderId' = $1`, [
+    await countRows(database.db.writer, `SELECT 1 FROM payment_service.outbox WHERE topic = 'payment-result' AND payload->>'orderId' = $1`, [
       event.orderId,
     ]),
   ).toBe(1);

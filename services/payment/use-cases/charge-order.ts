@@ -59,7 +59,7 @@ async function chargeAndRecord(deps: PaymentDeps, payment: Payment): Promise<boo
       ...(reason === undefined ? {} : { declineReason: reason }),
       occurredAt: new Date().toISOString(),
     };
-    await enqueueEvent(tx, PAYMENT_RESULT, event);
+    await enqueueEvent(tx, 'payment', PAYMENT_RESULT, event);
     return true;
   });
 }

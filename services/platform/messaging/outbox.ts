@@ -5,6 +5,9 @@
 // OUTBOX_MAX_ATTEMPTS refusals so it no longer holds up the rows behind it (docs/OPS.md says how to
 // inspect and re-queue parked rows). Sent rows are deleted after SENT_OUTBOX_RETENTION_SECONDS by the
 // worker's upkeep (./upkeep.ts), which also reports parked rows as the OutboxParked metric.
+// Each service has its own outbox table in its own schema (order_service.outbox, payment_service.outbox);
+// every function here names the service whose outbox it works on, and the table qualified, since both
+// are called `outbox`.
 // `startConsumerAndRelay` is how the order and payment workers run: one queue consumer, the relay of
 // the service's own outbox topic, and the upkeep.
 import { SendMessageBatchCommand, type SendMessageBatchResult, type SQSClient } from '@aws-sdk/client-sqs';
@@ -13,6 +16,7 @@ import type { Logger } from 'pino';
 import type { ServiceContext } from '../context';
 import { isDatabaseUnavailable, withTransaction, type Queryable } from '../db';
 import type { Metrics } from '../metrics';
+import { schemaOf, type DataOwner } from '../ownership';
 import { retryBackoff, startQueueWorker, type QueueWorkerOptions } from '../queue';
 import { deleteInBatches, startUpkeep, type UpkeepJob } from './upkeep';
 
@@ -28,14 +32,21 @@ export const SENT_OUTBOX_RETENTION_SECONDS = 24 * 3600;
 // nothing about the row, so it is not held against it: the relay backs off and retries it.
 const MESSAGE_FAULTS = new Set(['BatchRequestTooLong', 'InvalidMessageContents', 'InvalidParameterValue', 'MessageTooLong']);
 
-/** Adds an event to the outbox; call it inside the transaction that makes the event true. */
-export async function enqueueEvent(tx: Queryable, topic: string, payload: object): Promise<void> {
-  await tx.query('INSERT INTO outbox (topic, payload) VALUES ($1, $2)', [topic, JSON.stringify(payload)]);
+/** `owner`'s outbox table, schema-qualified. */
+export function outboxTable(owner: DataOwner): string {
+  return `${schemaOf(owner)}.outbox`;
+}
+
+/** Adds an event to `owner`'s outbox; call it inside the transaction that makes the event true. */
+export async function enqueueEvent(tx: Queryable, owner: DataOwner, topic: string, payload: object): Promise<void> {
+  await tx.query(`INSERT INTO ${outboxTable(owner)} (topic, payload) VALUES ($1, $2)`, [topic, JSON.stringify(payload)]);
 }
 
 export interface OutboxRelayOptions {
   /** Writer pool; the relay locks rows it publishes. */
   readonly pool: Pool;
+  /** The service whose outbox table holds the topic's rows. */
+  readonly outbox: DataOwner;
   readonly sqs: SQSClient;
   /** Outbox topic this relay publishes, e.g. `order-placed`. */
   readonly topic: string;
@@ -106,9 +117,10 @@ async function sendRows(opts: OutboxRelayOptions, rows: Row[]): Promise<SendOutc
 export async function relayOutboxBatch(opts: OutboxRelayOptions): Promise<number> {
   const batchSize = Math.min(opts.batchSize ?? 10, 10);
   const maxAttempts = opts.maxAttempts ?? OUTBOX_MAX_ATTEMPTS;
+  const outbox = outboxTable(opts.outbox);
   return withTransaction(opts.pool, async (tx) => {
     const pending = await tx.query<Row>(
-      `SELECT id, payload FROM outbox
+      `SELECT id, payload FROM ${outbox}
         WHERE topic = $1 AND sent_at IS NULL AND parked_at IS NULL
         ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`,
       [opts.topic, batchSize],
@@ -116,11 +128,11 @@ export async function relayOutboxBatch(opts: OutboxRelayOptions): Promise<number
     if (pending.rows.length === 0) return 0;
 
     const { sent, refused } = await sendRows(opts, pending.rows);
-    await tx.query('UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])', [sent]);
+    await tx.query(`UPDATE ${outbox} SET sent_at = now() WHERE id = ANY($1::bigint[])`, [sent]);
     if (refused.length > 0) {
       // Left pending (the next poll retries them) until parked.
       const { rows: judged } = await tx.query<{ id: string; attempts: number; parked: boolean; lastError: string }>(
-        `UPDATE outbox o SET attempts = o.attempts + 1, last_error = r.error,
+        `UPDATE ${outbox} o SET attempts = o.attempts + 1, last_error = r.error,
                 parked_at = CASE WHEN o.attempts + 1 >= $3 THEN now() END
            FROM unnest($1::bigint[], $2::text[]) AS r(id, error)
           WHERE o.id = r.id
@@ -183,10 +195,11 @@ export function startOutboxRelay(opts: OutboxRelayOptions): { stop(): Promise<vo
  * Deletes up to `limit` rows of `topic` sent more than `olderThanSeconds` ago, oldest first (index
  * outbox_sent); rows another instance is deleting are skipped. Returns how many it deleted.
  */
-export async function deleteSentOutboxRows(db: Queryable, topic: string, olderThanSeconds: number, limit: number): Promise<number> {
+export async function deleteSentOutboxRows(db: Queryable, owner: DataOwner, topic: string, olderThanSeconds: number, limit: number): Promise<number> {
+  const outbox = outboxTable(owner);
   const { rowCount } = await db.query(
-    `DELETE FROM outbox WHERE id IN (
-       SELECT id FROM outbox
+    `DELETE FROM ${outbox} WHERE id IN (
+       SELECT id FROM ${outbox}
         WHERE topic = $1 AND sent_at IS NOT NULL AND sent_at < now() - make_interval(secs => $2)
         ORDER BY sent_at LIMIT $3 FOR UPDATE SKIP LOCKED)`,
     [topic, olderThanSeconds, limit],
@@ -195,8 +208,8 @@ export async function deleteSentOutboxRows(db: Queryable, topic: string, olderTh
 }
 
 /** Rows of `topic` parked now (index outbox_parked). */
-export async function countParkedOutboxRows(db: Queryable, topic: string): Promise<number> {
-  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE topic = $1 AND parked_at IS NOT NULL', [topic]);
+export async function countParkedOutboxRows(db: Queryable, owner: DataOwner, topic: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${outboxTable(owner)} WHERE topic = $1 AND parked_at IS NOT NULL`, [topic]);
   return rows[0].n;
 }
 
@@ -207,6 +220,7 @@ export async function countParkedOutboxRows(db: Queryable, topic: string): Promi
  */
 export function outboxUpkeepJobs(opts: {
   pool: Pool;
+  outbox: DataOwner;
   topic: string;
   metrics: Pick<Metrics, 'count'>;
   /** @default SENT_OUTBOX_RETENTION_SECONDS (24 hours) */
@@ -218,13 +232,13 @@ export function outboxUpkeepJobs(opts: {
     {
       name: `delete sent ${opts.topic} outbox rows`,
       run: async () => {
-        const deleted = await deleteInBatches((limit) => deleteSentOutboxRows(opts.pool, opts.topic, retention, limit));
+        const deleted = await deleteInBatches((limit) => deleteSentOutboxRows(opts.pool, opts.outbox, opts.topic, retention, limit));
         opts.metrics.count('OutboxRowsDeleted', dimensions, deleted);
       },
     },
     {
       name: `count parked ${opts.topic} outbox rows`,
-      run: async () => opts.metrics.count('OutboxParked', dimensions, await countParkedOutboxRows(opts.pool, opts.topic)),
+      run: async () => opts.metrics.count('OutboxParked', dimensions, await countParkedOutboxRows(opts.pool, opts.outbox, opts.topic)),
     },
   ];
 }
@@ -251,7 +265,8 @@ export function requireQueueUrls(ctx: ServiceContext, worker: string): { orderPl
 
 /**
  * A service's worker: consumes one queue with `handle`, relays its own outbox topic and runs the upkeep
- * of that topic plus the service's own `upkeep` jobs; stop() stops the consumer first.
+ * of that topic plus the service's own `upkeep` jobs; stop() stops the consumer first. `ctx` is the
+ * service's own (`ctx.as(service)`): its pools, and its outbox table.
  */
 export function startConsumerAndRelay(
   ctx: ServiceContext,
@@ -262,6 +277,8 @@ export function startConsumerAndRelay(
     upkeep?: UpkeepJob[];
   },
 ): { stop(): Promise<void> } {
+  const owner = ctx.owner;
+  if (!owner) throw new Error(`the ${worker.consume.queueName} consumer needs its service's context (ctx.as(service)), not the process's`);
   const queue = ctx.config.queue;
   const consumer = startQueueWorker({
     visibilityTimeoutSeconds: queue.visibilityTimeoutSeconds,
@@ -283,6 +300,7 @@ export function startConsumerAndRelay(
   });
   const relay = startOutboxRelay({
     ...worker.relay,
+    outbox: owner,
     pool: ctx.db.writer,
     sqs: ctx.sqs,
     logger: ctx.logger,
@@ -290,7 +308,7 @@ export function startConsumerAndRelay(
     idleDelayMs: worker.relayIdleDelayMs,
   });
   const upkeep = startUpkeep({
-    jobs: [...outboxUpkeepJobs({ pool: ctx.db.writer, topic: worker.relay.topic, metrics: ctx.metrics }), ...(worker.upkeep ?? [])],
+    jobs: [...outboxUpkeepJobs({ pool: ctx.db.writer, outbox: owner, topic: worker.relay.topic, metrics: ctx.metrics }), ...(worker.upkeep ?? [])],
     logger: ctx.logger,
     intervalMs: worker.upkeepIntervalMs,
   });

@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDatabase, isDatabaseUnavailable, queryPrepared, withTransaction } from '../db';
-import { listMigrations, migrate } from '../migrate';
+import { listMigrations, migrate, migrationIds } from '../migrate';
+import { DATA_OWNERS, schemaOf } from '../ownership';
 import { createTestDatabase, freePort, needsRealEngine, type TestDatabase } from '../../test-support/testing';
 
 let t: TestDatabase;
@@ -16,10 +17,14 @@ afterAll(async () => {
 });
 
 describe('migrate', () => {
-  it('has applied every migration file once, in order', async () => {
-    const { rows } = await t.db.writer.query<{ version: string }>('SELECT version FROM schema_migrations ORDER BY version');
-    expect(rows.map((r) => r.version)).toEqual(listMigrations().map((m) => m.version));
-    expect(rows[0].version).toBe('001');
+  it('has applied every migration file once, in order, each recorded in its service schema', async () => {
+    const recorded: string[] = [];
+    for (const owner of DATA_OWNERS) {
+      const { rows } = await t.db.writer.query<{ version: string }>(`SELECT version FROM ${schemaOf(owner)}.schema_migrations ORDER BY version`);
+      recorded.push(...rows.map((r) => `${owner}/${r.version}`));
+      expect(rows[0].version).toBe('001');
+    }
+    expect(recorded).toEqual(migrationIds());
     expect(await migrate(t.db.writer)).toEqual([]);
   });
 
@@ -27,12 +32,14 @@ describe('migrate', () => {
     it('serialises concurrent runs and rolls back a failing migration', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'surge-migrations-'));
       writeFileSync(join(dir, '900_widgets.sql'), 'CREATE TABLE widgets (id int PRIMARY KEY);');
-      const results = await Promise.all([migrate(t.db.writer, { dir }), migrate(t.db.writer, { dir }), migrate(t.db.writer, { dir })]);
-      expect(results.flat()).toEqual(['900']);
+      const folders = [{ owner: 'order' as const, dir }];
+      const results = await Promise.all([migrate(t.db.writer, { folders }), migrate(t.db.writer, { folders }), migrate(t.db.writer, { folders })]);
+      expect(results.flat()).toEqual(['order/900']);
+      expect((await t.db.writer.query("SELECT to_regclass('order_service.widgets') AS t")).rows[0].t).toBe('order_service.widgets');
 
       writeFileSync(join(dir, '901_broken.sql'), 'CREATE TABLE gadgets (id int); SELECT no_such_function();');
-      await expect(migrate(t.db.writer, { dir })).rejects.toThrow(/migration 901_broken failed/);
-      const { rows } = await t.db.writer.query("SELECT to_regclass('gadgets') AS t");
+      await expect(migrate(t.db.writer, { folders })).rejects.toThrow(/migration order\/901_broken failed/);
+      const { rows } = await t.db.writer.query("SELECT to_regclass('order_service.gadgets') AS t");
       expect(rows[0].t).toBeNull();
     });
   });

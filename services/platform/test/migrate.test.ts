@@ -23,20 +23,21 @@ needsRealEngine('postgres', 'statement and lock timeouts need a real server with
       await t?.drop();
     });
 
+    // The order service's folder, made of `files`.
     const migrationsDir = (files: Record<string, string>) => {
       const dir = mkdtempSync(join(tmpdir(), 'surge-migrations-'));
       for (const [name, sql] of Object.entries(files)) writeFileSync(join(dir, name), sql);
-      return dir;
+      return [{ owner: 'order' as const, dir }];
     };
     const applied = async () =>
-      (await pool.query<{ version: string }>('SELECT version FROM schema_migrations ORDER BY version')).rows.map((r) => r.version);
+      (await pool.query<{ version: string }>('SELECT version FROM order_service.schema_migrations ORDER BY version')).rows.map((r) => r.version);
 
     it('a migration longer than the pool statement timeout succeeds, and the pool keeps its timeout', async () => {
       // The pool's own sessions would cancel this after 300 ms.
       await expect(pool.query('SELECT pg_sleep(0.6)')).rejects.toThrow(/statement timeout/);
-      const dir = migrationsDir({ '900_slow_backfill.sql': 'CREATE TABLE slow (id int); SELECT pg_sleep(0.6); INSERT INTO slow VALUES (1);' });
-      expect(await migrate(pool, { dir })).toEqual(['900']);
-      expect((await pool.query('SELECT count(*)::int AS n FROM slow')).rows[0].n).toBe(1);
+      const folders = migrationsDir({ '900_slow_backfill.sql': 'CREATE TABLE slow (id int); SELECT pg_sleep(0.6); INSERT INTO slow VALUES (1);' });
+      expect(await migrate(pool, { folders })).toEqual(['order/900']);
+      expect((await pool.query('SELECT count(*)::int AS n FROM order_service.slow')).rows[0].n).toBe(1);
       expect((await pool.query('SHOW statement_timeout')).rows[0].statement_timeout).toBe('300ms');
     });
 
@@ -45,22 +46,22 @@ needsRealEngine('postgres', 'statement and lock timeouts need a real server with
       await holder.connect();
       try {
         await holder.query('BEGIN');
-        await holder.query('LOCK TABLE slow IN ACCESS EXCLUSIVE MODE');
-        const dir = migrationsDir({
+        await holder.query('LOCK TABLE order_service.slow IN ACCESS EXCLUSIVE MODE');
+        const folders = migrationsDir({
           '900_slow_backfill.sql': 'SELECT 1;',
           '901_add_column.sql': 'CREATE TABLE side_effect (id int); ALTER TABLE slow ADD COLUMN note text;',
         });
         const log: string[] = [];
         const started = Date.now();
-        const failure = await migrate(pool, { dir, lockTimeoutMs: 200, lockAttempts: 3, lockRetryDelayMs: 50, log: (l) => log.push(l) }).catch((e) => e);
+        const failure = await migrate(pool, { folders, lockTimeoutMs: 200, lockAttempts: 3, lockRetryDelayMs: 50, log: (l) => log.push(l) }).catch((e) => e);
         expect(failure).toBeInstanceOf(MigrationLockTimeoutError);
-        expect(failure.message).toMatch(/migration 901_add_column could not take its locks within the 200 ms lock timeout on any of 3 attempts/);
+        expect(failure.message).toMatch(/migration order\/901_add_column could not take its locks within the 200 ms lock timeout on any of 3 attempts/);
         expect(failure.message).toMatch(/changed nothing/);
         expect(log.filter((l) => /locks not available/.test(l))).toHaveLength(2);
         // Three waits of ~200 ms plus 50 + 100 ms between them: bounded, not stuck behind the holder.
         expect(Date.now() - started).toBeLessThan(5000);
         expect(await applied()).toEqual(['900']);
-        expect((await pool.query("SELECT to_regclass('side_effect') AS t")).rows[0].t).toBeNull();
+        expect((await pool.query("SELECT to_regclass('order_service.side_effect') AS t")).rows[0].t).toBeNull();
       } finally {
         await holder.query('ROLLBACK');
         await holder.end();
@@ -71,11 +72,11 @@ needsRealEngine('postgres', 'statement and lock timeouts need a real server with
       const holder = new pg.Client({ connectionString: t.url });
       await holder.connect();
       await holder.query('BEGIN');
-      await holder.query('LOCK TABLE slow IN ACCESS EXCLUSIVE MODE');
-      const dir = migrationsDir({ '900_slow_backfill.sql': 'SELECT 1;', '901_add_column.sql': 'ALTER TABLE slow ADD COLUMN note text;' });
+      await holder.query('LOCK TABLE order_service.slow IN ACCESS EXCLUSIVE MODE');
+      const folders = migrationsDir({ '900_slow_backfill.sql': 'SELECT 1;', '901_add_column.sql': 'ALTER TABLE slow ADD COLUMN note text;' });
       const log: string[] = [];
       const run = migrate(pool, {
-        dir,
+        folders,
         lockTimeoutMs: 200,
         lockAttempts: 5,
         lockRetryDelayMs: 100,
@@ -85,15 +86,15 @@ needsRealEngine('postgres', 'statement and lock timeouts need a real server with
           if (/attempt 1 of 5/.test(l)) void holder.query('COMMIT').then(() => holder.end());
         },
       });
-      expect(await run).toEqual(['901']);
+      expect(await run).toEqual(['order/901']);
       expect(log.filter((l) => /locks not available/.test(l))).toHaveLength(1);
       expect(await applied()).toEqual(['900', '901']);
     });
 
     it('a failing statement is reported with the migration name and is not retried', async () => {
-      const dir = migrationsDir({ '900_slow_backfill.sql': 'SELECT 1;', '901_add_column.sql': 'SELECT 1;', '902_broken.sql': 'SELECT no_such_function();' });
+      const folders = migrationsDir({ '900_slow_backfill.sql': 'SELECT 1;', '901_add_column.sql': 'SELECT 1;', '902_broken.sql': 'SELECT no_such_function();' });
       const log: string[] = [];
-      await expect(migrate(pool, { dir, log: (l) => log.push(l) })).rejects.toThrow(/migration 902_broken failed: function no_such_function\(\) does not exist/);
+      await expect(migrate(pool, { folders, log: (l) => log.push(l) })).rejects.toThrow(/migration order\/902_broken failed: function no_such_function\(\) does not exist/);
       expect(log.filter((l) => /retrying/.test(l))).toEqual([]);
     });
   },
