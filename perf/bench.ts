@@ -24,6 +24,7 @@ import {
 import { catalogIds, orderRequest, pick } from './scenarios';
 import { BENCH_METHOD_VERSION, renderBenchmarksDoc } from './lib/bench-doc';
 import type { BenchResults, BenchRun } from './lib/bench-results';
+import { searchPathOption } from '../services/platform/ownership';
 
 const REPO = join(__dirname, '..');
 
@@ -92,7 +93,7 @@ const SERVICES = ['user', 'order', 'payment', 'worker'];
 
 /** One statement on its own connection (the bench's few bookkeeping queries). */
 async function queryOnce<R extends pg.QueryResultRow>(databaseUrl: string, sql: string, params: unknown[] = []): Promise<R[]> {
-  const client = new pg.Client({ connectionString: databaseUrl });
+  const client = new pg.Client({ connectionString: databaseUrl, options: searchPathOption() });
   await client.connect();
   try {
     return (await client.query<R>(sql, params)).rows;

@@ -195,7 +195,7 @@ export function renderBootScript(spec: BootScriptSpec): string {
     `install -d -m 0755 ${p.root} /etc/surge`,
     `install -d -m 0755 -o surge -g surge ${p.logDir}`,
     '',
-    '# The bundle: app/main.js, migrations/*.sql and the cluster launcher.',
+    '# The bundle: app/main.js, <service>/migrations/*.sql of every service and the cluster launcher.',
     `retry aws s3 cp --region ${spec.region} 's3://${spec.bundleBucket}/${spec.bundleKey}' ${p.root}/bundle.zip`,
     `rm -rf ${p.current}`,
     `unzip -q ${p.root}/bundle.zip -d ${p.current}`,

@@ -1,6 +1,7 @@
 // What every drill shares: its report (a verdict, named checks and figures), database look-ups that
 // decide whether accepted orders were kept exactly once and settled, and bounded waiting.
 import pg from 'pg';
+import { searchPathOption } from '../../services/platform/ownership';
 
 export interface DrillCheck {
   what: string;
@@ -51,7 +52,7 @@ export interface OrderLedger {
 
 /** What the database says about a set of accepted order ids. */
 export async function orderLedger(databaseUrl: string, orderIds: string[]): Promise<OrderLedger> {
-  const client = new pg.Client({ connectionString: databaseUrl });
+  const client = new pg.Client({ connectionString: databaseUrl, options: searchPathOption() });
   await client.connect();
   try {
     const { rows } = await client.query<{ status: string; n: string }>(

@@ -8,6 +8,7 @@ import { runLoad } from '../lib/load-run';
 import { mintBuyerTokens, RAISED_LIMITS, readProcessCpu, serviceEnv, startEngines, startServiceProcess, type ServiceProcess } from '../lib/stack';
 import { join } from 'node:path';
 import { acceptedOrders, report, waitForSettlement, type DrillReport } from './common';
+import { searchPathOption } from '../../services/platform/ownership';
 
 export interface FlashSaleOptions {
   units: number;
@@ -45,7 +46,7 @@ export async function flashSaleDrill(options: FlashSaleOptions): Promise<DrillRe
     services.push(await startServiceProcess('worker', env, entry('worker')));
 
     // SKU-000001 costs N.99, which the sandbox approves: no declines put stock back mid-sale.
-    const client = new pg.Client({ connectionString: engines.databaseUrl });
+    const client = new pg.Client({ connectionString: engines.databaseUrl, options: searchPathOption() });
     await client.connect();
     const productId = (
       await client.query<{ id: string }>("UPDATE products SET stock = $1 WHERE sku = 'SKU-000001' RETURNING id", [options.units])

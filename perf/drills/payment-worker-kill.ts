@@ -6,13 +6,14 @@ import { runLoad } from '../lib/load-run';
 import { mintBuyerTokens, RAISED_LIMITS, serviceEnv, startEngines, startServiceProcess, type ServiceProcess } from '../lib/stack';
 import { catalogIds, orderRequest, pick } from '../scenarios';
 import { acceptedOrders, report, waitForSettlement, waitUntil, type DrillReport } from './common';
+import { searchPathOption } from '../../services/platform/ownership';
 
 export async function paymentWorkerKillDrill(options: { orders?: number } = {}): Promise<DrillReport> {
   const orders = options.orders ?? 300;
   const engines = await startEngines({ products: 1000 });
   const env = serviceEnv(engines, { ...RAISED_LIMITS, PAYMENT_SANDBOX_LATENCY_MS: '400' });
   const running: ServiceProcess[] = [];
-  const client = new pg.Client({ connectionString: engines.databaseUrl });
+  const client = new pg.Client({ connectionString: engines.databaseUrl, options: searchPathOption() });
   try {
     const order = await startServiceProcess('order', env);
     running.push(order);

@@ -9,6 +9,7 @@ import pg from 'pg';
 import { moveDeadLetters } from '../lib/dead-letters';
 import { serviceEnv, startEngines, startServiceProcess } from '../lib/stack';
 import { report, waitUntil, type DrillReport } from './common';
+import { searchPathOption } from '../../services/platform/ownership';
 
 const MAX_RECEIVE_COUNT = 2;
 
@@ -32,7 +33,7 @@ export function emfMetricSum(log: string, metric: string, dimension?: [string, s
 export async function poisonMessageDrill(): Promise<DrillReport> {
   const engines = await startEngines({ products: 10, maxReceiveCount: MAX_RECEIVE_COUNT });
   const worker = await startServiceProcess('worker', serviceEnv(engines, { METRICS_FLUSH_MS: '1000' }));
-  const client = new pg.Client({ connectionString: engines.databaseUrl });
+  const client = new pg.Client({ connectionString: engines.databaseUrl, options: searchPathOption() });
   const { sqs, queueUrls } = engines;
   try {
     await client.connect();

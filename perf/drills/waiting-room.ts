@@ -16,6 +16,7 @@ import pg from 'pg';
 import { runLoad } from '../lib/load-run';
 import { mintBuyerTokens, RAISED_LIMITS, serviceEnv, startEngines, startServiceProcess, type ServiceProcess } from '../lib/stack';
 import { report, sleep, type DrillReport } from './common';
+import { searchPathOption } from '../../services/platform/ownership';
 
 export interface WaitingRoomDrillOptions {
   shoppers: number;
@@ -89,7 +90,7 @@ export async function waitingRoomDrill(options: WaitingRoomDrillOptions): Promis
   const loadAtStart = loadavg()[0].toFixed(1);
   const engines = await startEngines({ products: 100 });
   const services: ServiceProcess[] = [];
-  const db = new pg.Client({ connectionString: engines.databaseUrl });
+  const db = new pg.Client({ connectionString: engines.databaseUrl, options: searchPathOption() });
   await db.connect();
   try {
     // SKU-000001 and SKU-000002 cost N.99: both sales are of products the sandbox would approve.

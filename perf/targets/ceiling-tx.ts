@@ -4,11 +4,12 @@
 // outbox, rate limit) is measured against this.
 import { createServer } from 'node:http';
 import pg from 'pg';
+import { searchPathOption } from '../../services/platform/ownership';
 
 // idleTimeoutMillis 0: idle connections stay open between the bench's rounds. With pg's default (10 s)
 // the pool closed its backends while the other side of a round ran, and a backend that exits takes its
 // CPU time with it: the bench read less PostgreSQL CPU after a run than before it.
-const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DB_POOL_MAX ?? 10), idleTimeoutMillis: 0 });
+const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, options: searchPathOption(), max: Number(process.env.DB_POOL_MAX ?? 10), idleTimeoutMillis: 0 });
 const server = createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));

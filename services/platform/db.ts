@@ -2,7 +2,7 @@
 // a transaction helper, and the test that tells "the database is down" apart from a bad query.
 import pg from 'pg';
 import type { DatabaseConfig, DatabaseCredentials } from './config';
-import { ALL_SCHEMAS } from './ownership';
+import { searchPathOption } from './ownership';
 
 export interface Database {
   /** Writes, and reads that must see the caller's own writes. */
@@ -35,7 +35,7 @@ export function createDatabase(cfg: DatabaseConfig, options: DatabaseOptions = {
       // A runaway query should not hold a connection for longer than a request is worth.
       statement_timeout: 10000,
       // Set at connect, so every session of the pool resolves names in its owner's schema alone.
-      options: `-c search_path=${(cfg.searchPath ?? ALL_SCHEMAS).join(',')}`,
+      options: searchPathOption(cfg.searchPath),
       ssl: cfg.tls ? { rejectUnauthorized: true, ca: cfg.tls.ca } : undefined,
     });
     // Without a listener an idle connection's error (server restart, failover) crashes the process.

@@ -21,6 +21,14 @@ export function schemaOf(owner: DataOwner): string {
 export const ALL_SCHEMAS: readonly string[] = DATA_OWNERS.map(schemaOf);
 
 /**
+ * The connection's startup `options` (pg's ClientConfig.options) that set its search path: a one-off
+ * client of the configured login (tools, drills) passes the default, every service's schema.
+ */
+export function searchPathOption(schemas: readonly string[] = ALL_SCHEMAS): string {
+  return `-c search_path=${schemas.join(',')}`;
+}
+
+/**
  * The database configuration `owner`'s pools use: its schema alone on the search path and, where the
  * URLs carry the login (DATABASE_URL: local runs and tests), its role as the user. The roles have no
  * password locally (trust on 127.0.0.1), so the URL's password is dropped. With credentials from a

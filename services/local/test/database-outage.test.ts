@@ -32,6 +32,7 @@ import { orderRoutes } from '../../order/routes';
 import { startOrderWorkers } from '../../order/worker';
 import { startCheckoutLoad, statusCounts } from '../../order/test/checkout-load';
 import { addProduct } from '../../order/test/fixtures';
+import { searchPathOption } from '../../platform/ownership';
 
 jest.setTimeout(180_000);
 
@@ -99,7 +100,7 @@ needsRealEngine('postgres', 'it stops and starts its own PostgreSQL cluster')('w
   };
 
   it('stays live, answers 503 + Retry-After, recovers without a restart, dead-letters nothing and settles every accepted order', async () => {
-    const admin = new pg.Client({ connectionString: cluster.url });
+    const admin = new pg.Client({ connectionString: cluster.url, options: searchPathOption() });
     await admin.connect();
     const product = await addProduct(admin, { stock: 1_000_000 });
     await admin.end();
@@ -156,7 +157,7 @@ needsRealEngine('postgres', 'it stops and starts its own PostgreSQL cluster')('w
 
     // Nothing dead-lettered; every accepted order settles.
     const accepted = answers.filter((a) => a.status === 202).map((a) => a.orderId!);
-    const check = new pg.Client({ connectionString: cluster.url });
+    const check = new pg.Client({ connectionString: cluster.url, options: searchPathOption() });
     await check.connect();
     try {
       const settled = async () => {

@@ -94,7 +94,7 @@ it('starts cold with embedded engines, serves all services, and exits 0 on SIGTE
   runners.push(runner);
   const text = runner.output.join('\n');
   expect(text).toMatch(/engines: PGlite .*; fauxqs \(embedded SQS at http:\/\/127\.0\.0\.1:\d+\); in-memory cache and rate limiter/);
-  expect(text).toMatch(/applied migrations 001, 002, 003.*seeded 10000 products/);
+  expect(text).toMatch(/applied migrations user\/001, order\/001, .*payment\/001.*; seeded 10000 products/);
 
   const ready = await fetch(`${runner.baseUrl}/health/ready`);
   expect(ready.status).toBe(200);

@@ -26,6 +26,7 @@ import { orderRoutes } from '../../order/routes';
 import { startOrderWorkers } from '../../order/worker';
 import { startCheckoutLoad, statusCounts } from '../../order/test/checkout-load';
 import { addProduct } from '../../order/test/fixtures';
+import { searchPathOption } from '../../platform/ownership';
 
 jest.setTimeout(90_000);
 
@@ -61,7 +62,8 @@ needsRealEngine('postgres', 'it runs its own PostgreSQL cluster with password au
     cluster = await throwawayCluster();
     admin = new pg.Client({ connectionString: cluster.url });
     await admin.connect();
-    await admin.query(`CREATE ROLE ${ROLE} LOGIN PASSWORD '${OLD_PASSWORD}'`);
+    // Like RDS's master user, it may create roles: the migrations create the services'.
+    await admin.query(`CREATE ROLE ${ROLE} LOGIN CREATEROLE PASSWORD '${OLD_PASSWORD}'`);
     await admin.query(`ALTER DATABASE surge OWNER TO ${ROLE}`);
     const appUrl = `postgres://${ROLE}:${OLD_PASSWORD}@127.0.0.1:${cluster.port}/surge`;
     const asApp = createDatabase({ writerUrl: appUrl, readerUrl: appUrl, poolMax: 1 });
@@ -108,7 +110,7 @@ needsRealEngine('postgres', 'it runs its own PostgreSQL cluster with password au
   });
 
   it('serves checkouts without a 5xx once the secret holds the new password, and every accepted order settles', async () => {
-    const writer = new pg.Client({ connectionString: cluster.url });
+    const writer = new pg.Client({ connectionString: cluster.url, options: searchPathOption() });
     await writer.connect();
     const product = await addProduct(writer, { stock: 1_000_000 });
     await writer.end();
@@ -149,7 +151,7 @@ needsRealEngine('postgres', 'it runs its own PostgreSQL cluster with password au
     const accepted = answers.filter((a) => a.status === 202).map((a) => a.orderId!);
     const settled = async () => {
       const { rows } = await admin.query<{ n: string }>(
-        "SELECT count(*) AS n FROM orders WHERE id = ANY($1::uuid[]) AND status IN ('PAID', 'PAYMENT_FAILED')",
+        "SELECT count(*) AS n FROM order_service.orders WHERE id = ANY($1::uuid[]) AND status IN ('PAID', 'PAYMENT_FAILED')",
         [accepted],
       );
       return Number(rows[0].n);

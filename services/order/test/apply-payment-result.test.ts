@@ -7,6 +7,7 @@ import type { PaymentResultEvent } from '../../contracts/events';
 import { applyPaymentResult, UnknownOrderError } from '../use-cases/apply-payment-result';
 import { placeOrder } from '../use-cases/place-order';
 import { addProduct, newUserId, stockOf } from './fixtures';
+import { searchPathOption } from '../../platform/ownership';
 
 let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
 beforeAll(async () => {
@@ -72,7 +73,7 @@ describe('applyPaymentResult', () => {
         ],
       });
       // A batch of new orders holds the lower product, as it would while it locks its products in id order.
-      const batch = new pg.Client({ connectionString: testDb.url });
+      const batch = new pg.Client({ connectionString: testDb.url, options: searchPathOption() });
       await batch.connect();
       try {
         await batch.query('BEGIN');

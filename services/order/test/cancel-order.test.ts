@@ -81,7 +81,7 @@ describe('POST /api/orders/:id/cancel', () => {
     expect(rows).toEqual([
       {
         topic: 'order-placed', // the queue that carries every order event to the payment worker
-        payload: { type: 'order-cancelled', orderId, userId, totalCents: 4_500, currency: 'USD', occurredAt: expect.any(String) },
+        payload: { type: 'order-cancelled', version: 1, orderId, userId, totalCents: 4_500, currency: 'USD', occurredAt: expect.any(String) },
       },
     ]);
   });

@@ -6,6 +6,7 @@ import { AppError } from '../../platform/errors';
 import { createTestDatabase, needsRealEngine, countRows } from '../../test-support/testing';
 import { placeOrder } from '../use-cases/place-order';
 import { addProduct, newUserId, stockOf } from './fixtures';
+import { searchPathOption } from '../../platform/ownership';
 
 let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
 beforeAll(async () => {
@@ -251,7 +252,7 @@ describe('placeOrder', () => {
     it('keeps finding keys and products by index after the tables grew under plans cached while they were small', async () => {
       const { db } = testDb;
       const product = await addProduct(db.writer, { stock: 1_000 });
-      const client = new pg.Client({ connectionString: testDb.url });
+      const client = new pg.Client({ connectionString: testDb.url, options: searchPathOption() });
       await client.connect();
       try {
         const placeOne = () =>
