@@ -13,39 +13,18 @@
 // statement timeout is off and an explicit lock timeout is on instead. A DDL statement waiting for a
 // lock blocks every query queued behind it, so a migration that cannot get its locks quickly gives
 // up, rolls back and tries again a little later, rather than stalling the live fleets.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import pg from 'pg';
 import { loadDatabaseConfig } from './config';
 import { createDatabase } from './db';
+import { listMigrations, MIGRATION_FOLDERS, type Migration, type MigrationFolder } from './migration-files';
 import { createRoleSql, DATA_OWNERS, grantOwnershipSql, schemaOf, type DataOwner } from './ownership';
 import { hasSharedSchema, upgradeSharedSchema } from './ownership-upgrade';
-
-/** A service's migrations: the folder, next to its code (in a bundle: `<service>/migrations`). */
-export interface MigrationFolder {
-  readonly owner: DataOwner;
-  readonly dir: string;
-}
-
-/** Where `owner`'s migrations are: services/<service>/migrations, or `<service>/migrations` in a bundle. */
-export function migrationsDir(owner: DataOwner): string {
-  return join(__dirname, '..', owner, 'migrations');
-}
-
-/** Every service's folder, in the order they run. */
-export const MIGRATION_FOLDERS: readonly MigrationFolder[] = DATA_OWNERS.map((owner) => ({ owner, dir: migrationsDir(owner) }));
 
 // Any fixed 64-bit number works; this one is "surge" in ASCII.
 const MIGRATION_LOCK_ID = 0x7375726765;
 
 /** SQLSTATE lock_not_available: lock_timeout expired (or NOWAIT failed). */
 const LOCK_NOT_AVAILABLE = '55P03';
-
-export interface Migration {
-  version: string;
-  name: string;
-  sql: string;
-}
 
 export interface MigrateOptions {
   /** The folders to apply, in order. @default MIGRATION_FOLDERS */
@@ -78,26 +57,6 @@ export class MigrationLockTimeoutError extends Error {
   }
 }
 
-/** The migration files in `dir`, ordered by their three-digit version. */
-export function listMigrations(dir: string): Migration[] {
-  const migrations: Migration[] = [];
-  for (const file of readdirSync(dir).sort()) {
-    const match = /^(\d{3})_([a-z0-9_]+)\.sql$/.exec(file);
-    if (!match) {
-      if (file.endsWith('.sql')) throw new Error(`migration file ${file} is not named NNN_name.sql`);
-      continue;
-    }
-    if (migrations.some((m) => m.version === match[1])) throw new Error(`two migrations in ${dir} have version ${match[1]}`);
-    migrations.push({ version: match[1], name: match[2], sql: readFileSync(join(dir, file), 'utf8') });
-  }
-  return migrations;
-}
-
-/** Every migration of `folders` as migrate() reports it applied: `<service>/<version>`, in run order. */
-export function migrationIds(folders: readonly MigrationFolder[] = MIGRATION_FOLDERS): string[] {
-  return folders.flatMap((f) => listMigrations(f.dir).map((m) => `${f.owner}/${m.version}`));
-}
-
 /**
  * Applies the pending migrations; returns what it applied as `<service>/<version>` (empty when up to
  * date). `writer` gives the connection settings only: the migrations run on a new connection opened
@@ -119,7 +78,6 @@ export async function migrate(writer: pg.Pool, options: MigrateOptions = {}): Pr
         upgradeSharedSchema(client, {
           recordsTable: schemaMigrationsSql,
           apply: (owner, m) => applyInTransaction(client, owner, m),
-          migrations: (owner) => listMigrations(migrationsDir(owner)),
         }),
       );
       options.log?.('upgraded the shared schema: every table is in its service\'s schema');

@@ -9,7 +9,7 @@
 // payment-result outbox rows, which keep their ids.
 import type pg from 'pg';
 import { ORDER_PLACED, PAYMENT_RESULT } from '../contracts/events';
-import type { Migration } from './migrate';
+import { listMigrations, migrationsDir, type Migration } from './migration-files';
 import { DATA_OWNERS, grantOwnershipSql, schemaOf, type DataOwner } from './ownership';
 
 /** The shared migrations every deployment had applied before this upgrade (010 and 011 never existed). */
@@ -46,8 +46,6 @@ export interface UpgradeSteps {
   recordsTable(schema: string): string;
   /** Applies and records one migration of `owner` inside the current transaction. */
   apply(owner: DataOwner, migration: Migration): Promise<void>;
-  /** `owner`'s migration files. */
-  migrations(owner: DataOwner): Migration[];
 }
 
 /** The upgrade, inside the caller's transaction; throws (rolling it all back) when the database is not as expected. */
@@ -77,12 +75,12 @@ export async function upgradeSharedSchema(client: pg.ClientBase, steps: UpgradeS
     for (const fn of functions) await client.query(`ALTER FUNCTION public.${fn} SET SCHEMA ${schema}`);
     await client.query(steps.recordsTable(schema));
     // The service's 001 is what its shared migrations made; it counts as applied when the last of them was.
-    const first = steps.migrations(owner)[0];
+    const first = listMigrations(migrationsDir(owner))[0];
     const appliedAt = new Date(Math.max(...shared.filter((r) => sharedVersions.includes(r.version)).map((r) => r.appliedAt.getTime())));
     await client.query(`INSERT INTO ${schema}.schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`, [first.version, first.name, appliedAt]);
   }
 
-  const outbox = steps.migrations('payment').find((m) => m.version === PAYMENT_OUTBOX.version && m.name === PAYMENT_OUTBOX.name);
+  const outbox = listMigrations(migrationsDir('payment')).find((m) => m.version === PAYMENT_OUTBOX.version && m.name === PAYMENT_OUTBOX.name);
   if (!outbox) throw new Error(`services/payment/migrations has no ${PAYMENT_OUTBOX.version}_${PAYMENT_OUTBOX.name}.sql, which the upgrade runs`);
   await steps.apply('payment', outbox);
   for (const [topic, owner] of Object.entries(TOPIC_OWNERS)) {

@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUNDLE_ENTRY, bundleMigrationStep, MIGRATION_STEP_HANDLER } from '../../lib/deploy/bundle';
-import { MIGRATION_FOLDERS, migrationIds } from '../../services/platform/migrate';
+import { MIGRATION_FOLDERS, migrationIds } from '../../services/platform/migration-files';
 import { createTestDatabase, type TestDatabase } from '../../services/test-support/testing';
 import { needsRealEngine } from '../../services/test-support/engines';
 

@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDatabase, isDatabaseUnavailable, queryPrepared, withTransaction } from '../db';
-import { listMigrations, migrate, migrationIds } from '../migrate';
+import { migrate } from '../migrate';
+import { listMigrations, migrationIds } from '../migration-files';
 import { DATA_OWNERS, schemaOf } from '../ownership';
 import { createTestDatabase, freePort, needsRealEngine, type TestDatabase } from '../../test-support/testing';
 

@@ -149,7 +149,7 @@ needsRealEngine('postgres', 'roles are cluster-wide only on a real server')('rol
     } finally {
       cluster.destroy();
     }
-  });
+  }, 60_000);
 });
 
 async function firstColumn(t: TestDatabase, table: string): Promise<string> {

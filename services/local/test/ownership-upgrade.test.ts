@@ -12,12 +12,13 @@ import { placeOrder } from '../../order/use-cases/place-order';
 import { createSandboxProvider } from '../../payment/sandbox-provider';
 import { chargeOrder } from '../../payment/use-cases/charge-order';
 import { getProfile } from '../../user/use-cases/accounts';
-import { listMigrations, migrate } from '../migrate';
+import { migrate } from '../../platform/migrate';
+import { listMigrations } from '../../platform/migration-files';
 import { createTestDatabase, type TestDatabase } from '../../test-support/testing';
 
 jest.setTimeout(60_000);
 
-const LEGACY_DIR = join(__dirname, 'fixtures', 'legacy-migrations');
+const LEGACY_DIR = join(__dirname, '..', '..', 'platform', 'test', 'fixtures', 'legacy-migrations');
 
 /** The shared migrations through `lastVersion`, applied and recorded as the old runner did. */
 async function buildLegacyDatabase(writer: pg.Pool, lastVersion = '012'): Promise<void> {
