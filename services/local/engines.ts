@@ -17,7 +17,7 @@ export async function startEmbeddedPostgres(dataDir: string, maxConnections = 16
   mkdirSync(dataDir, { recursive: true });
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
-  // pg_trgm: the catalog's trigram index (migration 009) needs the extension loaded.
+  // pg_trgm: the catalog's trigram index (products_name_trgm) needs the extension loaded.
   const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
   const db = await PGlite.create({ dataDir, extensions: { pg_trgm } });
   // PGlite ignores the role and the search_path each pool connects with (one session for every

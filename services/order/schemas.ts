@@ -5,7 +5,7 @@ import { ErrorBody, errorResponse } from '../platform/openapi';
 
 const Uuid = Type.String({ format: 'uuid' });
 const Cursor = Type.String({ minLength: 1, maxLength: 512, description: 'nextCursor of the previous page' });
-/** The shortest catalog search: a trigram (products_name_trgm, migration 009) needs 3 characters. */
+/** The shortest catalog search: a trigram (products_name_trgm) needs 3 characters. */
 export const SEARCH_MIN_LENGTH = 3;
 
 const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'items per page' });

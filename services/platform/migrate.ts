@@ -16,7 +16,7 @@
 import pg from 'pg';
 import { loadDatabaseConfig } from './config';
 import { createDatabase } from './db';
-import { listMigrations, MIGRATION_FOLDERS, type Migration, type MigrationFolder } from './migration-files';
+import { listMigrations, MIGRATION_FOLDERS, migrationsTableSql, type Migration, type MigrationFolder } from './migration-files';
 import { createRoleSql, DATA_OWNERS, grantOwnershipSql, schemaOf, type DataOwner } from './ownership';
 import { hasSharedSchema, upgradeSharedSchema } from './ownership-upgrade';
 
@@ -75,17 +75,14 @@ export async function migrate(writer: pg.Pool, options: MigrateOptions = {}): Pr
     for (const owner of DATA_OWNERS) await client.query(createRoleSql(owner));
     if (await hasSharedSchema(client)) {
       await withLockRetries(client, 'ownership upgrade (tables from public to their services\' schemas)', options, () =>
-        upgradeSharedSchema(client, {
-          recordsTable: schemaMigrationsSql,
-          apply: (owner, m) => applyInTransaction(client, owner, m),
-        }),
+        upgradeSharedSchema(client, (owner, m) => applyInTransaction(client, owner, m)),
       );
       options.log?.('upgraded the shared schema: every table is in its service\'s schema');
     }
     const applied: string[] = [];
     for (const folder of folders) {
       const schema = schemaOf(folder.owner);
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}; ${schemaMigrationsSql(schema)}; ${grantOwnershipSql(folder.owner)}`);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}; ${migrationsTableSql(schema)}; ${grantOwnershipSql(folder.owner)}`);
       const done = new Set((await client.query<{ version: string }>(`SELECT version FROM ${schema}.schema_migrations`)).rows.map((r) => r.version));
       for (const m of folder.migrations) {
         if (done.has(m.version)) continue;
@@ -100,15 +97,6 @@ export async function migrate(writer: pg.Pool, options: MigrateOptions = {}): Pr
   } finally {
     await client.end().catch(() => undefined);
   }
-}
-
-/** The table of a schema's applied versions. */
-function schemaMigrationsSql(schema: string): string {
-  return `CREATE TABLE IF NOT EXISTS ${schema}.schema_migrations (
-    version    text PRIMARY KEY,
-    name       text NOT NULL,
-    applied_at timestamptz NOT NULL DEFAULT now()
-  )`;
 }
 
 /** The pool's connection settings without its session limits (statement_timeout and the like). */

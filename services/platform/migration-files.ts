@@ -1,6 +1,7 @@
 // The migration files: each service that owns tables keeps NNN_name.sql files in its own folder,
 // services/<service>/migrations (in a bundle: `<service>/migrations` next to `app/`, the same path
-// from the code), applied in version order by ./migrate.ts.
+// from the code), applied in version order by ./migrate.ts, which records them in the service schema's
+// schema_migrations table.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DATA_OWNERS, type DataOwner } from './ownership';
@@ -43,4 +44,13 @@ export function listMigrations(dir: string): Migration[] {
 /** Every migration of `folders` as migrate() reports it applied: `<service>/<version>`, in run order. */
 export function migrationIds(folders: readonly MigrationFolder[] = MIGRATION_FOLDERS): string[] {
   return folders.flatMap((f) => listMigrations(f.dir).map((m) => `${f.owner}/${m.version}`));
+}
+
+/** The table of a schema's applied versions, `<schema>.schema_migrations`, made if missing. */
+export function migrationsTableSql(schema: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${schema}.schema_migrations (
+    version    text PRIMARY KEY,
+    name       text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+  )`;
 }

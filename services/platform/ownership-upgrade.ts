@@ -9,7 +9,7 @@
 // payment-result outbox rows, which keep their ids.
 import type pg from 'pg';
 import { ORDER_PLACED, PAYMENT_RESULT } from '../contracts/events';
-import { listMigrations, migrationsDir, type Migration } from './migration-files';
+import { listMigrations, migrationsDir, migrationsTableSql, type Migration } from './migration-files';
 import { DATA_OWNERS, grantOwnershipSql, schemaOf, type DataOwner } from './ownership';
 
 /** The shared migrations every deployment had applied before this upgrade (010 and 011 never existed). */
@@ -41,15 +41,14 @@ export async function hasSharedSchema(client: pg.ClientBase): Promise<boolean> {
   return rows[0].shared;
 }
 
-export interface UpgradeSteps {
-  /** The CREATE TABLE IF NOT EXISTS of a schema's schema_migrations. */
-  recordsTable(schema: string): string;
-  /** Applies and records one migration of `owner` inside the current transaction. */
-  apply(owner: DataOwner, migration: Migration): Promise<void>;
-}
-
-/** The upgrade, inside the caller's transaction; throws (rolling it all back) when the database is not as expected. */
-export async function upgradeSharedSchema(client: pg.ClientBase, steps: UpgradeSteps): Promise<void> {
+/**
+ * The upgrade, inside the caller's transaction; throws (rolling it all back) when the database is not as
+ * expected. `apply` applies and records one migration of a service inside that transaction (migrate.ts).
+ */
+export async function upgradeSharedSchema(
+  client: pg.ClientBase,
+  apply: (owner: DataOwner, migration: Migration) => Promise<void>,
+): Promise<void> {
   const { rows: shared } = await client.query<{ version: string; appliedAt: Date }>(
     'SELECT version, applied_at AS "appliedAt" FROM public.schema_migrations ORDER BY version',
   );
@@ -73,7 +72,7 @@ export async function upgradeSharedSchema(client: pg.ClientBase, steps: UpgradeS
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     for (const table of tables) await client.query(`ALTER TABLE public.${table} SET SCHEMA ${schema}`);
     for (const fn of functions) await client.query(`ALTER FUNCTION public.${fn} SET SCHEMA ${schema}`);
-    await client.query(steps.recordsTable(schema));
+    await client.query(migrationsTableSql(schema));
     // The service's 001 is what its shared migrations made; it counts as applied when the last of them was.
     const first = listMigrations(migrationsDir(owner))[0];
     const appliedAt = new Date(Math.max(...shared.filter((r) => sharedVersions.includes(r.version)).map((r) => r.appliedAt.getTime())));
@@ -82,7 +81,7 @@ export async function upgradeSharedSchema(client: pg.ClientBase, steps: UpgradeS
 
   const outbox = listMigrations(migrationsDir('payment')).find((m) => m.version === PAYMENT_OUTBOX.version && m.name === PAYMENT_OUTBOX.name);
   if (!outbox) throw new Error(`services/payment/migrations has no ${PAYMENT_OUTBOX.version}_${PAYMENT_OUTBOX.name}.sql, which the upgrade runs`);
-  await steps.apply('payment', outbox);
+  await apply('payment', outbox);
   for (const [topic, owner] of Object.entries(TOPIC_OWNERS)) {
     if (owner === 'order') continue; // the shared outbox became the order service's
     const target = `${schemaOf(owner)}.outbox`;

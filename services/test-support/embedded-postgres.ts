@@ -31,7 +31,7 @@ export interface EmbeddedPostgres {
 export async function startEmbeddedPostgres(template?: Blob | File): Promise<EmbeddedPostgres & { db: PGlite }> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
-  // pg_trgm: the catalog's trigram index (migration 009) needs the extension loaded.
+  // pg_trgm: the catalog's trigram index (products_name_trgm) needs the extension loaded.
   const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
   const db = await PGlite.create({ ...(template ? { loadDataDir: template } : {}), extensions: { pg_trgm } });
   // The one session every connection shares ignores the search_path pools ask for at connect: every

@@ -17,7 +17,7 @@ interface Runner {
   startMs: number;
 }
 
-// The cold start seeds 10,000 products into PGlite with the catalog's trigram index (migration 009)
+// The cold start seeds 10,000 products into PGlite with the catalog's trigram index (products_name_trgm)
 // in place: about 9 s more than without it on the shared 2-core VM under load (10k inserts measured
 // 0.5-1.0 s without the index, 9.2 s with it), so the bound is 120 s, not 60 s.
 function startRunner(dataDir: string, timeoutMs = 120000): Promise<Runner> {

@@ -36,7 +36,7 @@ export interface ProductForOrder {
   currency: string;
 }
 
-// Placing orders: surge_place_orders (migrations 006, 007) decides and writes a batch of orders in one call -
+// Placing orders: surge_place_orders (order migrations/001, 002) decides and writes a batch of orders in one call -
 // one round trip, one transaction, one commit. Concurrent placements of one process share a batch
 // (group commit, ../../platform/batch): alone when the service is idle, up to ORDER_BATCH_MAX together
 // under load, when the orders that arrive while ORDERS_IN_FLIGHT batches are being written go in the
@@ -65,7 +65,7 @@ const PLACE_ORDERS_SQL = `SELECT batch_position AS position, order_response AS r
 const INPUT_ERROR_CLASSES = ['22', '23'];
 // A batch PostgreSQL aborted because it collided with another transaction (40P01 deadlock detected,
 // 40001 serialization failure) wrote nothing and blames no order: each is run again on its own. Keys
-// and products are locked in a fixed order (migration 007), so a batch does not deadlock another
+// and products are locked in a fixed order (order migrations/001), so a batch does not deadlock another
 // batch; this is for collisions with other writers.
 export const COLLISION_ERRORS = ['40P01', '40001'];
 
@@ -139,7 +139,7 @@ export async function productsForOrder(db: Queryable, productIds: string[]): Pro
 /**
  * The Idempotency-Keys (and users) of the orders holding the product, whatever their status (a replayed
  * key returns its stored response whatever became of the order), at most `limit`. By the index
- * order_items_by_product (migration 012), then primary keys.
+ * order_items_by_product, then primary keys.
  */
 export async function orderKeysOfProduct(db: Queryable, productId: string, limit: number): Promise<Array<{ userId: string; key: string }>> {
   const { rows } = await db.query<{ userId: string; key: string }>(

@@ -33,7 +33,7 @@ export const SEARCH_SQL = `SELECT ${PRODUCT_COLUMNS} FROM products
 /**
  * One page of products ordered by id, starting after `afterId`; `nameContains` filters by a
  * case-insensitive substring of the name, answered through the trigram index products_name_trgm
- * (migration 009) rather than a scan of the catalog.
+ * (products_name_trgm) rather than a scan of the catalog.
  */
 export async function listProducts(
   db: Queryable,

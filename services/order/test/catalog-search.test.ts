@@ -1,5 +1,5 @@
 // Catalog search (`GET /api/products?q=`) on the real PostgreSQL: the query uses the trigram index
-// of migration 009 instead of scanning the catalog, and a search shorter than a trigram is a 400
+// (order migrations/001) instead of scanning the catalog, and a search shorter than a trigram is a 400
 // naming the parameter.
 import { buildApp, type SurgeApp } from '../../platform/app';
 import type { ServiceContext } from '../../platform/context';

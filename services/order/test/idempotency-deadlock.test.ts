@@ -1,6 +1,6 @@
 // Deadlocks around Idempotency-Keys, against the real PostgreSQL (issue 14, item 9): two batches that
 // name the same (user, key) pairs in opposite orders must not deadlock (surge_place_orders claims keys
-// in one fixed order since migration 007), and a batch PostgreSQL aborts for a deadlock with another
+// in one fixed order since the shared migration 007), and a batch PostgreSQL aborts for a deadlock with another
 // writer is placed again order by order instead of failing every order with a 500.
 //
 // The interleavings are forced, not hoped for: a test-only trigger holds a batch just before it claims
