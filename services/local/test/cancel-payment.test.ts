@@ -19,7 +19,7 @@ let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
 let sandbox: PaymentProvider;
 beforeAll(async () => {
   testDb = await createTestDatabase();
-  sandbox = createSandboxProvider({ pool: testDb.db.writer, latencyMs: 10 });
+  sandbox = createSandboxProvider({ pool: testDb.as('payment').writer, latencyMs: 10 });
 });
 afterAll(async () => {
   await testDb?.drop();
@@ -43,7 +43,8 @@ function orderEvents(totalCents = 2_500): { placed: OrderPlacedEvent; cancelled:
   };
 }
 
-const deps = (provider: PaymentProvider = sandbox) => ({ db: testDb.db, provider });
+// The payment service's own role, as the worker connects.
+const deps = (provider: PaymentProvider = sandbox) => ({ db: testDb.as('payment'), provider });
 const chargesOf = (orderId: string) =>
   countRows(testDb.db.writer, `SELECT 1 FROM sandbox_charges WHERE idempotency_key = 'order-' || $1`, [orderId]);
 const refundsOf = (orderId: string) =>

@@ -18,7 +18,7 @@ afterAll(async () => {
 });
 
 async function pendingOrderOf(productId: string, quantity: number): Promise<string> {
-  const { order } = await placeOrder(testDb.db, {
+  const { order } = await placeOrder(testDb.as('order'), {
     userId: newUserId(),
     idempotencyKey: randomUUID(),
     items: [{ productId, quantity }],
@@ -41,8 +41,8 @@ describe('applyPaymentResult', () => {
   it('marks the order PAID once and keeps the stock taken', async () => {
     const product = await addProduct(testDb.db.writer, { stock: 5 });
     const orderId = await pendingOrderOf(product.id, 2);
-    expect(await applyPaymentResult(testDb.db, result(orderId, 'SUCCEEDED'))).toBe('settled');
-    expect(await applyPaymentResult(testDb.db, result(orderId, 'SUCCEEDED'))).toBe('already-settled');
+    expect(await applyPaymentResult(testDb.as('order'), result(orderId, 'SUCCEEDED'))).toBe('settled');
+    expect(await applyPaymentResult(testDb.as('order'), result(orderId, 'SUCCEEDED'))).toBe('already-settled');
     expect(await statusOf(orderId)).toBe('PAID');
     expect(await stockOf(testDb.db.writer, product.id)).toBe(3);
   });
@@ -50,21 +50,21 @@ describe('applyPaymentResult', () => {
   it('marks the order PAYMENT_FAILED and releases its stock exactly once, even when applied concurrently', async () => {
     const product = await addProduct(testDb.db.writer, { stock: 5 });
     const orderId = await pendingOrderOf(product.id, 2);
-    const outcomes = await Promise.all(Array.from({ length: 4 }, () => applyPaymentResult(testDb.db, result(orderId, 'DECLINED'))));
+    const outcomes = await Promise.all(Array.from({ length: 4 }, () => applyPaymentResult(testDb.as('order'), result(orderId, 'DECLINED'))));
     expect(outcomes.filter((o) => o === 'settled')).toHaveLength(1);
     expect(await statusOf(orderId)).toBe('PAYMENT_FAILED');
     expect(await stockOf(testDb.db.writer, product.id)).toBe(5);
   });
 
   it('throws for an order that does not exist, so the message ends in the DLQ', async () => {
-    await expect(applyPaymentResult(testDb.db, result(randomUUID(), 'SUCCEEDED'))).rejects.toBeInstanceOf(UnknownOrderError);
+    await expect(applyPaymentResult(testDb.as('order'), result(randomUUID(), 'SUCCEEDED'))).rejects.toBeInstanceOf(UnknownOrderError);
   });
 
   needsRealEngine('postgres', 'lock order matters only when transactions overlap; embedded ones never do')('overlapping transactions', () => {
     it('releases stock taking the product locks in id order, as placing orders does (no deadlock with a batch)', async () => {
       const [low, high] = (await Promise.all([addProduct(testDb.db.writer), addProduct(testDb.db.writer)])).sort((a, b) => (a.id < b.id ? -1 : 1));
       // The order's lines name the higher id first.
-      const { order } = await placeOrder(testDb.db, {
+      const { order } = await placeOrder(testDb.as('order'), {
         userId: newUserId(),
         idempotencyKey: randomUUID(),
         items: [
@@ -78,7 +78,7 @@ describe('applyPaymentResult', () => {
       try {
         await batch.query('BEGIN');
         await batch.query('SELECT 1 FROM products WHERE id = $1 FOR UPDATE', [low.id]);
-        const release = applyPaymentResult(testDb.db, result(order.id, 'DECLINED'));
+        const release = applyPaymentResult(testDb.as('order'), result(order.id, 'DECLINED'));
         // The release waits for the lower product...
         for (let waiting = 0; waiting === 0; ) {
           const { rows } = await batch.query<{ n: string }>(

@@ -33,7 +33,7 @@ describe('placeOrder', () => {
     const mug = await addProduct(db.writer, { priceCents: 799, stock: 3 });
     const userId = newUserId();
 
-    const { order, replayed } = await placeOrder(db, {
+    const { order, replayed } = await placeOrder(testDb.as('order'), {
       userId,
       idempotencyKey: 'k-1',
       items: [
@@ -78,14 +78,14 @@ describe('placeOrder', () => {
       ],
     };
 
-    await expectAppError(placeOrder(db, command), 409, new RegExp(`${scarce.id}.*Scarce lamp.*requested 2, available 1`));
+    await expectAppError(placeOrder(testDb.as('order'), command), 409, new RegExp(`${scarce.id}.*Scarce lamp.*requested 2, available 1`));
     expect(await stockOf(db.writer, plenty.id)).toBe(10);
     expect(await stockOf(db.writer, scarce.id)).toBe(1);
     expect(await countRows(db.writer, 'SELECT 1 FROM orders WHERE user_id = $1', [userId])).toBe(0);
 
     // The failed attempt was not remembered: the same key succeeds once stock is back.
     await db.writer.query('UPDATE products SET stock = 5 WHERE id = $1', [scarce.id]);
-    const { replayed } = await placeOrder(db, command);
+    const { replayed } = await placeOrder(testDb.as('order'), command);
     expect(replayed).toBe(false);
     expect(await stockOf(db.writer, scarce.id)).toBe(3);
   });
@@ -96,12 +96,12 @@ describe('placeOrder', () => {
     const userId = newUserId();
     const unknown = randomUUID();
     await expectAppError(
-      placeOrder(db, { userId, idempotencyKey: 'u', items: [{ productId: unknown, quantity: 1 }] }),
+      placeOrder(testDb.as('order'), { userId, idempotencyKey: 'u', items: [{ productId: unknown, quantity: 1 }] }),
       400,
       new RegExp(`product ${unknown} does not exist`),
     );
     await expectAppError(
-      placeOrder(db, {
+      placeOrder(testDb.as('order'), {
         userId,
         idempotencyKey: 'd',
         items: [
@@ -112,14 +112,14 @@ describe('placeOrder', () => {
       400,
       /more than once/,
     );
-    await expectAppError(placeOrder(db, { userId, idempotencyKey: 'e', items: [] }), 400, /at least one item/);
+    await expectAppError(placeOrder(testDb.as('order'), { userId, idempotencyKey: 'e', items: [] }), 400, /at least one item/);
     await expectAppError(
-      placeOrder(db, { userId, idempotencyKey: 'q', items: [{ productId: product.id, quantity: 0 }] }),
+      placeOrder(testDb.as('order'), { userId, idempotencyKey: 'q', items: [{ productId: product.id, quantity: 0 }] }),
       400,
       /quantity .* integer from 1 to 1000/,
     );
     await expectAppError(
-      placeOrder(db, { userId, idempotencyKey: 'f', items: [{ productId: product.id, quantity: 1.5 }] }),
+      placeOrder(testDb.as('order'), { userId, idempotencyKey: 'f', items: [{ productId: product.id, quantity: 1.5 }] }),
       400,
       /quantity .* integer from 1 to 1000/,
     );
@@ -132,18 +132,18 @@ describe('placeOrder', () => {
     const userId = newUserId();
     const items = [{ productId: product.id, quantity: 2 }];
 
-    const first = await placeOrder(db, { userId, idempotencyKey: 'same', items });
-    const again = await placeOrder(db, { userId, idempotencyKey: 'same', items: [{ productId: product.id.toUpperCase(), quantity: 2 }] });
+    const first = await placeOrder(testDb.as('order'), { userId, idempotencyKey: 'same', items });
+    const again = await placeOrder(testDb.as('order'), { userId, idempotencyKey: 'same', items: [{ productId: product.id.toUpperCase(), quantity: 2 }] });
     expect(again).toEqual({ order: first.order, replayed: true });
     expect(await stockOf(db.writer, product.id)).toBe(8);
 
     await expectAppError(
-      placeOrder(db, { userId, idempotencyKey: 'same', items: [{ productId: product.id, quantity: 3 }] }),
+      placeOrder(testDb.as('order'), { userId, idempotencyKey: 'same', items: [{ productId: product.id, quantity: 3 }] }),
       422,
       /Idempotency-Key .* different request body/,
     );
     // Keys are per user: another buyer's identical key is a new order.
-    const other = await placeOrder(db, { userId: newUserId(), idempotencyKey: 'same', items });
+    const other = await placeOrder(testDb.as('order'), { userId: newUserId(), idempotencyKey: 'same', items });
     expect(other.replayed).toBe(false);
     expect(other.order.id).not.toBe(first.order.id);
   });
@@ -155,7 +155,7 @@ describe('placeOrder', () => {
     const items = [{ productId: product.id, quantity: 1 }];
 
     const results = await Promise.all(
-      Array.from({ length: 50 }, () => placeOrder(db, { userId, idempotencyKey: 'burst', items })),
+      Array.from({ length: 50 }, () => placeOrder(testDb.as('order'), { userId, idempotencyKey: 'burst', items })),
     );
 
     expect(new Set(results.map((r) => JSON.stringify(r.order))).size).toBe(1);
@@ -171,7 +171,7 @@ describe('placeOrder', () => {
     const missing = randomUUID();
     const buyers = Array.from({ length: 5 }, newUserId);
     const attempt = (i: number, items: Array<{ productId: string; quantity: number }>) =>
-      placeOrder(db, { userId: buyers[i], idempotencyKey: `same-moment-${i}`, items }).then(
+      placeOrder(testDb.as('order'), { userId: buyers[i], idempotencyKey: `same-moment-${i}`, items }).then(
         ({ order }) => order.id,
         (err: AppError) => `${err.statusCode} ${err.message}`,
       );
@@ -213,9 +213,9 @@ describe('placeOrder', () => {
     const items = [{ productId: product.id, quantity: 1 }];
     // A user id that is not a uuid (no route lets one through) makes PostgreSQL refuse the whole call.
     const [good, bad, alsoGood] = await Promise.allSettled([
-      placeOrder(db, { userId: newUserId(), idempotencyKey: 'a', items }),
-      placeOrder(db, { userId: 'not-a-uuid', idempotencyKey: 'b', items }),
-      placeOrder(db, { userId: newUserId(), idempotencyKey: 'c', items }),
+      placeOrder(testDb.as('order'), { userId: newUserId(), idempotencyKey: 'a', items }),
+      placeOrder(testDb.as('order'), { userId: 'not-a-uuid', idempotencyKey: 'b', items }),
+      placeOrder(testDb.as('order'), { userId: newUserId(), idempotencyKey: 'c', items }),
     ]);
     expect(good.status).toBe('fulfilled');
     expect(alsoGood.status).toBe('fulfilled');
@@ -229,7 +229,7 @@ describe('placeOrder', () => {
       const a = await addProduct(db.writer, { stock: 1_000 });
       const b = await addProduct(db.writer, { stock: 1_000 });
       const orders = Array.from({ length: 40 }, (_, i) =>
-        placeOrder(db, {
+        placeOrder(testDb.as('order'), {
           userId: newUserId(),
           idempotencyKey: `mix-${i}`,
           items:

@@ -11,7 +11,7 @@ let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
 let sandbox: PaymentProvider;
 beforeAll(async () => {
   testDb = await createTestDatabase();
-  sandbox = createSandboxProvider({ pool: testDb.db.writer, latencyMs: 10 });
+  sandbox = createSandboxProvider({ pool: testDb.as('payment').writer, latencyMs: 10 });
 });
 afterAll(async () => {
   await testDb?.drop();
@@ -38,7 +38,7 @@ const resultEventsOf = (orderId: string) =>
 describe('chargeOrder', () => {
   it('charges, records SUCCEEDED and enqueues one payment-result event', async () => {
     const event = orderPlaced(4_999);
-    const { payment, recorded } = await chargeOrder({ db: testDb.db, provider: sandbox }, event);
+    const { payment, recorded } = await chargeOrder({ db: testDb.as('payment'), provider: sandbox }, event);
 
     expect(recorded).toBe(true);
     expect(payment).toMatchObject({ orderId: event.orderId, userId: event.userId, amountCents: 4_999, status: 'SUCCEEDED' });
@@ -56,7 +56,7 @@ describe('chargeOrder', () => {
     expect(sandboxDeclines(1_213)).toBe(true);
     expect(sandboxDeclines(1_299)).toBe(false);
     const event = orderPlaced(1_213);
-    const { payment } = await chargeOrder({ db: testDb.db, provider: sandbox }, event);
+    const { payment } = await chargeOrder({ db: testDb.as('payment'), provider: sandbox }, event);
     expect(payment).toMatchObject({ status: 'DECLINED', declineReason: 'card_declined' });
     const { rows } = await testDb.db.writer.query(`SELECT payload FROM payment_service.outbox WHERE payload->>'orderId' = $1`, [
       event.orderId,
@@ -66,13 +66,13 @@ describe('chargeOrder', () => {
 
   it('records one payment and one charge when the same message is delivered twice, also concurrently', async () => {
     const sequential = orderPlaced();
-    await chargeOrder({ db: testDb.db, provider: sandbox }, sequential);
-    const second = await chargeOrder({ db: testDb.db, provider: sandbox }, sequential);
+    await chargeOrder({ db: testDb.as('payment'), provider: sandbox }, sequential);
+    const second = await chargeOrder({ db: testDb.as('payment'), provider: sandbox }, sequential);
     expect(second.recorded).toBe(false);
     expect(second.payment.status).toBe('SUCCEEDED');
 
     const concurrent = orderPlaced();
-    const results = await Promise.all(Array.from({ length: 5 }, () => chargeOrder({ db: testDb.db, provider: sandbox }, concurrent)));
+    const results = await Promise.all(Array.from({ length: 5 }, () => chargeOrder({ db: testDb.as('payment'), provider: sandbox }, concurrent)));
     expect(results.filter((r) => r.recorded)).toHaveLength(1);
     expect(new Set(results.map((r) => r.payment.providerReference)).size).toBe(1);
 
@@ -93,12 +93,12 @@ describe('chargeOrder', () => {
         throw new Error('worker died');
       },
     };
-    await expect(chargeOrder({ db: testDb.db, provider: dyingAfterCharge }, event)).rejects.toThrow('worker died');
+    await expect(chargeOrder({ db: testDb.as('payment'), provider: dyingAfterCharge }, event)).rejects.toThrow('worker died');
     expect(await chargesOf(event.orderId)).toBe(1);
     const { rows: pending } = await testDb.db.writer.query('SELECT status FROM payments WHERE order_id = $1', [event.orderId]);
     expect(pending[0].status).toBe('PENDING');
 
-    const redelivered = await chargeOrder({ db: testDb.db, provider: sandbox }, event);
+    const redelivered = await chargeOrder({ db: testDb.as('payment'), provider: sandbox }, event);
     expect(redelivered).toMatchObject({ recorded: true, payment: { status: 'SUCCEEDED' } });
     expect(await chargesOf(event.orderId)).toBe(1);
     expect(await paymentsOf(event.orderId)).toBe(1);
@@ -113,7 +113,7 @@ describe('chargeOrder', () => {
         throw new Error('provider timed out');
       },
     };
-    await expect(chargeOrder({ db: testDb.db, provider: unreachable }, event)).rejects.toThrow('provider timed out');
+    await expect(chargeOrder({ db: testDb.as('payment'), provider: unreachable }, event)).rejects.toThrow('provider timed out');
     expect(await resultEventsOf(event.orderId)).toBe(0);
     const { rows } = await testDb.db.writer.query('SELECT status FROM payments WHERE order_id = $1', [event.orderId]);
     expect(rows).toEqual([{ status: 'PENDING' }]);
