@@ -73,6 +73,11 @@ export interface DatabaseLogin {
  * authentication (services/platform/iam-auth.ts) it is a short-lived token for the login.
  */
 export interface DatabaseCredentials {
+  /**
+   * The one user these credentials log in (a secret's login); undefined when they sign for whichever
+   * user a pool's URL names (IAM).
+   */
+  readonly user?: string;
   /** The password believed current for `login` (no secret read; an IAM token may be signed). */
   password(login: DatabaseLogin): string | Promise<string>;
   /** Bumped whenever a re-read finds a different password. */
@@ -279,8 +284,8 @@ export async function loadConfig(env: Env = process.env, secrets?: SecretSource)
 /**
  * The database part alone, for commands that need nothing else (`npm run migrate`, `npm run seed`).
  * Either DATABASE_URL (+ DATABASE_READER_URL), or on AWS DB_WRITER_HOST, DB_READER_HOST, DB_PORT,
- * DB_NAME and one of two logins, always over TLS: DB_AUTH=iam with DB_USER (the fleets: the service's
- * own role with an IAM auth token per login, signed for AWS_REGION) or DB_SECRET_ARN (a JSON secret
+ * DB_NAME and one of two logins, always over TLS: DB_AUTH=iam (the fleets: a service's own role, DB_USER,
+ * with an IAM auth token per login, signed for AWS_REGION) or DB_SECRET_ARN (a JSON secret
  * {username, password}: the master user, which only the migration step reads).
  */
 export async function loadDatabaseConfig(env: Env = process.env, secrets?: SecretSource): Promise<DatabaseConfig> {
@@ -296,8 +301,8 @@ export async function loadDatabaseConfig(env: Env = process.env, secrets?: Secre
   const { username, password, credentials } = oneOf(env, 'DB_AUTH', ['secret', 'iam'] as const, 'secret') === 'iam' ? iamLogin(env) : await secretLogin(env, secrets);
   const port = integer(env, 'DB_PORT', 5432, 1, 65535);
   const name = env.DB_NAME ?? 'surge';
-  const userInfo = encodeURIComponent(username) + (password === undefined ? '' : `:${encodeURIComponent(password)}`);
-  const url = (host: string) => `postgres://${userInfo}@${host}:${port}/${encodeURIComponent(name)}`;
+  const userInfo = username === undefined ? '' : encodeURIComponent(username) + (password === undefined ? '' : `:${encodeURIComponent(password)}`) + '@';
+  const url = (host: string) => `postgres://${userInfo}${host}:${port}/${encodeURIComponent(name)}`;
   // Node's CA store lacks the RDS CAs; DB_CA_BUNDLE points at the bundle the instance downloaded.
   const caPath = env.DB_CA_BUNDLE;
   let ca: string | undefined;
@@ -322,17 +327,23 @@ export async function loadDatabaseConfig(env: Env = process.env, secrets?: Secre
 }
 
 interface Login {
-  readonly username: string;
+  /** The URLs' user; undefined when each pool names its own (IAM). */
+  readonly username?: string;
   /** Written into the URLs for one-off clients; undefined when every connection needs a fresh one. */
   readonly password?: string;
   readonly credentials: DatabaseCredentials;
 }
 
-/** The service's own PostgreSQL role, with an IAM auth token per login: no secret is read. */
+/**
+ * A service's own PostgreSQL role (DB_USER), with an IAM auth token per login: no secret is read.
+ * Without DB_USER the URLs name no user, and each pool must be given its role (a process running
+ * several services' code, like the worker, logs in as each service's role); db.ts refuses a pool without.
+ */
 function iamLogin(env: Env): Login {
-  const username = env.DB_USER;
-  if (!username) throw new ConfigError('DB_USER', 'is required with DB_AUTH=iam (the PostgreSQL role to log in as)');
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(username)) throw new ConfigError('DB_USER', `must be a lower-case PostgreSQL role name, got "${username}"`);
+  const username = env.DB_USER || undefined;
+  if (username !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(username)) {
+    throw new ConfigError('DB_USER', `must be a lower-case PostgreSQL role name, got "${username}"`);
+  }
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
   if (!region) throw new ConfigError('AWS_REGION', 'is required with DB_AUTH=iam (tokens are signed for the cluster\'s region)');
   return { username, credentials: iamAuthCredentials({ region }) };
@@ -364,6 +375,7 @@ async function rotatingCredentials(source: SecretSource, arn: string, minRefresh
     username: first.username,
     password: first.password,
     credentials: {
+      user: first.username,
       password: () => password,
       get generation() {
         return generation;

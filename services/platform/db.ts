@@ -69,6 +69,8 @@ export function connectionOptions(cfg: DatabaseConfig, url: string): pg.PoolConf
   const credentials = cfg.credentials;
   const target = new URL(url);
   const login = { host: target.hostname, port: Number(target.port || 5432), user: decodeURIComponent(target.username) };
+  // pg would fall back to the operating system's user, which no IAM grant names.
+  if (!login.user) throw new Error(`no database user to log in to ${login.host} as: set DB_USER (DB_AUTH=iam) or give the pool its service's role`);
   return {
     host: login.host,
     port: login.port,

@@ -210,6 +210,7 @@ describe('rotating database credentials', () => {
     const credentials = cfg.credentials!;
     const login = { host: 'w', port: 5432, user: 'surge' };
     expect(new URL(cfg.writerUrl).username).toBe('surge');
+    expect(credentials.user).toBe('surge');
     expect(credentials.password(login)).toBe('first');
     expect(s.reads()).toBe(1);
     s.rotate('second');

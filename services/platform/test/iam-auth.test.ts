@@ -150,13 +150,21 @@ describe('DB_AUTH=iam', () => {
   });
 
   it('names the variable that is missing or wrong', async () => {
-    const { DB_USER: _user, ...noUser } = FLEET;
-    await expect(loadDatabaseConfig(noUser, noSecrets)).rejects.toThrow(/^DB_USER: is required with DB_AUTH=iam/);
     await expect(loadDatabaseConfig({ ...FLEET, DB_USER: 'Order-Service' }, noSecrets)).rejects.toThrow(/^DB_USER: must be a lower-case PostgreSQL role name, got "Order-Service"/);
     const { AWS_REGION: _region, ...noRegion } = FLEET;
     await expect(loadDatabaseConfig(noRegion, noSecrets)).rejects.toThrow(/^AWS_REGION: is required with DB_AUTH=iam/);
     await expect(loadDatabaseConfig({ ...FLEET, DB_AUTH: 'password' }, noSecrets)).rejects.toThrow(/^DB_AUTH: must be one of secret, iam, got "password"/);
     await expect(loadDatabaseConfig({ ...FLEET, DB_TLS: 'false' }, noSecrets)).rejects.toThrow(/^DB_TLS: may be false only with SURGE_ENV=local/);
+  });
+
+  it('without DB_USER the URLs name no user, and a pool is refused rather than logging in as the OS user', async () => {
+    const { DB_USER: _user, ...noUser } = FLEET;
+    const cfg = await loadDatabaseConfig(noUser, noSecrets);
+    expect(cfg.writerUrl).toBe(`postgres://${WRITER.host}:5433/surge`);
+    expect(() => connectionOptions(cfg, cfg.writerUrl)).toThrow(/^no database user to log in to surge-dev\.cluster-abc\S+ as: set DB_USER/);
+    // A pool given its role (here in the URL) logs in as it.
+    expect(connectionOptions(cfg, `postgres://payment_service@${WRITER.host}:5433/surge`)).toMatchObject({ user: 'payment_service' });
+    expect(cfg.credentials!.user).toBeUndefined();
   });
 
   it('without DB_AUTH the login still comes from DB_SECRET_ARN (the migration step)', async () => {
