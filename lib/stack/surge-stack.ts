@@ -31,6 +31,18 @@ export const SERVICE_ROUTES: Record<ServiceName, { readonly priority: number; re
   payment: { priority: 30, pathPatterns: ['/api/payments*'] },
 };
 
+/**
+ * The PostgreSQL roles each fleet logs in as, with IAM database authentication: each service's own
+ * (its migrations create it and, on Aurora, grant it rds_iam). The worker fleet runs the order and the
+ * payment workers, each under its service's role.
+ */
+export const FLEET_DATABASE_USERS: Record<FleetName, readonly string[]> = {
+  user: ['user_service'],
+  order: ['order_service'],
+  payment: ['payment_service'],
+  worker: ['order_service', 'payment_service'],
+};
+
 /** The port every service process listens on (the target groups' port). */
 export const SERVICE_PORT = 8080;
 
@@ -224,10 +236,12 @@ export class SurgeStack extends Stack {
       this.queues[name].queue.grantSendMessages(workerFleet.role);
     }
 
-    // Every fleet runs service code that reads and writes the database and the cache.
-    for (const [name, fleet] of Object.entries(this.fleets)) {
+    // Every fleet runs service code that reads and writes the database and the cache. It logs in to
+    // the database as its services' own roles with IAM tokens: only the migration step reads the
+    // master secret, so its rotation never touches a fleet.
+    for (const [name, fleet] of Object.entries(this.fleets) as [FleetName, ServiceFleet][]) {
       this.database.allowFrom(fleet.securityGroup, `Surge ${name} fleet to Aurora PostgreSQL`);
-      this.database.grantReadCredentials(fleet.role);
+      for (const user of FLEET_DATABASE_USERS[name]) this.database.grantConnect(fleet.role, user);
       this.cache.allowFrom(fleet.securityGroup, `Surge ${name} fleet to the Valkey cache`);
       this.cache.grantReadAuthToken(fleet.role);
       // The worker needs it too: the services' config refuses to start in dev/prod without a key.
@@ -289,7 +303,7 @@ export class SurgeStack extends Stack {
       DB_READER_HOST: this.database.readerEndpoint.hostname,
       DB_PORT: String(this.database.port),
       DB_NAME: this.database.databaseName,
-      DB_SECRET_ARN: this.database.secret.secretArn,
+      DB_AUTH: 'iam',
       DB_CA_BUNDLE: INSTANCE_PATHS.rdsCaBundle,
       REDIS_HOST: this.cache.endpointAddress,
       REDIS_PORT: String(this.cache.port),
@@ -303,6 +317,9 @@ export class SurgeStack extends Stack {
       QUEUE_HANDLER_TIMEOUT_MS: String(config.queues.handlerTimeoutSeconds * 1000),
       MIGRATE_ON_START: 'false',
     };
+    // A fleet of one service logs in as its role; the worker's processes pick a role per service.
+    const databaseUsers = FLEET_DATABASE_USERS[name];
+    if (databaseUsers.length === 1) environment.DB_USER = databaseUsers[0];
     // The services then speak the cluster protocol, seeded by the configuration endpoint (REDIS_HOST).
     // Only set when on, so a stack without cluster mode renders the same environment as before.
     if (this.cache.clusterMode) environment.REDIS_CLUSTER = 'true';
