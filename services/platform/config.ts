@@ -4,7 +4,7 @@
 // step) are ARNs that are resolved through a SecretSource; tests inject a fake one so they never call
 // AWS. The fleets log in to the database with IAM auth tokens (iam-auth.ts), not a secret.
 import { readFileSync } from 'node:fs';
-import { importTokenKeys, tokenKeyFromSecret, type TokenKeySet, type TokenKeySource } from './auth';
+import { importTokenKeys, keySetFromSecretVersions, type TokenKeySet, type TokenKeySource } from './auth';
 import { iamAuthCredentials } from './iam-auth';
 
 /**
@@ -500,14 +500,9 @@ async function tokenKeys(env: Env, secrets: SecretSource, deployed: boolean): Pr
     source = async () => {
       const raw = (await secrets.getSecretString(arn)).trim();
       if (!signing || raw.startsWith('{')) return parseJsonSecret(variable, raw) as unknown as TokenKeySet;
-      // A generated secret string: its current value signs; the previous one (Secrets Manager keeps
-      // it as AWSPREVIOUS after `npm run rotate-token-key`) still verifies, so rotating logs no one out.
-      const current = tokenKeyFromSecret(raw);
-      const previous = await secrets
-        .getSecretString(arn, 'AWSPREVIOUS')
-        .then((value) => tokenKeyFromSecret(value.trim()))
-        .catch(() => undefined); // never rotated yet
-      return { keys: previous && previous.kid !== current.kid ? [current, previous] : [current] };
+      // A generated secret string: the key set of its current and previous values (a previous one
+      // that cannot be read is left out: the current key still signs and verifies).
+      return keySetFromSecretVersions(async (versionStage) => (versionStage ? secrets.getSecretString(arn, versionStage).catch(() => undefined) : raw));
     };
   } else {
     if (deployed) throw new ConfigError('TOKEN_SIGNING_SECRET_ARN', 'or TOKEN_PUBLIC_KEYS_SECRET_ARN is required in every environment but local');
