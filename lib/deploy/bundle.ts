@@ -77,6 +77,17 @@ export function bundleMigrationStep(): string {
   return bundle('migration-step', join(SERVICES_DIR, 'platform', 'migration-step.ts'));
 }
 
+/** Inside the token key publisher's bundle: the Lambda handler (`app/main.js` exports `handler`). */
+export const TOKEN_PUBLIC_KEYS_HANDLER = 'app/main.handler';
+
+/**
+ * The deployment step publishing the token keys' public half (services/platform/token-public-keys.ts)
+ * as a Lambda bundle; it shares the fleets' layout (the migrations in it go unused).
+ */
+export function bundleTokenPublicKeysStep(): string {
+  return bundle('token-public-keys', join(SERVICES_DIR, 'platform', 'token-public-keys.ts'));
+}
+
 function bundle(name: string, entry: string): string {
   const dir = join(CACHE_DIR, `${name}-${inputHash(name)}`);
   if (existsSync(join(dir, BUNDLE_ENTRY))) return dir;

@@ -19,8 +19,9 @@ import { Network } from '../construct/network';
 import { Observability } from '../construct/observability';
 import { ServiceFleet, type ServiceRelease } from '../construct/service-fleet';
 import { Storefront } from '../construct/storefront';
+import { TokenPublicKeys } from '../construct/token-public-keys';
 import { INSTANCE_PATHS, RDS_CA_BUNDLE_URL } from '../deploy/boot-script';
-import { bundleFleet, bundleMigrationStep, MIGRATION_STEP_HANDLER } from '../deploy/bundle';
+import { bundleFleet, bundleMigrationStep, bundleTokenPublicKeysStep, MIGRATION_STEP_HANDLER, TOKEN_PUBLIC_KEYS_HANDLER } from '../deploy/bundle';
 import { buildStorefront } from '../../web/build';
 import { FleetOutputs, type QueueName, QueueOutputs, StackOutputs } from './outputs';
 
@@ -42,6 +43,9 @@ export const FLEET_DATABASE_USERS: Record<FleetName, readonly string[]> = {
   payment: ['payment_service'],
   worker: ['order_service', 'payment_service'],
 };
+
+/** The fleets that verify login tokens but never sign them: they get the public keys only. */
+const VERIFYING_FLEETS: readonly FleetName[] = ['order', 'payment', 'worker'];
 
 /** The port every service process listens on (the target groups' port). */
 export const SERVICE_PORT = 8080;
@@ -75,8 +79,10 @@ export class SurgeStack extends Stack {
   /** Applies the migrations during deployment; every fleet's Auto Scaling group waits for it. */
   public readonly migration: DatabaseMigration;
   public readonly cache: Cache;
-  /** The key login tokens are signed with (generated; read by the services at start). */
+  /** The seed of the key login tokens are signed with (generated; read by the user fleet alone). */
   public readonly tokenSigningKey: secretsmanager.Secret;
+  /** The public keys verifying login tokens, derived from `tokenSigningKey`; read by the other fleets. */
+  public readonly tokenPublicKeys: TokenPublicKeys;
   /**
    * The key the order fleet signs waiting-room tickets and admission tokens with (its own, so it
    * changes apart from the login key); only when a sale event has a waiting room.
@@ -185,6 +191,15 @@ export class SurgeStack extends Stack {
       reason: 'Rotated by `npm run rotate-token-key` (ops/rotate-token-key.ts), not by a rotation Lambda: the services accept the current and the previous key (AWSPREVIOUS), so a rotation logs no one out; run it no more often than the token lifetime.',
     });
 
+    this.tokenPublicKeys = new TokenPublicKeys(this, 'TokenPublicKeys', {
+      signingKey: this.tokenSigningKey,
+      bundleDirectory: bundleTokenPublicKeysStep(),
+      handler: TOKEN_PUBLIC_KEYS_HANDLER,
+      description: `Surge ${config.envName}`,
+      logRetention: retention,
+      logRemovalPolicy: removalPolicy,
+    });
+
     if (config.saleEvents.some((event) => event.waitingRoom)) {
       this.waitingRoomKey = new secretsmanager.Secret(this, 'WaitingRoomKey', {
         description: `Surge ${config.envName}: HS256 key signing waiting-room tickets and admission tokens`,
@@ -227,8 +242,10 @@ export class SurgeStack extends Stack {
       release: this.release('worker', removalPolicy),
     });
     this.fleets = { ...serviceFleets, worker: workerFleet };
-    // No fleet is created or rolled (instance refresh) before the schema its code expects exists.
+    // No fleet is created or rolled (instance refresh) before the schema its code expects exists, and
+    // none that verifies tokens before their public keys are published.
     this.migration.runBefore(...Object.values(this.fleets).map((fleet) => fleet.autoScalingGroup));
+    this.tokenPublicKeys.runBefore(...VERIFYING_FLEETS.map((name) => this.fleets[name].autoScalingGroup));
 
     // The worker fleet runs both consumers and both outbox relays, so it alone touches the queues.
     for (const name of QUEUE_NAMES) {
@@ -244,9 +261,11 @@ export class SurgeStack extends Stack {
       for (const user of FLEET_DATABASE_USERS[name]) this.database.grantConnect(fleet.role, user);
       this.cache.allowFrom(fleet.securityGroup, `Surge ${name} fleet to the Valkey cache`);
       this.cache.grantReadAuthToken(fleet.role);
-      // The worker needs it too: the services' config refuses to start in dev/prod without a key.
-      this.tokenSigningKey.grantRead(fleet.role);
     }
+    // Only the user fleet signs tokens; the others verify with the public keys, so a compromised
+    // order, payment or worker instance cannot mint them.
+    this.tokenSigningKey.grantRead(this.fleets.user.role);
+    for (const name of VERIFYING_FLEETS) this.tokenPublicKeys.secret.grantRead(this.fleets[name].role);
     // Only the order fleet runs the waiting room and checks admissions.
     this.waitingRoomKey?.grantRead(this.fleets.order.role);
 
@@ -309,7 +328,6 @@ export class SurgeStack extends Stack {
       REDIS_PORT: String(this.cache.port),
       REDIS_TLS: 'true',
       REDIS_AUTH_SECRET_ARN: this.cache.authToken.secretArn,
-      TOKEN_SIGNING_SECRET_ARN: this.tokenSigningKey.secretArn,
       RATE_LIMIT_ORDERS_PER_MINUTE: String(config.rateLimits.ordersPerMinute),
       RATE_LIMIT_LOGIN_PER_MINUTE: String(config.rateLimits.loginPerMinute),
       RATE_LIMIT_DEFAULT_PER_SECOND: String(config.rateLimits.defaultPerSecond),
@@ -317,6 +335,8 @@ export class SurgeStack extends Stack {
       QUEUE_HANDLER_TIMEOUT_MS: String(config.queues.handlerTimeoutSeconds * 1000),
       MIGRATE_ON_START: 'false',
     };
+    if (name === 'user') environment.TOKEN_SIGNING_SECRET_ARN = this.tokenSigningKey.secretArn;
+    else environment.TOKEN_PUBLIC_KEYS_SECRET_ARN = this.tokenPublicKeys.secret.secretArn;
     // A fleet of one service logs in as its role; the worker's processes pick a role per service.
     const databaseUsers = FLEET_DATABASE_USERS[name];
     if (databaseUsers.length === 1) environment.DB_USER = databaseUsers[0];
@@ -385,6 +405,9 @@ export class SurgeStack extends Stack {
     }
     new CfnOutput(this, StackOutputs.databaseClusterIdentifier, { value: this.database.cluster.clusterIdentifier });
     new CfnOutput(this, StackOutputs.cacheReplicationGroupId, { value: this.cache.replicationGroupId });
+    // What `npm run rotate-token-key` needs.
+    new CfnOutput(this, StackOutputs.tokenSigningKeyArn, { value: this.tokenSigningKey.secretArn });
+    new CfnOutput(this, StackOutputs.tokenPublicKeysArn, { value: this.tokenPublicKeys.secret.secretArn });
     new CfnOutput(this, StackOutputs.distributionId, { value: this.edge.distribution.distributionId });
     new CfnOutput(this, 'DistributionDomainName', { value: this.edge.distribution.distributionDomainName });
   }

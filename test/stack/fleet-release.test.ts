@@ -15,6 +15,7 @@ import { dev } from '../../lib/config/dev';
 import { ServiceFleet } from '../../lib/construct/service-fleet';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { SurgeStack } from '../../lib/stack/surge-stack';
+import { publicKeySet, tokenKeyFromSecret } from '../../services/platform/auth';
 import { loadConfig } from '../../services/platform/config';
 import { buildSurgeApp, cdkContext, constructTestStack, fleetEnvironment, fleetUserData } from '../helpers/app';
 
@@ -105,16 +106,40 @@ describe('instance role grants', () => {
     expect(role.Properties.ManagedPolicyArns).toHaveLength(1);
   });
 
-  test.each([...FLEET_NAMES])('%s fleet reads exactly the cache and token signing secrets, not the database master secret', (fleet) => {
-    const secretResources = statements(fleet)
+  const secretsReadBy = (fleet: FleetName) =>
+    statements(fleet)
       .filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'))
       .flatMap((s) => [s.Resource].flat())
-      .map((r) => JSON.stringify(r));
-    const expected = [
-      JSON.stringify(surge.stack.resolve(surge.stack.cache.authToken.secretArn)),
-      JSON.stringify(surge.stack.resolve(surge.stack.tokenSigningKey.secretArn)),
-    ];
-    expect(secretResources.sort()).toEqual(expected.sort());
+      .map((r) => JSON.stringify(r))
+      .sort();
+  const arnOf = (secret: { secretArn: string }) => JSON.stringify(surge.stack.resolve(secret.secretArn));
+
+  test('the user fleet reads exactly the cache secret and the token signing key, not the database master secret', () => {
+    expect(secretsReadBy('user')).toEqual([arnOf(surge.stack.cache.authToken), arnOf(surge.stack.tokenSigningKey)].sort());
+  });
+
+  test.each(['order', 'payment', 'worker'] as const)('%s fleet reads exactly the cache secret and the token public keys: never the signing key or the database master secret', (fleet) => {
+    expect(secretsReadBy(fleet)).toEqual([arnOf(surge.stack.cache.authToken), arnOf(surge.stack.tokenPublicKeys.secret)].sort());
+    expect(secretsReadBy(fleet)).not.toContain(arnOf(surge.stack.tokenSigningKey));
+  });
+
+  test('only the user fleet and the public key publisher may read the token signing key', () => {
+    const signing = arnOf(surge.stack.tokenSigningKey);
+    const readers = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && r.Properties.PolicyDocument.Statement.some((s: { Action: string | string[]; Resource: unknown }) => [s.Action].flat().includes('secretsmanager:GetSecretValue') && JSON.stringify(s.Resource).includes(signing)))
+      .flatMap((r) => r.Properties.Roles);
+    expect(readers.sort((a: { Ref: string }, b: { Ref: string }) => a.Ref.localeCompare(b.Ref))).toEqual(
+      [{ Ref: logicalId(surge.stack.fleets.user.role) }, { Ref: logicalId(surge.stack.tokenPublicKeys.function.role as never) }].sort((a, b) => a.Ref.localeCompare(b.Ref)),
+    );
+  });
+
+  test('the order, payment and worker fleets start only after the public keys are published', () => {
+    const trigger = Object.keys(resources).find((id) => resources[id].Type === 'Custom::Trigger' && id.startsWith('TokenPublicKeysTrigger'))!;
+    expect(trigger).toBeDefined();
+    for (const fleet of FLEET_NAMES) {
+      const dependsOn: string[] = (resources[logicalId(surge.stack.fleets[fleet].autoScalingGroup)] as { DependsOn?: string[] }).DependsOn ?? [];
+      expect({ fleet, waits: dependsOn.includes(trigger) }).toEqual({ fleet, waits: fleet !== 'user' });
+    }
   });
 
   test('only the migration step may read the database master secret', () => {
@@ -166,13 +191,15 @@ describe('service environment', () => {
       REDIS_PORT: String(surge.stack.cache.port),
       REDIS_TLS: 'true',
       REDIS_AUTH_SECRET_ARN: '<ref>',
-      TOKEN_SIGNING_SECRET_ARN: '<ref>',
       RATE_LIMIT_ORDERS_PER_MINUTE: String(config.rateLimits.ordersPerMinute),
       RATE_LIMIT_LOGIN_PER_MINUTE: String(config.rateLimits.loginPerMinute),
       RATE_LIMIT_DEFAULT_PER_SECOND: String(config.rateLimits.defaultPerSecond),
       RATE_LIMIT_DEFAULT_BURST: String(config.rateLimits.defaultBurst),
     });
     expect(env.DB_SECRET_ARN).toBeUndefined();
+    // The user fleet signs tokens; the others get only the public keys.
+    const tokenKeys = Object.keys(env).filter((k) => k.startsWith('TOKEN_'));
+    expect(tokenKeys).toEqual(fleet === 'user' ? ['TOKEN_SIGNING_SECRET_ARN'] : ['TOKEN_PUBLIC_KEYS_SECRET_ARN']);
     expect(Number(env.SHUTDOWN_DEADLINE_MS)).toBeLessThan(config.loadBalancer.deregistrationDelaySeconds * 1000);
     expect(Object.keys(env).filter((k) => /KEY$|PASSWORD|TOKEN$|_URL$/.test(k) && !k.endsWith('QUEUE_URL'))).toEqual([]);
   });
@@ -190,7 +217,9 @@ describe('service environment', () => {
     const env = Object.fromEntries(Object.entries(environment(fleet)).map(([key, value]) => [key, value === '<ref>' ? concrete(key) : value]));
     const values: Record<string, string> = {
       'arn:test:REDIS_AUTH_SECRET_ARN': 'redis-auth-token-0123456789',
-      'arn:test:TOKEN_SIGNING_SECRET_ARN': 'a'.repeat(64),
+      ...(fleet === 'user'
+        ? { 'arn:test:TOKEN_SIGNING_SECRET_ARN': 'a'.repeat(64) }
+        : { 'arn:test:TOKEN_PUBLIC_KEYS_SECRET_ARN': JSON.stringify(publicKeySet({ keys: [tokenKeyFromSecret('a'.repeat(64))] })) }),
     };
     const asked: string[] = [];
     const cfg = await loadConfig(
