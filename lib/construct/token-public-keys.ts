@@ -1,13 +1,16 @@
-// Token public keys: a Secrets Manager secret holding the public half of the login token keys (a JWKS)
-// for the fleets that only verify tokens, so only the fleet that signs reads the signing key's secret.
+// Token public keys: an SSM parameter holding the public half of the login token keys (a JWKS) for the
+// fleets that only verify tokens, so only the fleet that signs reads the signing key's secret. Public
+// data needs no secret (and a standard parameter costs nothing, where a secret costs $0.40 a month).
 // A Lambda bundled from services/platform/token-public-keys.ts, run by a CDK trigger during deployment,
 // derives the keys from the signing secret's current and previous values and writes them; fleets passed
 // to `runBefore` are created or updated only after it succeeded, so none starts before the keys exist.
-// `npm run rotate-token-key` keeps the secret current between deployments.
-import { Duration, RemovalPolicy, SecretValue, Validations } from 'aws-cdk-lib';
+// `npm run rotate-token-key` keeps the parameter current between deployments.
+import { createHash } from 'node:crypto';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as triggers from 'aws-cdk-lib/triggers';
 import { Construct, type IConstruct } from 'constructs';
 
@@ -18,8 +21,8 @@ export interface TokenPublicKeysProps {
   readonly bundleDirectory: string;
   /** Handler inside the bundle, e.g. `app/main.handler`. */
   readonly handler: string;
-  /** Shown in the secret's description, e.g. `Surge dev`. */
-  readonly description: string;
+  /** Name of the parameter, e.g. `/surge/dev/token-public-keys` (`npm run rotate-token-key` needs it). */
+  readonly parameterName: string;
   /** Retention of the function's log group. */
   readonly logRetention: logs.RetentionDays;
   /**
@@ -31,8 +34,8 @@ export interface TokenPublicKeysProps {
 
 export class TokenPublicKeys extends Construct {
   /** The public keys, JSON `{ "keys": [JWK, ...] }`, current key first; the verifying fleets read it. */
-  public readonly secret: secretsmanager.Secret;
-  /** Derives the public keys from the signing secret and writes them to `secret`. */
+  public readonly parameter: ssm.StringParameter;
+  /** Derives the public keys from the signing secret and writes them to `parameter`. */
   public readonly function: lambda.Function;
   /** Runs the function during deployment; what needs the keys depends on it. */
   public readonly trigger: triggers.Trigger;
@@ -40,16 +43,10 @@ export class TokenPublicKeys extends Construct {
 
   constructor(scope: Construct, id: string, props: TokenPublicKeysProps) {
     super(scope, id);
-    this.secret = new secretsmanager.Secret(this, 'Secret', {
-      description: `${props.description}: public keys verifying login tokens, written by the deployment and npm run rotate-token-key`,
-      // An empty key set until the deployment step writes the keys: a fleet reading it earlier would stop
-      // at start saying the key set has no keys. Public data, nothing to hide in the template.
-      secretStringValue: SecretValue.unsafePlainText(JSON.stringify({ keys: [] })),
-    });
-    Validations.of(this.secret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason: 'Holds only public keys, derived from TokenSigningKey: npm run rotate-token-key rewrites them whenever it rotates that key, and the publisher rewrites them whenever it runs during a deployment.',
-    });
+    // An empty key set until the deployment step writes the keys: a fleet reading it earlier would
+    // stop at start saying the key set has no keys.
+    const definition = { parameterName: props.parameterName, stringValue: JSON.stringify({ keys: [] }), description: 'Surge: public keys verifying login tokens, written by the deployment and npm run rotate-token-key' };
+    this.parameter = new ssm.StringParameter(this, 'Parameter', { ...definition, tier: ssm.ParameterTier.STANDARD });
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention,
@@ -61,15 +58,20 @@ export class TokenPublicKeys extends Construct {
       architecture: lambda.Architecture.ARM_64,
       code: lambda.Code.fromAsset(props.bundleDirectory),
       handler: props.handler,
-      // ARNs only; the function reads and writes the values itself.
-      environment: { TOKEN_SIGNING_SECRET_ARN: props.signingKey.secretArn, TOKEN_PUBLIC_KEYS_SECRET_ARN: this.secret.secretArn },
+      environment: {
+        TOKEN_SIGNING_SECRET_ARN: props.signingKey.secretArn,
+        TOKEN_PUBLIC_KEYS_PARAMETER: this.parameter.parameterName,
+        // CloudFormation writes the empty key set again whenever the parameter's definition changes;
+        // its fingerprint here changes the function with it, so the trigger publishes again afterwards.
+        TOKEN_PUBLIC_KEYS_DEFINITION: createHash('sha256').update(JSON.stringify(definition)).digest('hex').slice(0, 16),
+      },
       timeout: Duration.minutes(1),
       memorySize: 256,
-      // Outside the VPC: it talks to Secrets Manager only, through its public endpoint.
+      // Outside the VPC: it talks to Secrets Manager and SSM only, through their public endpoints.
       logGroup: this.logGroup,
     });
     props.signingKey.grantRead(this.function);
-    this.secret.grantWrite(this.function);
+    this.parameter.grantWrite(this.function);
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
       reason: 'The AWS managed basic execution policy lets the token key publisher write its own log stream; AWS keeps it in step with Lambda.',
@@ -77,11 +79,12 @@ export class TokenPublicKeys extends Construct {
 
     this.trigger = new triggers.Trigger(this, 'Trigger', {
       handler: this.function,
-      // Run again whenever the function changes: a new publisher bundle, or another signing secret.
+      // Run again whenever the function changes: a new publisher bundle, another signing secret, or a
+      // new parameter definition.
       executeOnHandlerChange: true,
       invocationType: triggers.InvocationType.REQUEST_RESPONSE,
       timeout: Duration.minutes(1),
-      executeAfter: [props.signingKey as unknown as Construct, this.secret],
+      executeAfter: [props.signingKey as unknown as Construct, this.parameter],
     });
   }
 

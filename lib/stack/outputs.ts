@@ -19,9 +19,9 @@ export const StackOutputs = {
   orderFleetAutoScalingGroupName: 'OrderFleetAutoScalingGroupName',
   paymentFleetAutoScalingGroupName: 'PaymentFleetAutoScalingGroupName',
   workerFleetAutoScalingGroupName: 'WorkerFleetAutoScalingGroupName',
-  /** ARNs of the token signing key secret and of the public keys secret (`npm run rotate-token-key`). */
+  /** The token signing key secret's ARN and the public keys parameter's name (`npm run rotate-token-key`). */
   tokenSigningKeyArn: 'TokenSigningKeyArn',
-  tokenPublicKeysArn: 'TokenPublicKeysArn',
+  tokenPublicKeysParameterName: 'TokenPublicKeysParameterName',
   /** CloudFront distribution ID (`Distribution.distributionId`). */
   distributionId: 'DistributionId',
   /** ARN of the CLOUDFRONT-scope WAFv2 web ACL (`CfnWebACL.attrArn`); emitted by the WAF stack in us-east-1. */

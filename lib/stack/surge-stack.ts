@@ -191,11 +191,12 @@ export class SurgeStack extends Stack {
       reason: 'Rotated by `npm run rotate-token-key` (ops/rotate-token-key.ts), not by a rotation Lambda: the services accept the current and the previous key (AWSPREVIOUS), so a rotation logs no one out; run it no more often than the token lifetime.',
     });
 
+    // Its public half, for the fleets that only verify tokens.
     this.tokenPublicKeys = new TokenPublicKeys(this, 'TokenPublicKeys', {
       signingKey: this.tokenSigningKey,
       bundleDirectory: bundleTokenPublicKeysStep(),
       handler: TOKEN_PUBLIC_KEYS_HANDLER,
-      description: `Surge ${config.envName}`,
+      parameterName: `/surge/${config.envName}/token-public-keys`,
       logRetention: retention,
       logRemovalPolicy: removalPolicy,
     });
@@ -265,7 +266,7 @@ export class SurgeStack extends Stack {
     // Only the user fleet signs tokens; the others verify with the public keys, so a compromised
     // order, payment or worker instance cannot mint them.
     this.tokenSigningKey.grantRead(this.fleets.user.role);
-    for (const name of VERIFYING_FLEETS) this.tokenPublicKeys.secret.grantRead(this.fleets[name].role);
+    for (const name of VERIFYING_FLEETS) this.tokenPublicKeys.parameter.grantRead(this.fleets[name].role);
     // Only the order fleet runs the waiting room and checks admissions.
     this.waitingRoomKey?.grantRead(this.fleets.order.role);
 
@@ -336,7 +337,7 @@ export class SurgeStack extends Stack {
       MIGRATE_ON_START: 'false',
     };
     if (name === 'user') environment.TOKEN_SIGNING_SECRET_ARN = this.tokenSigningKey.secretArn;
-    else environment.TOKEN_PUBLIC_KEYS_SECRET_ARN = this.tokenPublicKeys.secret.secretArn;
+    else environment.TOKEN_PUBLIC_KEYS_SECRET_ARN = this.tokenPublicKeys.parameter.parameterArn;
     // A fleet of one service logs in as its role; the worker's processes pick a role per service.
     const databaseUsers = FLEET_DATABASE_USERS[name];
     if (databaseUsers.length === 1) environment.DB_USER = databaseUsers[0];
@@ -407,7 +408,7 @@ export class SurgeStack extends Stack {
     new CfnOutput(this, StackOutputs.cacheReplicationGroupId, { value: this.cache.replicationGroupId });
     // What `npm run rotate-token-key` needs.
     new CfnOutput(this, StackOutputs.tokenSigningKeyArn, { value: this.tokenSigningKey.secretArn });
-    new CfnOutput(this, StackOutputs.tokenPublicKeysArn, { value: this.tokenPublicKeys.secret.secretArn });
+    new CfnOutput(this, StackOutputs.tokenPublicKeysParameterName, { value: this.tokenPublicKeys.parameter.parameterName });
     new CfnOutput(this, StackOutputs.distributionId, { value: this.edge.distribution.distributionId });
     new CfnOutput(this, 'DistributionDomainName', { value: this.edge.distribution.distributionDomainName });
   }

@@ -188,16 +188,23 @@ export class ConfigError extends Error {
   }
 }
 
-/** Reads a secret's string value by ARN; production uses Secrets Manager, tests a fake. */
+/**
+ * Reads a secret's string value by ARN; production uses Secrets Manager (and Parameter Store for an SSM
+ * parameter's ARN), tests a fake.
+ */
 export interface SecretSource {
   /** The AWSCURRENT value, or the version in `versionStage` (e.g. AWSPREVIOUS). */
   getSecretString(arn: string, versionStage?: string): Promise<string>;
 }
 
-/** Secrets Manager through the AWS SDK, loaded only when an ARN is configured. */
+/**
+ * Secrets Manager through the AWS SDK, loaded only when an ARN is configured. An SSM parameter's ARN
+ * names a value that needs no secrecy (the stack's token public keys) and is read from Parameter Store.
+ */
 export function secretsManagerSource(region: string): SecretSource {
   return {
     async getSecretString(arn, versionStage) {
+      if (/^arn:[^:]+:ssm:/.test(arn)) return parameterValue(region, arn);
       const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
       const client = new SecretsManagerClient({ region });
       try {
@@ -209,6 +216,18 @@ export function secretsManagerSource(region: string): SecretSource {
       }
     },
   };
+}
+
+async function parameterValue(region: string, arn: string): Promise<string> {
+  const { SSMClient, GetParameterCommand } = await import('@aws-sdk/client-ssm');
+  const client = new SSMClient({ region });
+  try {
+    const out = await client.send(new GetParameterCommand({ Name: arn }));
+    if (out.Parameter?.Value === undefined) throw new Error(`parameter ${arn} has no value`);
+    return out.Parameter.Value;
+  } finally {
+    client.destroy();
+  }
 }
 
 type Env = Record<string, string | undefined>;

@@ -27,13 +27,13 @@ export const WHY_OPEN: Record<string, string> = {
   'S3BucketReplicationEnabled': 'Log and static-asset buckets are not replicated cross-region; static assets are rebuilt from the repository and logs are regional evidence.',
   'S3BucketVersioningEnabled': 'Log buckets expire objects by lifecycle and static assets are redeployed from the repository; versioning would keep deleted copies nobody restores.',
   'S3DefaultEncryptionKMS': 'Buckets use SSE-S3: ALB and CloudFront log delivery support only SSE-S3, and the static bucket is public content served through CloudFront.',
-  'SecretsManagerRotationEnabled': 'The origin header secret is copied into CloudFront and the listener rules at deploy time (rotate by redeploying); the Valkey AUTH token rotation needs a rotation Lambda not built yet. The login-token signing key is rotated by `npm run rotate-token-key` (the previous key still verifies, so no one is logged out), which also rewrites the token public keys secret. The Aurora master secret is rotated by RDS.',
+  'SecretsManagerRotationEnabled': 'The origin header secret is copied into CloudFront and the listener rules at deploy time (rotate by redeploying); the Valkey AUTH token rotation needs a rotation Lambda not built yet. The login-token signing key is rotated by `npm run rotate-token-key` (the previous key still verifies, so no one is logged out), which also rewrites the token public keys parameter. The Aurora master secret is rotated by RDS.',
   'SecretsManagerUsingKMSKey': 'Secrets use the AWS managed aws/secretsmanager key; a customer managed key adds cost and key-policy work for no change in who can read them (IAM grants).',
   'SNSEncryptedKMS': 'The fleet-events and alarm topics carry instance IDs and alarm states; a customer managed key must name the Auto Scaling service-linked role and CloudWatch in its policy.',
   'RDSInstanceDeletionProtectionEnabled': 'Dev only: the dev cluster is destroyable. Prod has deletion protection and a final snapshot.',
   'RDSEnhancedMonitoringEnabled': 'Enhanced Monitoring (OS metrics at 1-60 s) is not turned on; CloudWatch cluster metrics (CPU, connections, replica lag) cover the dashboard.',
   'RDSInBackupPlan': 'Aurora automated backups (7 days dev, 14 prod, point-in-time restore) are used instead of an AWS Backup plan.',
-  'LambdaInsideVPC': 'The BucketDeployment handler talks only to S3 and CloudFront APIs during deployments, the token key publisher only to Secrets Manager; putting them in the VPC would need NAT or interface endpoints for no data they could reach there.',
+  'LambdaInsideVPC': 'The BucketDeployment handler talks only to S3 and CloudFront APIs during deployments, the token key publisher only to Secrets Manager and SSM; putting them in the VPC would need NAT or interface endpoints for no data they could reach there.',
   'ElastiCacheRedisClusterAutomaticBackup': 'The rule wants 15+ days of snapshots; the cache holds data rebuilt from Aurora, so 1 day (dev) / 7 days (prod) is kept.',
 };
 

@@ -46,6 +46,7 @@ const actionsOf = (fleet: FleetName) => [...new Set(statements(fleet).flatMap((s
 const SECRET_READ = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'];
 const SET_INSTANCE_HEALTH = 'autoscaling:SetInstanceHealth';
 const DB_CONNECT = 'rds-db:connect';
+const PARAMETER_READ = ['ssm:DescribeParameters', 'ssm:GetParameter', 'ssm:GetParameterHistory', 'ssm:GetParameters'];
 const BUNDLE_AND_LOGS = ['logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents', 's3:GetObject'];
 const QUEUE_SEND_AND_CONSUME = [
   'sqs:ChangeMessageVisibility',
@@ -57,12 +58,12 @@ const QUEUE_SEND_AND_CONSUME = [
 ];
 
 describe('instance role grants', () => {
-  test.each(['user', 'order', 'payment'] as const)('%s fleet: secrets, database login, bundle and logs only (no queues)', (fleet) => {
-    expect(actionsOf(fleet)).toEqual([...BUNDLE_AND_LOGS, ...SECRET_READ, DB_CONNECT].sort());
+  test.each(['user', 'order', 'payment'] as const)('%s fleet: secrets, token public keys (order, payment), database login, bundle and logs only (no queues)', (fleet) => {
+    expect(actionsOf(fleet)).toEqual([...BUNDLE_AND_LOGS, ...SECRET_READ, DB_CONNECT, ...(fleet === 'user' ? [] : PARAMETER_READ)].sort());
   });
 
   test('worker fleet: additionally sends to and consumes from both queues, and reports its own health', () => {
-    expect(actionsOf('worker')).toEqual([...BUNDLE_AND_LOGS, ...SECRET_READ, DB_CONNECT, ...QUEUE_SEND_AND_CONSUME, SET_INSTANCE_HEALTH].sort());
+    expect(actionsOf('worker')).toEqual([...BUNDLE_AND_LOGS, ...SECRET_READ, PARAMETER_READ, DB_CONNECT, ...QUEUE_SEND_AND_CONSUME, SET_INSTANCE_HEALTH].flat().sort());
     const queueStatements = statements('worker').filter((s) => [s.Action].flat().some((a) => a.startsWith('sqs:')));
     const queueArns = queueStatements.map((s) => JSON.stringify(s.Resource));
     for (const name of ['order-placed', 'payment-result'] as const) {
@@ -118,9 +119,14 @@ describe('instance role grants', () => {
     expect(secretsReadBy('user')).toEqual([arnOf(surge.stack.cache.authToken), arnOf(surge.stack.tokenSigningKey)].sort());
   });
 
-  test.each(['order', 'payment', 'worker'] as const)('%s fleet reads exactly the cache secret and the token public keys: never the signing key or the database master secret', (fleet) => {
-    expect(secretsReadBy(fleet)).toEqual([arnOf(surge.stack.cache.authToken), arnOf(surge.stack.tokenPublicKeys.secret)].sort());
-    expect(secretsReadBy(fleet)).not.toContain(arnOf(surge.stack.tokenSigningKey));
+  test.each(['order', 'payment', 'worker'] as const)('%s fleet reads exactly the cache secret and the token public keys parameter: never the signing key or the database master secret', (fleet) => {
+    expect(secretsReadBy(fleet)).toEqual([arnOf(surge.stack.cache.authToken)]);
+    const parameterReads = statements(fleet).filter((s) => [s.Action].flat().some((a) => a.startsWith('ssm:')));
+    expect(parameterReads.map((s) => JSON.stringify(s.Resource))).toEqual([JSON.stringify(surge.stack.resolve(surge.stack.tokenPublicKeys.parameter.parameterArn))]);
+  });
+
+  test('the user fleet does not read the public keys parameter (it holds the signing key)', () => {
+    expect(actionsOf('user').filter((a) => a.startsWith('ssm:'))).toEqual([]);
   });
 
   test('only the user fleet and the public key publisher may read the token signing key', () => {
@@ -200,6 +206,8 @@ describe('service environment', () => {
     // The user fleet signs tokens; the others get only the public keys.
     const tokenKeys = Object.keys(env).filter((k) => k.startsWith('TOKEN_'));
     expect(tokenKeys).toEqual(fleet === 'user' ? ['TOKEN_SIGNING_SECRET_ARN'] : ['TOKEN_PUBLIC_KEYS_SECRET_ARN']);
+    // For the verifying fleets, the public keys parameter's ARN (the services read an SSM ARN from Parameter Store).
+    if (fleet !== 'user') expect(env.TOKEN_PUBLIC_KEYS_SECRET_ARN).toBe(`arn:aws:ssm:${config.region}:<ref>:parameter<ref>`);
     expect(Number(env.SHUTDOWN_DEADLINE_MS)).toBeLessThan(config.loadBalancer.deregistrationDelaySeconds * 1000);
     expect(Object.keys(env).filter((k) => /KEY$|PASSWORD|TOKEN$|_URL$/.test(k) && !k.endsWith('QUEUE_URL'))).toEqual([]);
   });
@@ -214,7 +222,7 @@ describe('service environment', () => {
     writeFileSync(caBundle, '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n');
     // Every CloudFormation reference made concrete: secret ARNs and URLs named after their variable, hosts as example names.
     const concrete = (key: string) => (key.endsWith('_SECRET_ARN') ? `arn:test:${key}` : key.endsWith('_URL') ? `https://${key.toLowerCase()}.example` : `${key.toLowerCase()}.example`);
-    const env = Object.fromEntries(Object.entries(environment(fleet)).map(([key, value]) => [key, value === '<ref>' ? concrete(key) : value]));
+    const env = Object.fromEntries(Object.entries(environment(fleet)).map(([key, value]) => [key, value.includes('<ref>') ? concrete(key) : value]));
     const values: Record<string, string> = {
       'arn:test:REDIS_AUTH_SECRET_ARN': 'redis-auth-token-0123456789',
       ...(fleet === 'user'

@@ -220,7 +220,7 @@ describe.each(['dev', 'prod'] as const)('Surge-%s', (envName) => {
       'UserFleetAutoScalingGroupName', 'OrderFleetAutoScalingGroupName', 'PaymentFleetAutoScalingGroupName', 'WorkerFleetAutoScalingGroupName',
       'OrderPlacedQueueUrl', 'OrderPlacedDlqUrl', 'PaymentResultQueueUrl', 'PaymentResultDlqUrl',
       'DatabaseClusterIdentifier', 'CacheReplicationGroupId', 'DistributionId',
-      'TokenSigningKeyArn', 'TokenPublicKeysArn',
+      'TokenSigningKeyArn', 'TokenPublicKeysParameterName',
     ]) {
       expect(outputs).toContain(key);
     }

@@ -254,3 +254,25 @@ describe('secretsManagerSource', () => {
     }
   });
 });
+
+describe('secretsManagerSource with an SSM parameter ARN', () => {
+  it('reads the parameter from Parameter Store (mocked), not Secrets Manager', async () => {
+    const { mockClient } = await import('aws-sdk-client-mock');
+    const { GetParameterCommand, SSMClient } = await import('@aws-sdk/client-ssm');
+    const { GetSecretValueCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+    const ssm = mockClient(SSMClient);
+    const sm = mockClient(SecretsManagerClient);
+    const arn = 'arn:aws:ssm:eu-west-1:1:parameter/surge/dev/token-public-keys';
+    const keys = JSON.stringify(publicKeySet(SIGNING_KEYS));
+    ssm.on(GetParameterCommand, { Name: arn }).resolves({ Parameter: { Value: keys } });
+    try {
+      const cfg = await loadConfig({ ...LOCAL, SURGE_ENV: 'dev', REDIS_URL: 'redis://r:6379', TOKEN_PUBLIC_KEYS_SECRET_ARN: arn }, secretsManagerSource('eu-west-1'));
+      expect(await cfg.tokenKeys()).toEqual(JSON.parse(keys));
+      expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(2);
+      expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+    } finally {
+      ssm.restore();
+      sm.restore();
+    }
+  });
+});
