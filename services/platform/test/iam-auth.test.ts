@@ -17,6 +17,9 @@ delete process.env.AWS_PROFILE;
 delete process.env.AWS_SESSION_TOKEN;
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
+// initdb and starting the throwaway cluster take seconds on a loaded machine.
+jest.setTimeout(60_000);
+
 const WRITER: DatabaseLogin = { host: 'surge-dev.cluster-abc.eu-west-1.rds.amazonaws.com', port: 5433, user: 'order_service' };
 
 /** Static fake credentials that count how often a token is signed (the signer asks once per token). */
