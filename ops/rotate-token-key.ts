@@ -10,7 +10,7 @@
 // the key before the previous one stop verifying early. Exit 0 rotated, 2 bad arguments, 3 AWS refused.
 import { GetRandomPasswordCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { keySetFromSecretVersions } from '../services/platform/auth';
+import { keySetFromSecretVersions } from '../services/platform/token-keys';
 import { readVersion, writePublicTokenKeys, type TokenKeyClients, type TokenKeyStores } from '../services/platform/token-public-keys';
 
 export const ROTATE_USAGE = 'usage: npm run rotate-token-key -- <TokenSigningKeyArn> <TokenPublicKeysParameterName> [--region <region>] (both are Surge-<env> stack outputs)';

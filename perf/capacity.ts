@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { FleetName, SurgeConfig } from '../lib/config';
 import { prod } from '../lib/config/prod';
-import type { BenchResults } from './bench';
+import type { BenchResults } from './lib/bench-results';
 
 export interface CapacityInputs {
   peakRps: number;

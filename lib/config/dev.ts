@@ -39,6 +39,6 @@ export const dev: SurgeConfig = {
   cache: { nodeType: 'cache.t4g.micro', clusterMode: false, shards: 1, replicasPerShard: 1, snapshotRetentionDays: 1 },
   queues: { maxReceiveCount: 5, handlerTimeoutSeconds: 30, oldestMessageAlarmSeconds: 300 },
   waf: { rateLimit: 1000, evaluationWindowSeconds: 300 },
-  rateLimits: { ordersPerMinute: 20, loginPerMinute: 10, defaultPerSecond: 50, defaultBurst: 100 },
+  rateLimits: { ordersPerMinute: 20, loginPerMinute: 10, loginAccountPerMinute: 10, registerPerMinute: 5, defaultPerSecond: 50, defaultBurst: 100 },
   observability: { logRetentionDays: 14 },
 };

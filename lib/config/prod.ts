@@ -58,6 +58,6 @@ export const prod: SurgeConfig = {
   cache: { nodeType: 'cache.r7g.large', clusterMode: false, shards: 1, replicasPerShard: 2, snapshotRetentionDays: 7 },
   queues: { maxReceiveCount: 5, handlerTimeoutSeconds: 30, oldestMessageAlarmSeconds: 300 },
   waf: { rateLimit: 3000, evaluationWindowSeconds: 300 },
-  rateLimits: { ordersPerMinute: 20, loginPerMinute: 10, defaultPerSecond: 50, defaultBurst: 100 },
+  rateLimits: { ordersPerMinute: 20, loginPerMinute: 10, loginAccountPerMinute: 10, registerPerMinute: 5, defaultPerSecond: 50, defaultBurst: 100 },
   observability: { logRetentionDays: 365 },
 };

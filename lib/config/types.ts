@@ -178,8 +178,15 @@ export interface WafConfig {
 export interface RateLimitConfig {
   /** Orders one client may place per minute (RATE_LIMIT_ORDERS_PER_MINUTE). */
   readonly ordersPerMinute: number;
-  /** Login attempts one client may make per minute (RATE_LIMIT_LOGIN_PER_MINUTE). */
+  /** Login attempts one client address may make per minute (RATE_LIMIT_LOGIN_PER_MINUTE). */
   readonly loginPerMinute: number;
+  /**
+   * Login attempts on one account per minute, from any number of addresses (RATE_LIMIT_LOGIN_ACCOUNT_PER_MINUTE):
+   * what a botnet guessing one account's password gets.
+   */
+  readonly loginAccountPerMinute: number;
+  /** Registrations one client address may make per minute (RATE_LIMIT_REGISTER_PER_MINUTE); each costs a password hash. */
+  readonly registerPerMinute: number;
   /** Sustained requests per second per client on every other route (RATE_LIMIT_DEFAULT_PER_SECOND). */
   readonly defaultPerSecond: number;
   /** Requests a client may send at once on every other route (RATE_LIMIT_DEFAULT_BURST); at least defaultPerSecond. */

@@ -167,7 +167,7 @@ export function validateConfig(config: SurgeConfig): SurgeConfig {
   check(WAF_EVALUATION_WINDOWS_SECONDS.includes(waf.evaluationWindowSeconds), `waf.evaluationWindowSeconds ${show(waf.evaluationWindowSeconds)} must be one of ${WAF_EVALUATION_WINDOWS_SECONDS.join(', ')}`);
 
   const limits = config.rateLimits;
-  for (const key of ['ordersPerMinute', 'loginPerMinute', 'defaultPerSecond', 'defaultBurst'] as const) {
+  for (const key of ['ordersPerMinute', 'loginPerMinute', 'loginAccountPerMinute', 'registerPerMinute', 'defaultPerSecond', 'defaultBurst'] as const) {
     check(isInt(limits[key], 1, RATE_LIMIT_MAX), `rateLimits.${key} ${show(limits[key])} must be a whole number from 1 to ${RATE_LIMIT_MAX}`);
   }
   check(limits.defaultBurst >= limits.defaultPerSecond, `rateLimits.defaultBurst (${limits.defaultBurst}) must be at least defaultPerSecond (${limits.defaultPerSecond}), or a client could never use its full rate`);

@@ -3,7 +3,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import type { ObservabilityProps } from './observability';
+import type { ObservabilityProps } from './observed';
 
 const PERIOD = Duration.minutes(1);
 const HALF = 12; // dashboards are 24 units wide

@@ -77,6 +77,16 @@ export function bundleMigrationStep(): string {
   return bundle('migration-step', join(SERVICES_DIR, 'platform', 'migration-step.ts'));
 }
 
+/**
+ * The source files esbuild puts into a bundle (a fleet's, or the migration step's), relative to the
+ * repository: what ships, for the tests that keep test helpers and other services' code out of it.
+ */
+export function bundleInputs(name: FleetName | 'migration-step'): string[] {
+  const entry = name === 'migration-step' ? join(SERVICES_DIR, 'platform', 'migration-step.ts') : join(SERVICES_DIR, name, 'main.ts');
+  const { metafile } = buildSync({ ...BUILD_OPTIONS, entryPoints: [entry], outfile: join(CACHE_DIR, 'inputs-only.js'), write: false, metafile: true });
+  return Object.keys(metafile.inputs).map((path) => relative(REPO_ROOT, join(process.cwd(), path)).split('\\').join('/'));
+}
+
 /** Inside the token key publisher's bundle: the Lambda handler (`app/main.js` exports `handler`). */
 export const TOKEN_PUBLIC_KEYS_HANDLER = 'app/main.handler';
 

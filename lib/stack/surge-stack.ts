@@ -331,6 +331,8 @@ export class SurgeStack extends Stack {
       REDIS_AUTH_SECRET_ARN: this.cache.authToken.secretArn,
       RATE_LIMIT_ORDERS_PER_MINUTE: String(config.rateLimits.ordersPerMinute),
       RATE_LIMIT_LOGIN_PER_MINUTE: String(config.rateLimits.loginPerMinute),
+      RATE_LIMIT_LOGIN_ACCOUNT_PER_MINUTE: String(config.rateLimits.loginAccountPerMinute),
+      RATE_LIMIT_REGISTER_PER_MINUTE: String(config.rateLimits.registerPerMinute),
       RATE_LIMIT_DEFAULT_PER_SECOND: String(config.rateLimits.defaultPerSecond),
       RATE_LIMIT_DEFAULT_BURST: String(config.rateLimits.defaultBurst),
       QUEUE_HANDLER_TIMEOUT_MS: String(config.queues.handlerTimeoutSeconds * 1000),

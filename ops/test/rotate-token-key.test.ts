@@ -5,7 +5,8 @@
 import { GetRandomPasswordCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createTokenService, keySetFromSecretVersions, tokenKeyFromSecret, type TokenKeySet } from '../../services/platform/auth';
+import { createTokenService } from '../../services/platform/auth';
+import { keySetFromSecretVersions, tokenKeyFromSecret, type TokenKeySet } from '../../services/platform/token-keys';
 import { rotateTokenKeyCli } from '../rotate-token-key';
 
 const ARN = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:TokenSigningKey-AbCdEf';

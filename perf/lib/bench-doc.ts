@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FLEET_NODE_FLAGS } from '../../lib/deploy/bundle';
 import { version as TSX_VERSION } from 'tsx/package.json';
-import type { BenchResults, BenchRun } from '../bench';
+import type { BenchResults, BenchRun } from './bench-results';
 import { median, type LoadSummary } from './load-run';
 
 /**

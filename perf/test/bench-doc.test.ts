@@ -1,6 +1,6 @@
 // The benchmarks document shows only the run it renders: no figure for a PostgreSQL CPU reading that
 // lost a backend, results of another bench method refused, earlier findings only under their heading.
-import type { BenchResults } from '../bench';
+import type { BenchResults } from '../lib/bench-results';
 import { BENCH_METHOD_VERSION, renderBenchmarksDoc } from '../lib/bench-doc';
 import type { LoadSummary } from '../lib/load-run';
 

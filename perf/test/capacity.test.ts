@@ -1,7 +1,7 @@
 // The capacity plan's arithmetic on a fixed, synthetic benchmark result, and its flag validation.
 import { validateConfig } from '../../lib/config';
 import { prod } from '../../lib/config/prod';
-import type { BenchResults } from '../bench';
+import type { BenchResults } from '../lib/bench-results';
 import { DEFAULT_INPUTS, formatPlan, parseCapacityArgs, planCapacity, suggestedFields, suggestedProdConfig, vcpusOf } from '../capacity';
 import type { LoadSummary } from '../lib/load-run';
 

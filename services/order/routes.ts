@@ -8,7 +8,8 @@ import type { HotPath, HotPathKit, SurgeApp } from '../platform/app';
 import type { CacheEncoder, CacheRead } from '../platform/cache';
 import type { ServiceContext } from '../platform/context';
 import { notFound } from '../platform/errors';
-import { addressIdentity, rateLimitHeaders, rateLimitKey } from '../platform/rate-limit';
+import { rateLimitHeaders } from '../platform/rate-limit/headers';
+import { addressIdentity, rateLimitKey } from '../platform/rate-limit/limiter';
 import {
   cancelOrderSchema,
   getOrderSchema,
@@ -64,7 +65,7 @@ export async function orderRoutes(api: SurgeApp, ctx: ServiceContext): Promise<v
     const read = getProduct(ctx, request.params.id, serialize);
     return read instanceof Promise ? read.then(respond) : respond(read);
   });
-  api.addHotPath((kit) => cachedProductHotPath(ctx, kit));
+  api.addHotPath(PRODUCT_ROUTE, (kit) => cachedProductHotPath(ctx, kit));
 
   // The waiting room of the sale events (./waiting-room): its routes, and the gate of their products.
   const room = createServiceWaitingRoom(ctx);

@@ -14,7 +14,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { ServiceContext } from './context';
 import { handleError } from './errors';
 import { documentRoute, openApiHeader } from './openapi';
-import { installRateLimit } from './rate-limit';
+import { installRateLimit, RATE_LIMIT_HOOK } from './rate-limit/hook';
 
 /** A Fastify instance whose route schemas type the handlers (TypeBox). */
 export type SurgeApp = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -53,9 +53,11 @@ declare module 'fastify' {
      * Answers some requests of a route before Fastify sees them: for a read so hot that Fastify's own
      * per-request work is most of its cost (a product page during a sale). The hot path must answer
      * exactly as the route would (tests compare the two) and hand anything else to the route. Add
-     * them while registering routes; they take effect once the app is ready.
+     * them while registering routes; they take effect once the app is ready. `route` is the route it
+     * stands in for (`GET /api/products/:id`): the app refuses to start if that route has a hook the
+     * hot path does not do itself (see HOT_PATH_HOOKS).
      */
-    addHotPath(make: (kit: HotPathKit) => HotPath): void;
+    addHotPath(route: string, make: (kit: HotPathKit) => HotPath): void;
   }
 }
 
@@ -132,9 +134,14 @@ export async function buildApp(ctx: ServiceContext, plugins: ServicePlugin[]): P
   // One hook for every response (one hook phase fewer on the hot path): the request id, and while
   // draining `connection: close`, so keep-alive clients reconnect to another instance and the server
   // can finish closing once in-flight requests are answered.
-  app.addHook('onSend', (request, reply, payload, done) => {
-    reply.header(REQUEST_ID_HEADER, request.id);
-    if (draining) reply.header('connection', 'close');
+  /** What every response carries, from a route (the onSend hook) or a hot path (the kit) alike. */
+  const decorateResponse = (requestId: string, headers: Record<string, string | number>) => {
+    headers[REQUEST_ID_HEADER] = requestId;
+    if (draining) headers.connection = 'close';
+    return headers;
+  };
+  app.addHook('onSend', function decorateRouteResponse(request, reply, payload, done) {
+    reply.headers(decorateResponse(request.id, {}));
     done(null, payload);
   });
   // Per-route metrics, bound once per route, so a response costs three additions (the not-found
@@ -161,7 +168,7 @@ export async function buildApp(ctx: ServiceContext, plugins: ServicePlugin[]): P
   app.addHook('onRoute', (route) => {
     const countResponse = countReply(responseCounter(`${[route.method].flat().join(',')} ${route.url}`));
     const own = route.onResponse === undefined ? [] : [route.onResponse].flat();
-    const count: onResponseHookHandler = (_request, reply, done) => {
+    const count: onResponseHookHandler = function countRouteResponse(_request, reply, done) {
       countResponse(reply);
       done();
     };
@@ -169,14 +176,12 @@ export async function buildApp(ctx: ServiceContext, plugins: ServicePlugin[]): P
   });
   const kit: HotPathKit = {
     clientIp: (req) => proxyAddr(req, trustProxy),
-    withCommonHeaders: (req, headers) => {
-      headers[REQUEST_ID_HEADER] = (req.headers[REQUEST_ID_HEADER] as string | undefined) || nextRequestId();
-      if (draining) headers.connection = 'close';
-      return headers;
-    },
+    withCommonHeaders: (req, headers) => decorateResponse((req.headers[REQUEST_ID_HEADER] as string | undefined) || nextRequestId(), headers),
     countResponse: responseCounter,
   };
-  app.decorate('addHotPath', (make: (kit: HotPathKit) => HotPath) => {
+  const hotPathRoutes: string[] = [];
+  app.decorate('addHotPath', (route: string, make: (kit: HotPathKit) => HotPath) => {
+    hotPathRoutes.push(route);
     hotPaths.push(make(kit));
   });
   // A flood of 429s is a hot path too: one bound counter per policy.
@@ -210,6 +215,7 @@ export async function buildApp(ctx: ServiceContext, plugins: ServicePlugin[]): P
     await app.register(async (scope) => plugin(scope as unknown as SurgeApp, ctx));
   }
   await app.ready();
+  for (const route of hotPathRoutes) refuseHooksHotPathSkips(app, route);
   if (hotPaths.length > 0) putHotPathsInFront(app, hotPaths, ctx);
   return app;
 }
@@ -235,4 +241,51 @@ function putHotPathsInFront(app: SurgeApp, hotPaths: HotPath[], ctx: ServiceCont
     }
     route(req, res);
   });
+}
+
+/**
+ * The hooks a hot path does itself, by function name: the common headers (decorateResponse through
+ * the kit), the route's metrics (kit.countResponse) and the rate limit (the hot path takes a leased
+ * token and otherwise leaves the request to the route). Any other hook on its route - added by the
+ * service or a plugin, in any phase - would be skipped for the requests the hot path answers.
+ */
+export const HOT_PATH_HOOKS: ReadonlySet<string> = new Set(['decorateRouteResponse', 'countRouteResponse', RATE_LIMIT_HOOK]);
+
+/** Throws, naming the hook, when `route` (`GET /path/:param`) has a hook its hot path would skip. */
+export function refuseHooksHotPathSkips(app: FastifyInstance, route: string): void {
+  const [method, url] = route.split(' ');
+  const hooks = routeHooks(app, method, url);
+  if (hooks === undefined) throw new Error(`hot path for ${route}: no such route`);
+  const skipped = hooks.filter(({ name }) => !HOT_PATH_HOOKS.has(name));
+  if (skipped.length > 0) {
+    const named = skipped.map(({ phase, name }) => `${phase} ${name}`).join(', ');
+    throw new Error(`hot path for ${route} would skip the route's hook(s) ${named}: do it in the hot path too (and add it to HOT_PATH_HOOKS) or remove the hot path`);
+  }
+}
+
+/**
+ * The hooks of one route, every phase, with the names Fastify prints for them (printRoutes with
+ * includeHooks is Fastify's only public view of a route's merged hooks: app-wide, plugin and route).
+ * The print is a tree (`├── /api/products (GET)`, then `│   └── /:id (GET)` under it): a route's
+ * path is its ancestors' segments and its own. An anonymous function prints as "anonymous()", so it
+ * can never pass for a known one.
+ */
+function routeHooks(app: FastifyInstance, method: string, url: string): Array<{ phase: string; name: string }> | undefined {
+  const lines = app.printRoutes({ method, includeHooks: true, commonPrefix: false }).split('\n');
+  const segments: string[] = [];
+  let found: Array<{ phase: string; name: string }> | undefined;
+  for (const line of lines) {
+    const node = /^([\s│]*)[├└]── (.+?)(?: \(([\w, ]+)\))?$/.exec(line);
+    if (node) {
+      const depth = node[1].length / 4;
+      segments.length = depth;
+      segments.push(node[2]);
+      if (found) break;
+      if (segments.join('') === url && node[3]?.split(', ').includes(method)) found = [];
+      continue;
+    }
+    const hook = /^[\s│]*• \((\w+)\) (\[.*\])$/.exec(line);
+    if (hook && found) for (const name of JSON.parse(hook[2]) as string[]) found.push({ phase: hook[1], name: name.replace(/\(\)$/, '') });
+  }
+  return found;
 }

@@ -4,8 +4,8 @@
 // step) are ARNs that are resolved through a SecretSource; tests inject a fake one so they never call
 // AWS. The fleets log in to the database with IAM auth tokens (iam-auth.ts), not a secret.
 import { readFileSync } from 'node:fs';
-import { importTokenKeys, keySetFromSecretVersions, type TokenKeySet, type TokenKeySource } from './auth';
-import { iamAuthCredentials } from './iam-auth';
+import { iamAuthCredentials, type DatabaseLogin } from './iam-auth';
+import { importTokenKeys, keySetFromSecretVersions, type TokenKeySet, type TokenKeySource } from './token-keys';
 
 /**
  * The environment name: `local` (a laptop, `npm start`, tests) or the name of the CDK environment the
@@ -59,12 +59,7 @@ export interface DatabaseConfig {
   readonly credentials?: DatabaseCredentials;
 }
 
-/** What a new connection logs in to and as: an IAM auth token is signed for exactly this. */
-export interface DatabaseLogin {
-  readonly host: string;
-  readonly port: number;
-  readonly user: string;
-}
+export type { DatabaseLogin };
 
 /**
  * The password of each new connection. From a rotating secret (RDS rotates the master password every

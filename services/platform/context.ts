@@ -9,7 +9,10 @@ import type { ServiceConfig } from './config';
 import { createDatabase, type Database } from './db';
 import { createMetrics, type Metrics } from './metrics';
 import { createSqsClient } from './queue';
-import { createMemoryRateLimiter, createRedisRateLimiter, leaseSizeFor, type RateLimiter } from './rate-limit';
+import { leaseSizeFor } from './rate-limit/leases';
+import { type RateLimiter } from './rate-limit/limiter';
+import { createMemoryRateLimiter } from './rate-limit/memory-limiter';
+import { createRedisRateLimiter } from './rate-limit/redis-limiter';
 import { connectRedis, createBreaker, createRedisClient, type RedisClient } from './redis';
 
 /** Entries of the in-process cache in front of Redis: a few MB at product size. */

@@ -3,8 +3,22 @@
 // fleet holds a database password. A token is a SigV4-presigned URL computed locally, no AWS call;
 // the server checks it only when a connection logs in, so one is cached per login and renewed well
 // before it expires.
+// It imports nothing else of Surge: config.ts builds DatabaseCredentials from it.
 import type { SignerConfig } from '@aws-sdk/rds-signer';
-import type { DatabaseCredentials, DatabaseLogin } from './config';
+
+/** What a new connection logs in to and as: an IAM auth token is signed for exactly this. */
+export interface DatabaseLogin {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+}
+
+/** DatabaseCredentials (config.ts) whose password is a token for the login; no fixed user, nothing to re-read. */
+export interface IamAuthCredentials {
+  password(login: DatabaseLogin): Promise<string>;
+  readonly generation: number;
+  refresh(): Promise<boolean>;
+}
 
 /** How long a token is accepted after signing (the signer's fixed X-Amz-Expires of 900 s). */
 export const TOKEN_LIFETIME_MS = 15 * 60_000;
@@ -34,7 +48,7 @@ export interface IamAuthOptions {
  * new connection). A signing that fails (instance credentials not available yet) is not kept, so the
  * next connection tries again. Nothing rotates, so `refresh()` has nothing to re-read.
  */
-export function iamAuthCredentials(options: IamAuthOptions): DatabaseCredentials {
+export function iamAuthCredentials(options: IamAuthOptions): IamAuthCredentials {
   const now = options.now ?? Date.now;
   const tokens = new Map<string, { token: Promise<string>; renewAt: number }>();
   return {

@@ -6,7 +6,7 @@
 // (lib/construct/token-public-keys.ts); `npm run rotate-token-key` publishes a new key before it signs.
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { keySetFromSecretVersions, publicKeySet, type TokenKeySet } from './auth';
+import { keySetFromSecretVersions, publicKeySet, type TokenKeySet } from './token-keys';
 
 export interface TokenKeyStores {
   /** The generated secret string the signing key is derived from (services/platform/auth.ts). */

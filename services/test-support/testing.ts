@@ -22,7 +22,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { loadConfig, type SecretSource } from '../platform/config';
 import { createServiceContext, type ServiceContext } from '../platform/context';
-import { createDatabase, type Database } from '../platform/db';
+import { createDatabase, type Database, type Queryable } from '../platform/db';
 import { migrate } from '../platform/migrate';
 import { embeddedPostgresHost, type EmbeddedPostgresHost } from './embedded-postgres';
 import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis';
@@ -558,4 +558,10 @@ export function requestOutcome(options: http.RequestOptions, body?: string): Pro
     req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED' || !sent ? { kind: 'refused' } : { kind: 'cut' }));
     req.end(body);
   });
+}
+
+/** Rows `sql` returns: the truth straight from the database, for assertions. */
+export async function countRows(db: Queryable, sql: string, params: unknown[] = []): Promise<number> {
+  const { rows } = await db.query<{ n: string }>(`SELECT count(*) AS n FROM (${sql}) AS counted`, params);
+  return Number(rows[0].n);
 }

@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { ServicePlugin } from '../platform/app';
 import { requireUser } from '../platform/auth';
-import { addressIdentity, type RouteRateLimit } from '../platform/rate-limit';
+import { type RouteRateLimit } from '../platform/rate-limit/hook';
+import { addressIdentity } from '../platform/rate-limit/limiter';
 import { getProfile, logIn, registerUser } from './use-cases/accounts';
 import { getMyProfileSchema, logInSchema, registerSchema } from './schemas';
 

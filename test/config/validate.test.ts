@@ -26,7 +26,7 @@ describe('shipped environments', () => {
 
   test('both environments pass the issue\'s rate limits to the services', () => {
     for (const config of [dev, prod]) {
-      expect(config.rateLimits).toEqual({ ordersPerMinute: 20, loginPerMinute: 10, defaultPerSecond: 50, defaultBurst: 100 });
+      expect(config.rateLimits).toEqual({ ordersPerMinute: 20, loginPerMinute: 10, loginAccountPerMinute: 10, registerPerMinute: 5, defaultPerSecond: 50, defaultBurst: 100 });
     }
   });
 
@@ -130,6 +130,8 @@ describe('validateConfig rejects', () => {
     ['a handler timeout beyond the visibility limit', (c) => { c.queues.handlerTimeoutSeconds = 30_000; }, /queues\.handlerTimeoutSeconds 30000 must be 1-21600/],
     ['a zero orders-per-minute rate limit', (c) => { c.rateLimits.ordersPerMinute = 0; }, /rateLimits\.ordersPerMinute 0 must be a whole number from 1 to 1000000/],
     ['a fractional login rate limit', (c) => { c.rateLimits.loginPerMinute = 2.5; }, /rateLimits\.loginPerMinute 2\.5/],
+    ['a zero per-account login rate limit', (c) => { c.rateLimits.loginAccountPerMinute = 0; }, /rateLimits\.loginAccountPerMinute 0 must be a whole number/],
+    ['a registration rate limit above what the services accept', (c) => { c.rateLimits.registerPerMinute = 2_000_000; }, /rateLimits\.registerPerMinute 2000000/],
     ['a default rate above what the services accept', (c) => { c.rateLimits.defaultPerSecond = 2_000_000; }, /rateLimits\.defaultPerSecond 2000000/],
     ['a burst below the sustained rate', (c) => { c.rateLimits.defaultBurst = 10; c.rateLimits.defaultPerSecond = 50; }, /rateLimits\.defaultBurst \(10\) must be at least defaultPerSecond \(50\)/],
     ['a deregistration delay too short to drain in', (c) => { c.loadBalancer.deregistrationDelaySeconds = 10; }, /loadBalancer\.deregistrationDelaySeconds 10 must be at least 15/],

@@ -7,7 +7,8 @@ import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { EventQueue } from '../../lib/construct/event-queue';
-import { cacheNodeIds, Observability, type ObservabilityProps, type ObservedCache } from '../../lib/construct/observability';
+import { cacheNodeIds, Observability } from '../../lib/construct/observability';
+import type { ObservabilityProps, ObservedCache } from '../../lib/construct/observed';
 import { standaloneStack, unacknowledgedNagFindings } from './standalone-stack';
 
 const ALB_ARN = 'arn:aws:elasticloadbalancing:us-west-2:123456789012:loadbalancer/app/surge/0123456789abcdef';

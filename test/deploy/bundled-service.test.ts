@@ -20,7 +20,7 @@ import {
   type TestDatabase,
   testRedisUrl,
 } from '../../services/test-support/testing';
-import { generateTokenKey } from '../../services/platform/auth';
+import { generateTokenKey } from '../../services/platform/token-keys';
 import { cdkContext, fleetEnvironment } from '../helpers/app';
 
 const READY_WITHIN_MS = 20_000;

@@ -15,7 +15,7 @@ import { dev } from '../../lib/config/dev';
 import { ServiceFleet } from '../../lib/construct/service-fleet';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { SurgeStack } from '../../lib/stack/surge-stack';
-import { publicKeySet, tokenKeyFromSecret } from '../../services/platform/auth';
+import { publicKeySet, tokenKeyFromSecret } from '../../services/platform/token-keys';
 import { loadConfig } from '../../services/platform/config';
 import { buildSurgeApp, cdkContext, constructTestStack, fleetEnvironment, fleetUserData } from '../helpers/app';
 
@@ -199,6 +199,8 @@ describe('service environment', () => {
       REDIS_AUTH_SECRET_ARN: '<ref>',
       RATE_LIMIT_ORDERS_PER_MINUTE: String(config.rateLimits.ordersPerMinute),
       RATE_LIMIT_LOGIN_PER_MINUTE: String(config.rateLimits.loginPerMinute),
+      RATE_LIMIT_LOGIN_ACCOUNT_PER_MINUTE: String(config.rateLimits.loginAccountPerMinute),
+      RATE_LIMIT_REGISTER_PER_MINUTE: String(config.rateLimits.registerPerMinute),
       RATE_LIMIT_DEFAULT_PER_SECOND: String(config.rateLimits.defaultPerSecond),
       RATE_LIMIT_DEFAULT_BURST: String(config.rateLimits.defaultBurst),
     });

@@ -1,6 +1,6 @@
 // Unit tests for event parsing: what a consumer accepts, and that a malformed message is named.
 import { randomUUID } from 'node:crypto';
-import { MalformedEventError, OrderPlacedEvent, parseEvent, parseOrderEvent, PaymentResultEvent } from '../events';
+import { EVENT_VERSION, MalformedEventError, OrderPlacedEvent, parseEvent, parseOrderEvent, PaymentResultEvent } from '../events';
 
 const valid = {
   type: 'order-placed',
@@ -24,9 +24,15 @@ describe('parseEvent', () => {
     ['an order id that is not a UUID', JSON.stringify({ ...valid, orderId: '42' }), /\/orderId/],
     ['a negative total', JSON.stringify({ ...valid, totalCents: -1 }), /\/totalCents/],
     ['no items', JSON.stringify({ ...valid, items: [] }), /\/items/],
+    ['a contract version this consumer does not know', JSON.stringify({ ...valid, version: EVENT_VERSION + 1 }), /\/version/],
   ])('rejects %s, naming the problem', (_case, body, message) => {
     expect(() => parseEvent(OrderPlacedEvent, body)).toThrow(MalformedEventError);
     expect(() => parseEvent(OrderPlacedEvent, body)).toThrow(message);
+  });
+
+  it('reads a message of the current contract version, and one from before versions were written as version 1', () => {
+    expect(parseEvent(OrderPlacedEvent, JSON.stringify({ ...valid, version: EVENT_VERSION }))).toEqual({ ...valid, version: 1 });
+    expect(parseEvent(OrderPlacedEvent, JSON.stringify(valid))).toEqual(valid);
   });
 
   it('knows payment results by outcome', () => {

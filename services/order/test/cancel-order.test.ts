@@ -8,8 +8,9 @@ import { settleOrder } from '../data/orders';
 import { orderRoutes } from '../routes';
 import { applyPaymentResult } from '../use-cases/apply-payment-result';
 import { cancelOrder } from '../use-cases/cancel-order';
-import { addProduct, countRows, stockOf } from './fixtures';
+import { addProduct, stockOf } from './fixtures';
 import { startTestService, type TestService } from './harness';
+import { countRows } from '../../test-support/testing';
 
 let service: TestService;
 beforeAll(async () => {

@@ -1,5 +1,5 @@
-// Test fixtures shared by the order and payment tests: products with chosen price and stock, and
-// small queries that read the truth straight from the database.
+// Test fixtures of the order service's tests (and the cross-service ones in services/local/test):
+// products with chosen price and stock, read straight from the database.
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../../platform/db';
 
@@ -19,11 +19,6 @@ export async function addProduct(
 export async function stockOf(db: Queryable, productId: string): Promise<number> {
   const { rows } = await db.query<{ stock: number }>('SELECT stock FROM products WHERE id = $1', [productId]);
   return rows[0].stock;
-}
-
-export async function countRows(db: Queryable, sql: string, params: unknown[] = []): Promise<number> {
-  const { rows } = await db.query<{ n: string }>(`SELECT count(*) AS n FROM (${sql}) AS counted`, params);
-  return Number(rows[0].n);
 }
 
 export const newUserId = () => randomUUID();

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { AppError } from '../../platform/errors';
 import { listMigrations, MIGRATIONS_DIR, migrate } from '../../platform/migrate';
-import { createTestDatabase, needsRealEngine, type TestDatabase } from '../../test-support/testing';
+import { createTestDatabase, needsRealEngine, type TestDatabase, countRows } from '../../test-support/testing';
 import { placeOrder } from '../use-cases/place-order';
-import { addProduct, countRows, newUserId } from './fixtures';
+import { addProduct, newUserId } from './fixtures';
 
 const PLACE_ORDERS_SQL =
   'SELECT batch_position, order_response FROM surge_place_orders($1::uuid[], $2::text[], $3::text[], $4::int[], $5::uuid[], $6::int[], $7::text)';

@@ -4,13 +4,13 @@
 // bounded batches; and the worker runs that upkeep and reports parked rows as a metric.
 import { randomUUID } from 'node:crypto';
 import { ReceiveMessageCommand, SendMessageBatchCommand, SQSClient, type SendMessageBatchResult } from '@aws-sdk/client-sqs';
-import { createTestContext, createTestDatabase, startSqsEmulator } from '../../test-support/testing';
+import { createTestContext, createTestDatabase, startSqsEmulator, countRows } from '../../test-support/testing';
 import { deleteExpiredIdempotencyKeys, IDEMPOTENCY_KEY_RETENTION_SECONDS } from '../data/idempotency-keys';
 import { deleteSentOutboxRows, enqueueEvent, OUTBOX_MAX_ATTEMPTS, relayOutboxBatch, SENT_OUTBOX_RETENTION_SECONDS } from '../../platform/messaging/outbox';
 import { deleteInBatches } from '../../platform/messaging/upkeep';
 import { placeOrder } from '../use-cases/place-order';
 import { startOrderWorkers } from '../worker';
-import { addProduct, countRows, newUserId } from './fixtures';
+import { addProduct, newUserId } from './fixtures';
 
 let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
 let sqsEmulator: Awaited<ReturnType<typeof startSqsEmulator>>;

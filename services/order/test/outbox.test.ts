@@ -1,9 +1,8 @@
 // The outbox relay against the real PostgreSQL and fauxqs: every pending event is published once per
 // relay pass, parallel relays never send the same row, and SQS being down only delays events.
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { createTestDatabase, needsRealEngine, startSqsEmulator } from '../../test-support/testing';
+import { createTestDatabase, needsRealEngine, startSqsEmulator, countRows } from '../../test-support/testing';
 import { enqueueEvent, relayOutboxBatch, startOutboxRelay } from '../../platform/messaging/outbox';
-import { countRows } from './fixtures';
 
 let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
 let sqsEmulator: Awaited<ReturnType<typeof startSqsEmulator>>;

@@ -3,9 +3,9 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { AppError } from '../../platform/errors';
-import { createTestDatabase, needsRealEngine } from '../../test-support/testing';
+import { createTestDatabase, needsRealEngine, countRows } from '../../test-support/testing';
 import { placeOrder } from '../use-cases/place-order';
-import { addProduct, countRows, newUserId, stockOf } from './fixtures';
+import { addProduct, newUserId, stockOf } from './fixtures';
 
 let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
 beforeAll(async () => {

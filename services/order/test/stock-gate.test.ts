@@ -8,12 +8,12 @@ import type Redis from 'ioredis';
 import { AppError } from '../../platform/errors';
 import type { Database } from '../../platform/db';
 import { createRedisClient, connectRedis, type RedisClient } from '../../platform/redis';
-import { createTestDatabase, createTestRedis, startRedisServer, type RedisServer } from '../../test-support/testing';
+import { createTestDatabase, createTestRedis, startRedisServer, type RedisServer, countRows } from '../../test-support/testing';
 import { createStockGate, LONGEST_STALE_MS, REDIS_MARKER_MS, RELEASE_SEEN_MS, RENEW_BEFORE_MS, type StockGate } from '../stock-gate';
 import { applyPaymentResult } from '../use-cases/apply-payment-result';
 import { cancelOrder } from '../use-cases/cancel-order';
 import { placeOrder, type PlaceOrderCommand } from '../use-cases/place-order';
-import { addProduct, countRows, stockOf } from './fixtures';
+import { addProduct, stockOf } from './fixtures';
 
 // Some tests wait out a marker's lifetime (REDIS_MARKER_MS).
 jest.setTimeout(30_000);

@@ -1,9 +1,8 @@
 // Use-case tests for chargeOrder with the sandbox provider against the real PostgreSQL: exactly one
 // payment and one provider charge per order, whatever the deliveries and crashes.
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase } from '../../test-support/testing';
+import { createTestDatabase, countRows } from '../../test-support/testing';
 import type { OrderPlacedEvent } from '../../contracts/events';
-import { countRows } from '../../order/test/fixtures';
 import type { PaymentProvider } from '../provider';
 import { createSandboxProvider, sandboxDeclines } from '../sandbox-provider';
 import { chargeOrder } from '../use-cases/charge-order';

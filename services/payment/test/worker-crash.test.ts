@@ -5,10 +5,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { createTestContext, createTestDatabase, startSqsEmulator, type SqsEmulator, type TestDatabase } from '../../test-support/testing';
+import { createTestContext, createTestDatabase, startSqsEmulator, type SqsEmulator, type TestDatabase, countRows } from '../../test-support/testing';
 import type { ServiceContext } from '../../platform/context';
 import type { OrderPlacedEvent } from '../../contracts/events';
-import { countRows } from '../../order/test/fixtures';
 import { startPaymentWorkers } from '../worker';
 
 let emulator: SqsEmulator;

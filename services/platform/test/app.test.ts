@@ -238,7 +238,7 @@ describe('hot paths', () => {
     const seen: string[] = [];
     const hotRoutes: ServicePlugin = async (scope) => {
       scope.get('/hot/:name', async (request) => ({ from: 'route', name: (request.params as { name: string }).name }));
-      scope.addHotPath((kit) => (req, res) => {
+      scope.addHotPath('GET /hot/:name', (kit) => (req, res) => {
         seen.push(req.url!);
         if (req.url === '/hot/boom') throw new Error('hot path bug');
         if (req.url !== '/hot/fast') return false;
@@ -259,6 +259,64 @@ describe('hot paths', () => {
       expect(seen).toEqual(['/hot/fast', '/hot/slow', '/hot/boom']);
     } finally {
       await hotApp.close();
+      await hotCtx.close();
+    }
+  });
+
+  it('decorate their responses like the routes do: the same request id header and, while draining, connection: close', async () => {
+    const hotCtx = await createTestContext({ databaseUrl: t.url });
+    const hotRoutes: ServicePlugin = async (scope) => {
+      scope.get('/hot/:name', async () => ({ from: 'route' }));
+      scope.addHotPath('GET /hot/:name', (kit) => (req, res) => {
+        if (req.url !== '/hot/fast') return false;
+        res.writeHead(200, kit.withCommonHeaders(req, { 'content-type': 'application/json' }));
+        res.end('{"from":"hot path"}');
+        return true;
+      });
+    };
+    const hotApp = await buildApp(hotCtx, [hotRoutes]);
+    try {
+      const client = await listenForTest(hotApp);
+      hotApp.markDraining();
+      const [fast, slow] = [await client.request({ url: '/hot/fast' }), await client.request({ url: '/hot/slow' })];
+      expect([fast.json(), slow.json()]).toEqual([{ from: 'hot path' }, { from: 'route' }]);
+      for (const answer of [fast, slow]) {
+        expect(answer.headers.connection).toBe('close');
+        expect(answer.headers['x-request-id']).toMatch(/^[\w-]+-[0-9a-z]+$/);
+      }
+    } finally {
+      await hotApp.close();
+      await hotCtx.close();
+    }
+  });
+
+  it.each([
+    ['an onRequest hook of the service', 'onRequest auditRequest', (scope: SurgeApp) => scope.addHook('onRequest', function auditRequest(_request, _reply, done) { done(); })],
+    ['a preHandler of the route', 'preHandler checkSomething', undefined],
+    ['an anonymous onSend hook', 'onSend anonymous', (scope: SurgeApp) => scope.addHook('onSend', (_request, _reply, payload, done) => done(null, payload))],
+  ])('refuse to start when the route has a hook the hot path would skip: %s', async (_case, named, addHook) => {
+    const hotCtx = await createTestContext({ databaseUrl: t.url });
+    const hotRoutes: ServicePlugin = async (scope) => {
+      addHook?.(scope);
+      const preHandler = addHook ? [] : [function checkSomething(_request: unknown, _reply: unknown, done: () => void) { done(); }];
+      scope.get('/hot/:name', { preHandler }, async () => ({ from: 'route' }));
+      scope.addHotPath('GET /hot/:name', () => () => false);
+    };
+    try {
+      await expect(buildApp(hotCtx, [hotRoutes])).rejects.toThrow(`hot path for GET /hot/:name would skip the route's hook(s) ${named}`);
+    } finally {
+      await hotCtx.close();
+    }
+  });
+
+  it('refuse to start for a route that does not exist', async () => {
+    const hotCtx = await createTestContext({ databaseUrl: t.url });
+    const hotRoutes: ServicePlugin = async (scope) => {
+      scope.addHotPath('GET /nowhere/:id', () => () => false);
+    };
+    try {
+      await expect(buildApp(hotCtx, [hotRoutes])).rejects.toThrow('hot path for GET /nowhere/:id: no such route');
+    } finally {
       await hotCtx.close();
     }
   });

@@ -3,7 +3,8 @@
 // out (tokens of the previous key keep verifying, tokens of the new key verify on processes that had
 // not yet re-read their keys).
 import { decodeProtectedHeader } from 'jose';
-import { createTokenService, generateTokenKey, KEY_REFRESH_MIN_MS, publicKeySet, SIGNER_REFRESH_MS, tokenKeyFromSecret, type TokenKeySet } from '../auth';
+import { createTokenService, KEY_REFRESH_MIN_MS, SIGNER_REFRESH_MS } from '../auth';
+import { generateTokenKey, publicKeySet, tokenKeyFromSecret, type TokenKeySet } from '../token-keys';
 
 const first: TokenKeySet = { keys: [generateTokenKey('key-1')] };
 

@@ -1,5 +1,5 @@
 // loadConfig: defaults, validation naming the variable, and secrets resolved through a fake source.
-import { generateTokenKey, publicKeySet, tokenKeyFromSecret } from '../auth';
+import { generateTokenKey, publicKeySet, tokenKeyFromSecret } from '../token-keys';
 import { AWS_SETTINGS, ConfigError, LOCAL_TOKEN_KEYS, loadConfig, loadDatabaseConfig, secretsManagerSource, type SecretSource } from '../config';
 
 const secrets = (values: Record<string, string>): SecretSource & { asked: string[] } => {

@@ -3,7 +3,7 @@
 // pools that log in as the configured role with the token as password (a real PostgreSQL whose role
 // password is set to the token, since no local server checks IAM tokens).
 import pg from 'pg';
-import { generateTokenKey } from '../auth';
+import { generateTokenKey } from '../token-keys';
 import { loadConfig, loadDatabaseConfig, type DatabaseLogin, type SecretSource } from '../config';
 import { connectionOptions, createDatabase } from '../db';
 import { iamAuthCredentials, RENEW_BEFORE_EXPIRY_MS, TOKEN_LIFETIME_MS } from '../iam-auth';

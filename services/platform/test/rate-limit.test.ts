@@ -3,17 +3,11 @@
 // documented bound.
 import type Redis from 'ioredis';
 import type { RateLimitPolicy } from '../config';
-import {
-  createMemoryRateLimiter,
-  createRedisRateLimiter,
-  FIRST_LEASE_TOKENS,
-  LEASE_MS,
-  LEASE_RATE_WINDOW_MS,
-  leaseSizeFor,
-  MAX_LEASE_TOKENS,
-  policyHeader,
-  type RateLimiter,
-} from '../rate-limit';
+import { policyHeader } from '../rate-limit/headers';
+import { FIRST_LEASE_TOKENS, LEASE_MS, LEASE_RATE_WINDOW_MS, leaseSizeFor, MAX_LEASE_TOKENS } from '../rate-limit/leases';
+import { type RateLimiter } from '../rate-limit/limiter';
+import { createMemoryRateLimiter } from '../rate-limit/memory-limiter';
+import { createRedisRateLimiter } from '../rate-limit/redis-limiter';
 import { createBreaker, createRedisClient } from '../redis';
 import { createTestRedis, startRedisServer } from '../../test-support/testing';
 

@@ -4,7 +4,8 @@
 import { GetSecretValueCommand, PutSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createTokenService, keySetFromSecretVersions, tokenKeyFromSecret, type TokenKeySet } from '../auth';
+import { createTokenService } from '../auth';
+import { keySetFromSecretVersions, tokenKeyFromSecret, type TokenKeySet } from '../token-keys';
 import { handler, publishPublicTokenKeys } from '../token-public-keys';
 
 const SIGNING = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:TokenSigningKey-AbCdEf';

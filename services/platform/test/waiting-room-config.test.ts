@@ -1,7 +1,7 @@
 // loadConfig's waiting-room part: WAITING_ROOM_EVENTS as JSON or base64 (as the stack writes it), each
 // bad field refused naming the variable, and the admission key required in dev/prod only with events.
 import { loadConfig, type SecretSource } from '../config';
-import { generateTokenKey } from '../auth';
+import { generateTokenKey } from '../token-keys';
 
 const noSecrets: SecretSource = {
   async getSecretString(arn) {

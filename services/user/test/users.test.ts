@@ -1,7 +1,8 @@
 // The user service over HTTP against the real PostgreSQL and Redis: registration, login, profile,
 // bad input, and the login rate limit.
 import { buildApp, type SurgeApp } from '../../platform/app';
-import { createTokenService, generateTokenKey } from '../../platform/auth';
+import { createTokenService } from '../../platform/auth';
+import { generateTokenKey } from '../../platform/token-keys';
 import type { ServiceContext } from '../../platform/context';
 import { createTestContext, createTestDatabase, listenForTest, type TestClient, type TestDatabase } from '../../test-support/testing';
 import { randomBytes, scryptSync } from 'node:crypto';

@@ -28,10 +28,10 @@ import {
   type TestClient,
   type ThrowawayCluster,
 } from '../../test-support/testing';
-import { orderRoutes } from '../routes';
-import { startOrderWorkers } from '../worker';
-import { startCheckoutLoad, statusCounts } from './checkout-load';
-import { addProduct } from './fixtures';
+import { orderRoutes } from '../../order/routes';
+import { startOrderWorkers } from '../../order/worker';
+import { startCheckoutLoad, statusCounts } from '../../order/test/checkout-load';
+import { addProduct } from '../../order/test/fixtures';
 
 jest.setTimeout(180_000);
 

@@ -4,16 +4,16 @@
 // charged when the cancel comes first, charged and refunded exactly once when it comes later.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createTestDatabase } from '../../test-support/testing';
+import { createTestDatabase, countRows } from '../../test-support/testing';
 import type { OrderCancelledEvent, OrderPlacedEvent } from '../../contracts/events';
-import { addProduct, countRows } from '../../order/test/fixtures';
+import { addProduct } from '../../order/test/fixtures';
 import { cancelOrder } from '../../order/use-cases/cancel-order';
 import { placeOrder } from '../../order/use-cases/place-order';
-import { findOrCreatePayment } from '../data/payments';
-import type { PaymentProvider } from '../provider';
-import { createSandboxProvider } from '../sandbox-provider';
-import { cancelPayment } from '../use-cases/cancel-payment';
-import { chargeOrder } from '../use-cases/charge-order';
+import { findOrCreatePayment } from '../../payment/data/payments';
+import type { PaymentProvider } from '../../payment/provider';
+import { createSandboxProvider } from '../../payment/sandbox-provider';
+import { cancelPayment } from '../../payment/use-cases/cancel-payment';
+import { chargeOrder } from '../../payment/use-cases/charge-order';
 
 let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
 let sandbox: PaymentProvider;

@@ -1,8 +1,7 @@
 // seedCatalog: deterministic, idempotent, and it leaves stock that orders took alone.
-import { createTestDatabase } from '../../test-support/testing';
+import { createTestDatabase, countRows } from '../../test-support/testing';
 import { sandboxDeclines } from '../../payment/sandbox-provider';
-import { demoProduct, seedCatalog } from '../seed';
-import { countRows } from './fixtures';
+import { demoProduct, seedCatalog } from '../../order/seed';
 
 let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
 beforeAll(async () => {

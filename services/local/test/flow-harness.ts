@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { startSqsEmulator, type SqsEmulator } from '../../test-support/testing';
 import { orderRoutes } from '../../order/routes';
 import { startTestService, type TestService } from '../../order/test/harness';
-import { paymentRoutes } from '../routes';
+import { paymentRoutes } from '../../payment/routes';
 
 // Short polls and immediate retries keep the suites fast; production uses the queue worker defaults.
 export const FAST_QUEUE = { waitTimeSeconds: 1, retryDelaySeconds: () => 0, visibilityTimeoutSeconds: 5 };

@@ -5,14 +5,14 @@
 // it, and a stopped cluster costs requests milliseconds, as a stopped single node does.
 import { randomUUID } from 'node:crypto';
 import Redis, { Cluster } from 'ioredis';
-import { addProduct } from '../../order/test/fixtures';
-import { orderRoutes } from '../../order/routes';
-import { productCacheKey } from '../../order/use-cases/read-catalog';
-import { buildApp } from '../app';
-import { createRedisCache } from '../cache';
-import type { RateLimitPolicy } from '../config';
-import { createRedisRateLimiter } from '../rate-limit';
-import { connectRedis, createBreaker, createRedisClient, type RedisClient } from '../redis';
+import { addProduct } from './fixtures';
+import { orderRoutes } from '../routes';
+import { productCacheKey } from '../use-cases/read-catalog';
+import { buildApp } from '../../platform/app';
+import { createRedisCache } from '../../platform/cache';
+import type { RateLimitPolicy } from '../../platform/config';
+import { createRedisRateLimiter } from '../../platform/rate-limit/redis-limiter';
+import { connectRedis, createBreaker, createRedisClient, type RedisClient } from '../../platform/redis';
 import { createTestContext, createTestDatabase, listenForTest, needsRealEngine, startRedisCluster, type RedisCluster } from '../../test-support/testing';
 
 /** Keys matching `pattern` on each master, straight from the node (not through the cluster client). */

@@ -3,10 +3,11 @@
 // charges once, and poison messages end in the DLQs.
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
-import { addProduct, countRows, stockOf } from '../../order/test/fixtures';
+import { addProduct, stockOf } from '../../order/test/fixtures';
 import { startOrderWorkers } from '../../order/worker';
-import { startPaymentWorkers } from '../worker';
+import { startPaymentWorkers } from '../../payment/worker';
 import { FAST_QUEUE, eventually, queueIsDrained, startPaymentFlow, type PaymentFlow } from './flow-harness';
+import { countRows } from '../../test-support/testing';
 
 let flow: PaymentFlow;
 let emulator: PaymentFlow['emulator'];

@@ -4,12 +4,13 @@
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { addProduct, countRows, stockOf } from '../../order/test/fixtures';
+import { addProduct, stockOf } from '../../order/test/fixtures';
 import { ORDER_PLACED } from '../../contracts/events';
 import { startOutboxRelay } from '../../platform/messaging/outbox';
 import { startOrderWorkers } from '../../order/worker';
-import { startPaymentWorkers } from '../worker';
+import { startPaymentWorkers } from '../../payment/worker';
 import { FAST_QUEUE, eventually, queueIsDrained, startPaymentFlow, type PaymentFlow } from './flow-harness';
+import { countRows } from '../../test-support/testing';
 
 let flow: PaymentFlow;
 let emulator: PaymentFlow['emulator'];
