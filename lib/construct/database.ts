@@ -96,7 +96,8 @@ export class Database extends Construct implements ec2.IConnectable {
   public readonly cluster: rds.DatabaseCluster;
   /**
    * Master credentials, JSON `{ "username", "password" }`, created and rotated (every 7 days) by
-   * RDS. Services read it through `DB_SECRET_ARN` and must re-read it when a login fails.
+   * RDS. Whoever reads it (`grantReadCredentials`) must re-read it when a login fails; services
+   * rather log in as their own roles with IAM tokens (`grantConnect`).
    */
   public readonly secret: secretsmanager.ISecret;
   /** Security group of the cluster; it admits only what `allowFrom` adds. */

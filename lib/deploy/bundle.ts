@@ -89,6 +89,17 @@ export function bundleInputs(name: FleetName | 'migration-step'): string[] {
   return Object.keys(metafile.inputs).map((path) => relative(REPO_ROOT, join(process.cwd(), path)).split('\\').join('/'));
 }
 
+/** Inside the token key publisher's bundle: the Lambda handler (`app/main.js` exports `handler`). */
+export const TOKEN_PUBLIC_KEYS_HANDLER = 'app/main.handler';
+
+/**
+ * The deployment step publishing the token keys' public half (services/platform/token-public-keys.ts)
+ * as a Lambda bundle; it shares the fleets' layout (the migrations in it go unused).
+ */
+export function bundleTokenPublicKeysStep(): string {
+  return bundle('token-public-keys', join(SERVICES_DIR, 'platform', 'token-public-keys.ts'));
+}
+
 function bundle(name: string, entry: string): string {
   const dir = join(CACHE_DIR, `${name}-${inputHash(name)}`);
   if (existsSync(join(dir, BUNDLE_ENTRY))) return dir;

@@ -19,6 +19,9 @@ export const StackOutputs = {
   orderFleetAutoScalingGroupName: 'OrderFleetAutoScalingGroupName',
   paymentFleetAutoScalingGroupName: 'PaymentFleetAutoScalingGroupName',
   workerFleetAutoScalingGroupName: 'WorkerFleetAutoScalingGroupName',
+  /** The token signing key secret's ARN and the public keys parameter's name (`npm run rotate-token-key`). */
+  tokenSigningKeyArn: 'TokenSigningKeyArn',
+  tokenPublicKeysParameterName: 'TokenPublicKeysParameterName',
   /** CloudFront distribution ID (`Distribution.distributionId`). */
   distributionId: 'DistributionId',
   /** ARN of the CLOUDFRONT-scope WAFv2 web ACL (`CfnWebACL.attrArn`); emitted by the WAF stack in us-east-1. */

@@ -19,8 +19,9 @@ import { Network } from '../construct/network';
 import { Observability } from '../construct/observability';
 import { ServiceFleet, type ServiceRelease } from '../construct/service-fleet';
 import { Storefront } from '../construct/storefront';
+import { TokenPublicKeys } from '../construct/token-public-keys';
 import { INSTANCE_PATHS, RDS_CA_BUNDLE_URL } from '../deploy/boot-script';
-import { bundleFleet, bundleMigrationStep, MIGRATION_STEP_HANDLER } from '../deploy/bundle';
+import { bundleFleet, bundleMigrationStep, bundleTokenPublicKeysStep, MIGRATION_STEP_HANDLER, TOKEN_PUBLIC_KEYS_HANDLER } from '../deploy/bundle';
 import { buildStorefront } from '../../web/build';
 import { FleetOutputs, type QueueName, QueueOutputs, StackOutputs } from './outputs';
 
@@ -30,6 +31,21 @@ export const SERVICE_ROUTES: Record<ServiceName, { readonly priority: number; re
   order: { priority: 20, pathPatterns: ['/api/orders*', '/api/products*', '/api/waiting-room*'] },
   payment: { priority: 30, pathPatterns: ['/api/payments*'] },
 };
+
+/**
+ * The PostgreSQL roles each fleet logs in as, with IAM database authentication: each service's own
+ * (its migrations create it and, on Aurora, grant it rds_iam). The worker fleet runs the order and the
+ * payment workers, each under its service's role.
+ */
+export const FLEET_DATABASE_USERS: Record<FleetName, readonly string[]> = {
+  user: ['user_service'],
+  order: ['order_service'],
+  payment: ['payment_service'],
+  worker: ['order_service', 'payment_service'],
+};
+
+/** The fleets that verify login tokens but never sign them: they get the public keys only. */
+const VERIFYING_FLEETS: readonly FleetName[] = ['order', 'payment', 'worker'];
 
 /** The port every service process listens on (the target groups' port). */
 export const SERVICE_PORT = 8080;
@@ -63,8 +79,10 @@ export class SurgeStack extends Stack {
   /** Applies the migrations during deployment; every fleet's Auto Scaling group waits for it. */
   public readonly migration: DatabaseMigration;
   public readonly cache: Cache;
-  /** The key login tokens are signed with (generated; read by the services at start). */
+  /** The seed of the key login tokens are signed with (generated; read by the user fleet alone). */
   public readonly tokenSigningKey: secretsmanager.Secret;
+  /** The public keys verifying login tokens, derived from `tokenSigningKey`; read by the other fleets. */
+  public readonly tokenPublicKeys: TokenPublicKeys;
   /**
    * The key the order fleet signs waiting-room tickets and admission tokens with (its own, so it
    * changes apart from the login key); only when a sale event has a waiting room.
@@ -173,6 +191,16 @@ export class SurgeStack extends Stack {
       reason: 'Rotated by `npm run rotate-token-key` (ops/rotate-token-key.ts), not by a rotation Lambda: the services accept the current and the previous key (AWSPREVIOUS), so a rotation logs no one out; run it no more often than the token lifetime.',
     });
 
+    // Its public half, for the fleets that only verify tokens.
+    this.tokenPublicKeys = new TokenPublicKeys(this, 'TokenPublicKeys', {
+      signingKey: this.tokenSigningKey,
+      bundleDirectory: bundleTokenPublicKeysStep(),
+      handler: TOKEN_PUBLIC_KEYS_HANDLER,
+      parameterName: `/surge/${config.envName}/token-public-keys`,
+      logRetention: retention,
+      logRemovalPolicy: removalPolicy,
+    });
+
     if (config.saleEvents.some((event) => event.waitingRoom)) {
       this.waitingRoomKey = new secretsmanager.Secret(this, 'WaitingRoomKey', {
         description: `Surge ${config.envName}: HS256 key signing waiting-room tickets and admission tokens`,
@@ -215,8 +243,10 @@ export class SurgeStack extends Stack {
       release: this.release('worker', removalPolicy),
     });
     this.fleets = { ...serviceFleets, worker: workerFleet };
-    // No fleet is created or rolled (instance refresh) before the schema its code expects exists.
+    // No fleet is created or rolled (instance refresh) before the schema its code expects exists, and
+    // none that verifies tokens before their public keys are published.
     this.migration.runBefore(...Object.values(this.fleets).map((fleet) => fleet.autoScalingGroup));
+    this.tokenPublicKeys.runBefore(...VERIFYING_FLEETS.map((name) => this.fleets[name].autoScalingGroup));
 
     // The worker fleet runs both consumers and both outbox relays, so it alone touches the queues.
     for (const name of QUEUE_NAMES) {
@@ -224,15 +254,19 @@ export class SurgeStack extends Stack {
       this.queues[name].queue.grantSendMessages(workerFleet.role);
     }
 
-    // Every fleet runs service code that reads and writes the database and the cache.
-    for (const [name, fleet] of Object.entries(this.fleets)) {
+    // Every fleet runs service code that reads and writes the database and the cache. It logs in to
+    // the database as its services' own roles with IAM tokens: only the migration step reads the
+    // master secret, so its rotation never touches a fleet.
+    for (const [name, fleet] of Object.entries(this.fleets) as [FleetName, ServiceFleet][]) {
       this.database.allowFrom(fleet.securityGroup, `Surge ${name} fleet to Aurora PostgreSQL`);
-      this.database.grantReadCredentials(fleet.role);
+      for (const user of FLEET_DATABASE_USERS[name]) this.database.grantConnect(fleet.role, user);
       this.cache.allowFrom(fleet.securityGroup, `Surge ${name} fleet to the Valkey cache`);
       this.cache.grantReadAuthToken(fleet.role);
-      // The worker needs it too: the services' config refuses to start in dev/prod without a key.
-      this.tokenSigningKey.grantRead(fleet.role);
     }
+    // Only the user fleet signs tokens; the others verify with the public keys, so a compromised
+    // order, payment or worker instance cannot mint them.
+    this.tokenSigningKey.grantRead(this.fleets.user.role);
+    for (const name of VERIFYING_FLEETS) this.tokenPublicKeys.parameter.grantRead(this.fleets[name].role);
     // Only the order fleet runs the waiting room and checks admissions.
     this.waitingRoomKey?.grantRead(this.fleets.order.role);
 
@@ -289,13 +323,12 @@ export class SurgeStack extends Stack {
       DB_READER_HOST: this.database.readerEndpoint.hostname,
       DB_PORT: String(this.database.port),
       DB_NAME: this.database.databaseName,
-      DB_SECRET_ARN: this.database.secret.secretArn,
+      DB_AUTH: 'iam',
       DB_CA_BUNDLE: INSTANCE_PATHS.rdsCaBundle,
       REDIS_HOST: this.cache.endpointAddress,
       REDIS_PORT: String(this.cache.port),
       REDIS_TLS: 'true',
       REDIS_AUTH_SECRET_ARN: this.cache.authToken.secretArn,
-      TOKEN_SIGNING_SECRET_ARN: this.tokenSigningKey.secretArn,
       RATE_LIMIT_ORDERS_PER_MINUTE: String(config.rateLimits.ordersPerMinute),
       RATE_LIMIT_LOGIN_PER_MINUTE: String(config.rateLimits.loginPerMinute),
       RATE_LIMIT_LOGIN_ACCOUNT_PER_MINUTE: String(config.rateLimits.loginAccountPerMinute),
@@ -305,6 +338,11 @@ export class SurgeStack extends Stack {
       QUEUE_HANDLER_TIMEOUT_MS: String(config.queues.handlerTimeoutSeconds * 1000),
       MIGRATE_ON_START: 'false',
     };
+    if (name === 'user') environment.TOKEN_SIGNING_SECRET_ARN = this.tokenSigningKey.secretArn;
+    else environment.TOKEN_PUBLIC_KEYS_SECRET_ARN = this.tokenPublicKeys.parameter.parameterArn;
+    // A fleet of one service logs in as its role; the worker's processes pick a role per service.
+    const databaseUsers = FLEET_DATABASE_USERS[name];
+    if (databaseUsers.length === 1) environment.DB_USER = databaseUsers[0];
     // The services then speak the cluster protocol, seeded by the configuration endpoint (REDIS_HOST).
     // Only set when on, so a stack without cluster mode renders the same environment as before.
     if (this.cache.clusterMode) environment.REDIS_CLUSTER = 'true';
@@ -370,6 +408,9 @@ export class SurgeStack extends Stack {
     }
     new CfnOutput(this, StackOutputs.databaseClusterIdentifier, { value: this.database.cluster.clusterIdentifier });
     new CfnOutput(this, StackOutputs.cacheReplicationGroupId, { value: this.cache.replicationGroupId });
+    // What `npm run rotate-token-key` needs.
+    new CfnOutput(this, StackOutputs.tokenSigningKeyArn, { value: this.tokenSigningKey.secretArn });
+    new CfnOutput(this, StackOutputs.tokenPublicKeysParameterName, { value: this.tokenPublicKeys.parameter.parameterName });
     new CfnOutput(this, StackOutputs.distributionId, { value: this.edge.distribution.distributionId });
     new CfnOutput(this, 'DistributionDomainName', { value: this.edge.distribution.distributionDomainName });
   }

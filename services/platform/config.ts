@@ -1,9 +1,11 @@
 // Service configuration: every environment variable a service reads is parsed and validated here,
 // once, at start. A bad value throws ConfigError naming the variable, which stops the process.
-// On AWS the secrets (database credentials, Redis AUTH token, token signing key) are ARNs that are
-// resolved through a SecretSource; tests inject a fake one so they never call AWS.
+// On AWS the secrets (Redis AUTH token, token keys; the master database login for the migration
+// step) are ARNs that are resolved through a SecretSource; tests inject a fake one so they never call
+// AWS. The fleets log in to the database with IAM auth tokens (iam-auth.ts), not a secret.
 import { readFileSync } from 'node:fs';
-import { importTokenKeys, tokenKeyFromSecret, type TokenKeySet, type TokenKeySource } from './token-keys';
+import { iamAuthCredentials, type DatabaseLogin } from './iam-auth';
+import { importTokenKeys, keySetFromSecretVersions, type TokenKeySet, type TokenKeySource } from './token-keys';
 
 /**
  * The environment name: `local` (a laptop, `npm start`, tests) or the name of the CDK environment the
@@ -49,7 +51,11 @@ export interface DatabaseConfig {
   readonly poolMax: number;
   /** TLS for the connection; undefined for plain TCP (local PostgreSQL, PGlite). */
   readonly tls?: { readonly ca?: string };
-  /** Credentials from a secret that rotates (DB_SECRET_ARN); undefined when the URLs carry fixed ones. */
+  /**
+   * Where the pools' passwords come from when the URLs' are not enough: IAM auth tokens (DB_AUTH=iam,
+   * the fleets) or a secret that rotates (DB_SECRET_ARN, the migration step); undefined when the URLs
+   * carry fixed ones. The login user is always the URLs'.
+   */
   readonly credentials?: DatabaseCredentials;
   /**
    * Schemas unqualified table names resolve in, in order (PostgreSQL's search_path).
@@ -58,15 +64,22 @@ export interface DatabaseConfig {
   readonly searchPath?: readonly string[];
 }
 
+export type { DatabaseLogin };
+
 /**
- * The database login from a rotating secret (RDS rotates the master password every 7 days). The
- * password is cached; a pool that gets 28P01 (wrong password) calls `refresh()`, which re-reads the
- * secret, at most once per DB_SECRET_REFRESH_MIN_MS however many connections fail at once.
+ * The password of each new connection. From a rotating secret (RDS rotates the master password every
+ * 7 days) it is cached; a pool that gets 28P01 (wrong password) calls `refresh()`, which re-reads the
+ * secret, at most once per DB_SECRET_REFRESH_MIN_MS however many connections fail at once. With IAM
+ * authentication (services/platform/iam-auth.ts) it is a short-lived token for the login.
  */
 export interface DatabaseCredentials {
-  readonly username: string;
-  /** The password believed current (no secret read). */
-  password(): string;
+  /**
+   * The one user these credentials log in (a secret's login); undefined when they sign for whichever
+   * user a pool's URL names (IAM).
+   */
+  readonly user?: string;
+  /** The password believed current for `login` (no secret read; an IAM token may be signed). */
+  password(login: DatabaseLogin): string | Promise<string>;
   /** Bumped whenever a re-read finds a different password. */
   readonly generation: number;
   /**
@@ -175,16 +188,23 @@ export class ConfigError extends Error {
   }
 }
 
-/** Reads a secret's string value by ARN; production uses Secrets Manager, tests a fake. */
+/**
+ * Reads a secret's string value by ARN; production uses Secrets Manager (and Parameter Store for an SSM
+ * parameter's ARN), tests a fake.
+ */
 export interface SecretSource {
   /** The AWSCURRENT value, or the version in `versionStage` (e.g. AWSPREVIOUS). */
   getSecretString(arn: string, versionStage?: string): Promise<string>;
 }
 
-/** Secrets Manager through the AWS SDK, loaded only when an ARN is configured. */
+/**
+ * Secrets Manager through the AWS SDK, loaded only when an ARN is configured. An SSM parameter's ARN
+ * names a value that needs no secrecy (the stack's token public keys) and is read from Parameter Store.
+ */
 export function secretsManagerSource(region: string): SecretSource {
   return {
     async getSecretString(arn, versionStage) {
+      if (/^arn:[^:]+:ssm:/.test(arn)) return parameterValue(region, arn);
       const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
       const client = new SecretsManagerClient({ region });
       try {
@@ -196,6 +216,18 @@ export function secretsManagerSource(region: string): SecretSource {
       }
     },
   };
+}
+
+async function parameterValue(region: string, arn: string): Promise<string> {
+  const { SSMClient, GetParameterCommand } = await import('@aws-sdk/client-ssm');
+  const client = new SSMClient({ region });
+  try {
+    const out = await client.send(new GetParameterCommand({ Name: arn }));
+    if (out.Parameter?.Value === undefined) throw new Error(`parameter ${arn} has no value`);
+    return out.Parameter.Value;
+  } finally {
+    client.destroy();
+  }
 }
 
 type Env = Record<string, string | undefined>;
@@ -271,7 +303,9 @@ export async function loadConfig(env: Env = process.env, secrets?: SecretSource)
 /**
  * The database part alone, for commands that need nothing else (`npm run migrate`, `npm run seed`).
  * Either DATABASE_URL (+ DATABASE_READER_URL), or on AWS DB_WRITER_HOST, DB_READER_HOST, DB_PORT,
- * DB_NAME and DB_SECRET_ARN (a JSON secret {username, password}); the latter always uses TLS.
+ * DB_NAME and one of two logins, always over TLS: DB_AUTH=iam (the fleets: a service's own role, DB_USER,
+ * with an IAM auth token per login, signed for AWS_REGION) or DB_SECRET_ARN (a JSON secret
+ * {username, password}: the master user, which only the migration step reads).
  */
 export async function loadDatabaseConfig(env: Env = process.env, secrets?: SecretSource): Promise<DatabaseConfig> {
   const poolMax = integer(env, 'DB_POOL_MAX', 10, 1, 500);
@@ -281,18 +315,13 @@ export async function loadDatabaseConfig(env: Env = process.env, secrets?: Secre
     return { writerUrl, readerUrl, poolMax };
   }
   if (!env.DB_WRITER_HOST) {
-    throw new ConfigError('DATABASE_URL', 'is required (or DB_WRITER_HOST with DB_SECRET_ARN on AWS)');
+    throw new ConfigError('DATABASE_URL', 'is required (or DB_WRITER_HOST with DB_AUTH=iam or DB_SECRET_ARN on AWS)');
   }
-  const secretArn = env.DB_SECRET_ARN;
-  if (!secretArn) throw new ConfigError('DB_SECRET_ARN', 'is required when DB_WRITER_HOST is set');
-  const source = secrets ?? secretsManagerSource(env.AWS_REGION ?? 'us-east-1');
-  const credentials = await rotatingCredentials(source, secretArn, integer(env, 'DB_SECRET_REFRESH_MIN_MS', 2000, 0, 3600000));
-  const { username } = credentials;
-  const password = credentials.password();
+  const { username, password, credentials } = oneOf(env, 'DB_AUTH', ['secret', 'iam'] as const, 'secret') === 'iam' ? iamLogin(env) : await secretLogin(env, secrets);
   const port = integer(env, 'DB_PORT', 5432, 1, 65535);
   const name = env.DB_NAME ?? 'surge';
-  const url = (host: string) =>
-    `postgres://${encodeURIComponent(username)}:${encodeURIComponent(password)}@${host}:${port}/${encodeURIComponent(name)}`;
+  const userInfo = username === undefined ? '' : encodeURIComponent(username) + (password === undefined ? '' : `:${encodeURIComponent(password)}`) + '@';
+  const url = (host: string) => `postgres://${userInfo}${host}:${port}/${encodeURIComponent(name)}`;
   // Node's CA store lacks the RDS CAs; DB_CA_BUNDLE points at the bundle the instance downloaded.
   const caPath = env.DB_CA_BUNDLE;
   let ca: string | undefined;
@@ -303,7 +332,8 @@ export async function loadDatabaseConfig(env: Env = process.env, secrets?: Secre
       throw new ConfigError('DB_CA_BUNDLE', `cannot read ${caPath}: ${(err as Error).message}`);
     }
   }
-  // TLS always on AWS; DB_TLS=false only for a local PostgreSQL standing in for Aurora (tests).
+  // TLS always on AWS (IAM authentication requires it); DB_TLS=false only for a local PostgreSQL
+  // standing in for Aurora (tests).
   const tls = oneOf(env, 'DB_TLS', ['true', 'false'] as const, 'true') === 'true';
   if (!tls && env.SURGE_ENV !== LOCAL_ENV) throw new ConfigError('DB_TLS', 'may be false only with SURGE_ENV=local');
   return {
@@ -315,8 +345,38 @@ export async function loadDatabaseConfig(env: Env = process.env, secrets?: Secre
   };
 }
 
+interface Login {
+  /** The URLs' user; undefined when each pool names its own (IAM). */
+  readonly username?: string;
+  /** Written into the URLs for one-off clients; undefined when every connection needs a fresh one. */
+  readonly password?: string;
+  readonly credentials: DatabaseCredentials;
+}
+
+/**
+ * A service's own PostgreSQL role (DB_USER), with an IAM auth token per login: no secret is read.
+ * Without DB_USER the URLs name no user, and each pool must be given its role (a process running
+ * several services' code, like the worker, logs in as each service's role); db.ts refuses a pool without.
+ */
+function iamLogin(env: Env): Login {
+  const username = env.DB_USER || undefined;
+  if (username !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(username)) {
+    throw new ConfigError('DB_USER', `must be a lower-case PostgreSQL role name, got "${username}"`);
+  }
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
+  if (!region) throw new ConfigError('AWS_REGION', 'is required with DB_AUTH=iam (tokens are signed for the cluster\'s region)');
+  return { username, credentials: iamAuthCredentials({ region }) };
+}
+
+async function secretLogin(env: Env, secrets?: SecretSource): Promise<Login> {
+  const secretArn = env.DB_SECRET_ARN;
+  if (!secretArn) throw new ConfigError('DB_SECRET_ARN', 'is required when DB_WRITER_HOST is set (or DB_AUTH=iam)');
+  const source = secrets ?? secretsManagerSource(env.AWS_REGION ?? 'us-east-1');
+  return rotatingCredentials(source, secretArn, integer(env, 'DB_SECRET_REFRESH_MIN_MS', 2000, 0, 3600000));
+}
+
 /** Reads {username, password} from the secret now, and again when a pool reports a wrong password. */
-async function rotatingCredentials(source: SecretSource, arn: string, minRefreshIntervalMs: number): Promise<DatabaseCredentials> {
+async function rotatingCredentials(source: SecretSource, arn: string, minRefreshIntervalMs: number): Promise<Login> {
   const read = async () => {
     const secret = parseJsonSecret('DB_SECRET_ARN', await source.getSecretString(arn));
     if (typeof secret.username !== 'string' || typeof secret.password !== 'string') {
@@ -332,35 +392,39 @@ async function rotatingCredentials(source: SecretSource, arn: string, minRefresh
   let scheduled: Promise<boolean> | undefined;
   return {
     username: first.username,
-    password: () => password,
-    get generation() {
-      return generation;
-    },
-    refresh() {
-      // Callers share one read that starts after they asked (a read already under way may predate
-      // the new secret), at most one per interval: a wrong password that persists (rotation half
-      // done: the database changed, the secret not yet) costs one secret read per interval, not one
-      // per connection attempt.
-      scheduled ??= (async () => {
-        await reading;
-        const wait = lastReadAt + minRefreshIntervalMs - Date.now();
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-        scheduled = undefined;
-        lastReadAt = Date.now();
-        const next = read();
-        reading = next.catch(() => undefined);
-        try {
-          const { password: current } = await next;
-          if (current === password) return false;
-          password = current;
-          generation += 1;
-          return true;
-        } catch {
-          // Secrets Manager unreachable: keep the cached password; the next failure asks again.
-          return false;
-        }
-      })();
-      return scheduled;
+    password: first.password,
+    credentials: {
+      user: first.username,
+      password: () => password,
+      get generation() {
+        return generation;
+      },
+      refresh() {
+        // Callers share one read that starts after they asked (a read already under way may predate
+        // the new secret), at most one per interval: a wrong password that persists (rotation half
+        // done: the database changed, the secret not yet) costs one secret read per interval, not one
+        // per connection attempt.
+        scheduled ??= (async () => {
+          await reading;
+          const wait = lastReadAt + minRefreshIntervalMs - Date.now();
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+          scheduled = undefined;
+          lastReadAt = Date.now();
+          const next = read();
+          reading = next.catch(() => undefined);
+          try {
+            const { password: current } = await next;
+            if (current === password) return false;
+            password = current;
+            generation += 1;
+            return true;
+          } catch {
+            // Secrets Manager unreachable: keep the cached password; the next failure asks again.
+            return false;
+          }
+        })();
+        return scheduled;
+      },
     },
   };
 }
@@ -455,14 +519,9 @@ async function tokenKeys(env: Env, secrets: SecretSource, deployed: boolean): Pr
     source = async () => {
       const raw = (await secrets.getSecretString(arn)).trim();
       if (!signing || raw.startsWith('{')) return parseJsonSecret(variable, raw) as unknown as TokenKeySet;
-      // A generated secret string: its current value signs; the previous one (Secrets Manager keeps
-      // it as AWSPREVIOUS after `npm run rotate-token-key`) still verifies, so rotating logs no one out.
-      const current = tokenKeyFromSecret(raw);
-      const previous = await secrets
-        .getSecretString(arn, 'AWSPREVIOUS')
-        .then((value) => tokenKeyFromSecret(value.trim()))
-        .catch(() => undefined); // never rotated yet
-      return { keys: previous && previous.kid !== current.kid ? [current, previous] : [current] };
+      // A generated secret string: the key set of its current and previous values (a previous one
+      // that cannot be read is left out: the current key still signs and verifies).
+      return keySetFromSecretVersions(async (versionStage) => (versionStage ? secrets.getSecretString(arn, versionStage).catch(() => undefined) : raw));
     };
   } else {
     if (deployed) throw new ConfigError('TOKEN_SIGNING_SECRET_ARN', 'or TOKEN_PUBLIC_KEYS_SECRET_ARN is required in every environment but local');

@@ -62,20 +62,24 @@ export function createDatabase(cfg: DatabaseConfig, options: DatabaseOptions = {
 }
 
 /**
- * pg connection options for one endpoint. With rotating credentials the password is a function pg
- * calls for every new connection, so a re-read secret takes effect without a new pool; the host,
- * port and database still come from the URL (pg would let a URL's password override the function).
+ * pg connection options for one endpoint. With credentials the password is a function pg calls for
+ * every new connection, so a re-read secret or a renewed IAM token takes effect without a new pool;
+ * the host, port, database and user still come from the URL (pg would let a URL's password override
+ * the function).
  */
 export function connectionOptions(cfg: DatabaseConfig, url: string): pg.PoolConfig {
   if (!cfg.credentials) return { connectionString: url };
   const credentials = cfg.credentials;
   const target = new URL(url);
+  const login = { host: target.hostname, port: Number(target.port || 5432), user: decodeURIComponent(target.username) };
+  // pg would fall back to the operating system's user, which no IAM grant names.
+  if (!login.user) throw new Error(`no database user to log in to ${login.host} as: set DB_USER (DB_AUTH=iam) or give the pool its service's role`);
   return {
-    host: target.hostname,
-    port: Number(target.port || 5432),
+    host: login.host,
+    port: login.port,
     database: decodeURIComponent(target.pathname.slice(1)),
-    user: credentials.username,
-    password: () => credentials.password(),
+    user: login.user,
+    password: () => credentials.password(login),
   };
 }
 

@@ -29,15 +29,17 @@ export function searchPathOption(schemas: readonly string[] = ALL_SCHEMAS): stri
 }
 
 /**
- * The database configuration `owner`'s pools use: its schema alone on the search path and, where the
- * URLs carry the login (DATABASE_URL: local runs and tests), its role as the user. The roles have no
- * password locally (trust on 127.0.0.1), so the URL's password is dropped. With credentials from a
- * secret (DB_SECRET_ARN on AWS) the login is the secret's; the search path still confines the service.
+ * The database configuration `owner`'s pools use: its schema alone on the search path and its role
+ * as the login wherever the URL names the login: local runs and tests (the roles have no password on
+ * 127.0.0.1, so the URL's password is dropped) and the fleets on AWS (DB_AUTH=iam: the password of
+ * each connection is an IAM token signed for the URL's user, here the role). Credentials fixed to one
+ * user (a secret's login, DB_SECRET_ARN: the migration step's master) keep it; the search path still
+ * confines the service.
  */
 export function ownerDatabaseConfig(cfg: DatabaseConfig, owner: DataOwner): DatabaseConfig {
   const role = schemaOf(owner);
   const asRole = (url: string) => {
-    if (cfg.credentials) return url;
+    if (cfg.credentials?.user !== undefined) return url;
     const u = new URL(url);
     u.username = role;
     u.password = '';

@@ -61,6 +61,21 @@ export function tokenKeyFromSecret(secret: string): JWK {
   return { ...jwk, kid, alg: ALGORITHM, use: 'sig' };
 }
 
+/**
+ * The key set a generated secret string stands for (the stack's TokenSigningKey): the current value's
+ * key signs, the previous value's (AWSPREVIOUS after `npm run rotate-token-key`) still verifies, so
+ * rotating logs no one out. `read` returns a version's value, undefined for a version that does not
+ * exist (never rotated yet).
+ */
+export async function keySetFromSecretVersions(read: (versionStage?: 'AWSPREVIOUS') => Promise<string | undefined>): Promise<TokenKeySet> {
+  const currentValue = await read();
+  if (currentValue === undefined) throw new Error('the signing key secret has no current value');
+  const current = tokenKeyFromSecret(currentValue.trim());
+  const previousValue = await read('AWSPREVIOUS');
+  const previous = previousValue === undefined ? undefined : tokenKeyFromSecret(previousValue.trim());
+  return { keys: previous && previous.kid !== current.kid ? [current, previous] : [current] };
+}
+
 /** The public half of a key set: what the verifying fleets get. */
 export function publicKeySet(set: TokenKeySet): TokenKeySet {
   return { keys: set.keys.map(({ d: _private, ...publicPart }) => publicPart) };

@@ -7,7 +7,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Database, type DatabaseProps } from '../../lib/construct/database';
-import { standaloneStack, standaloneVpc, unacknowledgedNagFindings } from './standalone-stack';
+import { standaloneStack, standaloneVpc, TEST_ACCOUNT, TEST_REGION, unacknowledgedNagFindings } from './standalone-stack';
 
 function build(props: Partial<DatabaseProps> = {}, stackId = 'Data') {
   const stack = standaloneStack(stackId);
@@ -130,22 +130,36 @@ describe('Database', () => {
     });
   });
 
-  test('grants reading the credentials and IAM login', () => {
+  test('grants reading the master credentials', () => {
     const { stack, database, template } = build();
     const role = new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') });
     database.grantReadCredentials(role);
-    database.grantConnect(role, 'order_service');
     template().hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: Match.stringLikeRegexp('Role') }],
       PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({
+        Statement: [
+          {
             Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+            Effect: 'Allow',
             Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseCluster'), 'MasterUserSecret.SecretArn'] },
-          }),
-          Match.objectLike({ Action: 'rds-db:connect' }),
-        ]),
+          },
+        ],
       },
+    });
+  });
+
+  test('grants IAM login as exactly the named database users of this cluster', () => {
+    const { stack, database, template } = build();
+    const role = new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') });
+    database.grantConnect(role, 'order_service');
+    database.grantConnect(role, 'payment_service');
+    // arn:aws:rds-db:<region>:<account>:dbuser:<cluster resource ID, cluster-...>/<user> (Aurora's IAM policy format)
+    const dbUser = (user: string) => ({
+      'Fn::Join': ['', [`arn:aws:rds-db:${TEST_REGION}:${TEST_ACCOUNT}:dbuser:`, { 'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseCluster'), 'DBClusterResourceId'] }, `/${user}`]],
+    });
+    template().hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('Role') }],
+      PolicyDocument: { Statement: [{ Action: 'rds-db:connect', Effect: 'Allow', Resource: [dbUser('order_service'), dbUser('payment_service')] }] },
     });
   });
 

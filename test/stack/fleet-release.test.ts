@@ -2,7 +2,7 @@
 // the services read, exactly its IAM grants (no wildcard actions; the worker's health watchdog may
 // report only its own group's instances), no migrations at start (the deployment's migration step
 // applies them), and a rolling refresh whenever the bundle changes.
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Duration } from 'aws-cdk-lib';
@@ -15,6 +15,7 @@ import { dev } from '../../lib/config/dev';
 import { ServiceFleet } from '../../lib/construct/service-fleet';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { SurgeStack } from '../../lib/stack/surge-stack';
+import { publicKeySet, tokenKeyFromSecret } from '../../services/platform/token-keys';
 import { loadConfig } from '../../services/platform/config';
 import { buildSurgeApp, cdkContext, constructTestStack, fleetEnvironment, fleetUserData } from '../helpers/app';
 
@@ -44,6 +45,8 @@ const actionsOf = (fleet: FleetName) => [...new Set(statements(fleet).flatMap((s
 
 const SECRET_READ = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'];
 const SET_INSTANCE_HEALTH = 'autoscaling:SetInstanceHealth';
+const DB_CONNECT = 'rds-db:connect';
+const PARAMETER_READ = ['ssm:DescribeParameters', 'ssm:GetParameter', 'ssm:GetParameterHistory', 'ssm:GetParameters'];
 const BUNDLE_AND_LOGS = ['logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents', 's3:GetObject'];
 const QUEUE_SEND_AND_CONSUME = [
   'sqs:ChangeMessageVisibility',
@@ -55,12 +58,12 @@ const QUEUE_SEND_AND_CONSUME = [
 ];
 
 describe('instance role grants', () => {
-  test.each(['user', 'order', 'payment'] as const)('%s fleet: secrets, bundle and logs only (no queues, no rds-db:connect)', (fleet) => {
-    expect(actionsOf(fleet)).toEqual([...BUNDLE_AND_LOGS, ...SECRET_READ].sort());
+  test.each(['user', 'order', 'payment'] as const)('%s fleet: secrets, token public keys (order, payment), database login, bundle and logs only (no queues)', (fleet) => {
+    expect(actionsOf(fleet)).toEqual([...BUNDLE_AND_LOGS, ...SECRET_READ, DB_CONNECT, ...(fleet === 'user' ? [] : PARAMETER_READ)].sort());
   });
 
   test('worker fleet: additionally sends to and consumes from both queues, and reports its own health', () => {
-    expect(actionsOf('worker')).toEqual([...BUNDLE_AND_LOGS, ...SECRET_READ, ...QUEUE_SEND_AND_CONSUME, SET_INSTANCE_HEALTH].sort());
+    expect(actionsOf('worker')).toEqual([...BUNDLE_AND_LOGS, ...SECRET_READ, PARAMETER_READ, DB_CONNECT, ...QUEUE_SEND_AND_CONSUME, SET_INSTANCE_HEALTH].flat().sort());
     const queueStatements = statements('worker').filter((s) => [s.Action].flat().some((a) => a.startsWith('sqs:')));
     const queueArns = queueStatements.map((s) => JSON.stringify(s.Resource));
     for (const name of ['order-placed', 'payment-result'] as const) {
@@ -104,17 +107,69 @@ describe('instance role grants', () => {
     expect(role.Properties.ManagedPolicyArns).toHaveLength(1);
   });
 
-  test.each([...FLEET_NAMES])('%s fleet reads exactly the database, cache and token signing secrets', (fleet) => {
-    const secretResources = statements(fleet)
+  const secretsReadBy = (fleet: FleetName) =>
+    statements(fleet)
       .filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'))
       .flatMap((s) => [s.Resource].flat())
-      .map((r) => JSON.stringify(r));
-    const expected = [
-      JSON.stringify(surge.stack.resolve(surge.stack.database.secret.secretArn)),
-      JSON.stringify(surge.stack.resolve(surge.stack.cache.authToken.secretArn)),
-      JSON.stringify(surge.stack.resolve(surge.stack.tokenSigningKey.secretArn)),
-    ];
-    expect(secretResources.sort()).toEqual(expected.sort());
+      .map((r) => JSON.stringify(r))
+      .sort();
+  const arnOf = (secret: { secretArn: string }) => JSON.stringify(surge.stack.resolve(secret.secretArn));
+
+  test('the user fleet reads exactly the cache secret and the token signing key, not the database master secret', () => {
+    expect(secretsReadBy('user')).toEqual([arnOf(surge.stack.cache.authToken), arnOf(surge.stack.tokenSigningKey)].sort());
+  });
+
+  test.each(['order', 'payment', 'worker'] as const)('%s fleet reads exactly the cache secret and the token public keys parameter: never the signing key or the database master secret', (fleet) => {
+    expect(secretsReadBy(fleet)).toEqual([arnOf(surge.stack.cache.authToken)]);
+    const parameterReads = statements(fleet).filter((s) => [s.Action].flat().some((a) => a.startsWith('ssm:')));
+    expect(parameterReads.map((s) => JSON.stringify(s.Resource))).toEqual([JSON.stringify(surge.stack.resolve(surge.stack.tokenPublicKeys.parameter.parameterArn))]);
+  });
+
+  test('the user fleet does not read the public keys parameter (it holds the signing key)', () => {
+    expect(actionsOf('user').filter((a) => a.startsWith('ssm:'))).toEqual([]);
+  });
+
+  test('only the user fleet and the public key publisher may read the token signing key', () => {
+    const signing = arnOf(surge.stack.tokenSigningKey);
+    const readers = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && r.Properties.PolicyDocument.Statement.some((s: { Action: string | string[]; Resource: unknown }) => [s.Action].flat().includes('secretsmanager:GetSecretValue') && JSON.stringify(s.Resource).includes(signing)))
+      .flatMap((r) => r.Properties.Roles);
+    expect(readers.sort((a: { Ref: string }, b: { Ref: string }) => a.Ref.localeCompare(b.Ref))).toEqual(
+      [{ Ref: logicalId(surge.stack.fleets.user.role) }, { Ref: logicalId(surge.stack.tokenPublicKeys.function.role as never) }].sort((a, b) => a.Ref.localeCompare(b.Ref)),
+    );
+  });
+
+  test('the order, payment and worker fleets start only after the public keys are published', () => {
+    const trigger = Object.keys(resources).find((id) => resources[id].Type === 'Custom::Trigger' && id.startsWith('TokenPublicKeysTrigger'))!;
+    expect(trigger).toBeDefined();
+    for (const fleet of FLEET_NAMES) {
+      const dependsOn: string[] = (resources[logicalId(surge.stack.fleets[fleet].autoScalingGroup)] as { DependsOn?: string[] }).DependsOn ?? [];
+      expect({ fleet, waits: dependsOn.includes(trigger) }).toEqual({ fleet, waits: fleet !== 'user' });
+    }
+  });
+
+  test('only the migration step may read the database master secret', () => {
+    const master = JSON.stringify(surge.stack.resolve(surge.stack.database.secret.secretArn));
+    const readers = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.PolicyDocument).includes(master))
+      .flatMap((r) => r.Properties.Roles);
+    expect(readers).toEqual([{ Ref: logicalId(surge.stack.migration.function.role as never) }]);
+  });
+
+  test.each<[FleetName, string[]]>([
+    ['user', ['user_service']],
+    ['order', ['order_service']],
+    ['payment', ['payment_service']],
+    ['worker', ['order_service', 'payment_service']],
+  ])('%s fleet may log in to this cluster as %j and as no other database user', (fleet, users) => {
+    const connect = statements(fleet).filter((s) => [s.Action].flat().includes(DB_CONNECT));
+    expect(connect).toHaveLength(1);
+    expect(connect[0].Action).toBe(DB_CONNECT);
+    // arn:aws:rds-db:<region>:<account>:dbuser:<cluster resource ID>/<user>
+    const clusterResourceId = { 'Fn::GetAtt': [logicalId(surge.stack.database.cluster), 'DBClusterResourceId'] };
+    expect([connect[0].Resource].flat()).toEqual(
+      users.map((user) => ({ 'Fn::Join': ['', [`arn:aws:rds-db:${surge.config.region}:`, { Ref: 'AWS::AccountId' }, ':dbuser:', clusterResourceId, `/${user}`]] })),
+    );
   });
 
   test('the token signing key is generated by Secrets Manager (never in the template)', () => {
@@ -137,12 +192,11 @@ describe('service environment', () => {
       DB_READER_HOST: '<ref>',
       DB_PORT: String(surge.stack.database.port),
       DB_NAME: 'surge',
-      DB_SECRET_ARN: '<ref>',
+      DB_AUTH: 'iam',
       REDIS_HOST: '<ref>',
       REDIS_PORT: String(surge.stack.cache.port),
       REDIS_TLS: 'true',
       REDIS_AUTH_SECRET_ARN: '<ref>',
-      TOKEN_SIGNING_SECRET_ARN: '<ref>',
       RATE_LIMIT_ORDERS_PER_MINUTE: String(config.rateLimits.ordersPerMinute),
       RATE_LIMIT_LOGIN_PER_MINUTE: String(config.rateLimits.loginPerMinute),
       RATE_LIMIT_LOGIN_ACCOUNT_PER_MINUTE: String(config.rateLimits.loginAccountPerMinute),
@@ -150,8 +204,49 @@ describe('service environment', () => {
       RATE_LIMIT_DEFAULT_PER_SECOND: String(config.rateLimits.defaultPerSecond),
       RATE_LIMIT_DEFAULT_BURST: String(config.rateLimits.defaultBurst),
     });
+    expect(env.DB_SECRET_ARN).toBeUndefined();
+    // The user fleet signs tokens; the others get only the public keys.
+    const tokenKeys = Object.keys(env).filter((k) => k.startsWith('TOKEN_'));
+    expect(tokenKeys).toEqual(fleet === 'user' ? ['TOKEN_SIGNING_SECRET_ARN'] : ['TOKEN_PUBLIC_KEYS_SECRET_ARN']);
+    // For the verifying fleets, the public keys parameter's ARN (the services read an SSM ARN from Parameter Store).
+    if (fleet !== 'user') expect(env.TOKEN_PUBLIC_KEYS_SECRET_ARN).toBe(`arn:aws:ssm:${config.region}:<ref>:parameter<ref>`);
     expect(Number(env.SHUTDOWN_DEADLINE_MS)).toBeLessThan(config.loadBalancer.deregistrationDelaySeconds * 1000);
     expect(Object.keys(env).filter((k) => /KEY$|PASSWORD|TOKEN$|_URL$/.test(k) && !k.endsWith('QUEUE_URL'))).toEqual([]);
+  });
+
+  test('a service fleet logs in as its service\'s role; the worker names none (it runs two services, each under its own role)', () => {
+    expect(FLEET_NAMES.map((fleet) => environment(fleet).DB_USER)).toEqual(['user_service', 'order_service', 'payment_service', undefined]);
+  });
+
+  test.each([...FLEET_NAMES])('%s fleet: its environment loads as the services parse it, reading no database secret', async (fleet) => {
+    const dir = mkdtempSync(join(tmpdir(), 'surge-ca-'));
+    const caBundle = join(dir, 'rds-ca.pem');
+    writeFileSync(caBundle, '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n');
+    // Every CloudFormation reference made concrete: secret ARNs and URLs named after their variable, hosts as example names.
+    const concrete = (key: string) => (key.endsWith('_SECRET_ARN') ? `arn:test:${key}` : key.endsWith('_URL') ? `https://${key.toLowerCase()}.example` : `${key.toLowerCase()}.example`);
+    const env = Object.fromEntries(Object.entries(environment(fleet)).map(([key, value]) => [key, value.includes('<ref>') ? concrete(key) : value]));
+    const values: Record<string, string> = {
+      'arn:test:REDIS_AUTH_SECRET_ARN': 'redis-auth-token-0123456789',
+      ...(fleet === 'user'
+        ? { 'arn:test:TOKEN_SIGNING_SECRET_ARN': 'a'.repeat(64) }
+        : { 'arn:test:TOKEN_PUBLIC_KEYS_SECRET_ARN': JSON.stringify(publicKeySet({ keys: [tokenKeyFromSecret('a'.repeat(64))] })) }),
+    };
+    const asked: string[] = [];
+    const cfg = await loadConfig(
+      { ...env, DB_CA_BUNDLE: caBundle },
+      {
+        async getSecretString(arn, versionStage) {
+          asked.push(arn);
+          if (versionStage === 'AWSPREVIOUS' || !(arn in values)) throw new Error(`no such secret ${arn} ${versionStage ?? ''}`);
+          return values[arn];
+        },
+      },
+    ).finally(() => rmSync(dir, { recursive: true, force: true }));
+    expect(new Set(asked)).toEqual(new Set(Object.keys(values)));
+    expect(cfg.database.credentials).toBeDefined();
+    expect(cfg.database.credentials!.user).toBeUndefined();
+    expect(new URL(cfg.database.writerUrl).password).toBe('');
+    expect(cfg.database.tls?.ca).toContain('BEGIN CERTIFICATE');
   });
 
   test('the worker consumes with each queue\'s own visibility timeout and maxReceiveCount, as the services parse them', async () => {

@@ -149,9 +149,8 @@ describe.each(['dev', 'prod'] as const)('Surge-%s', (envName) => {
 
   test('every fleet is created and rolled only after the migration step succeeded', () => {
     const triggers = template.findResources('Custom::Trigger');
-    expect(Object.keys(triggers)).toHaveLength(1);
-    const [triggerId] = Object.keys(triggers);
-    expect(triggerId).toMatch(/^MigrationTrigger/);
+    expect(Object.keys(triggers)).toHaveLength(2);
+    const triggerId = Object.keys(triggers).find((id) => /^MigrationTrigger/.test(id))!;
     // CloudFormation updates a resource only after everything in its DependsOn: each group's update
     // (and the instance refresh it starts) waits for the trigger, which fails the deploy if migrating fails.
     const groups = template.findResources('AWS::AutoScaling::AutoScalingGroup');
@@ -221,6 +220,7 @@ describe.each(['dev', 'prod'] as const)('Surge-%s', (envName) => {
       'UserFleetAutoScalingGroupName', 'OrderFleetAutoScalingGroupName', 'PaymentFleetAutoScalingGroupName', 'WorkerFleetAutoScalingGroupName',
       'OrderPlacedQueueUrl', 'OrderPlacedDlqUrl', 'PaymentResultQueueUrl', 'PaymentResultDlqUrl',
       'DatabaseClusterIdentifier', 'CacheReplicationGroupId', 'DistributionId',
+      'TokenSigningKeyArn', 'TokenPublicKeysParameterName',
     ]) {
       expect(outputs).toContain(key);
     }

@@ -208,14 +208,16 @@ describe('rotating database credentials', () => {
     const s = rotating();
     const cfg = await loadDatabaseConfig(env, s.source);
     const credentials = cfg.credentials!;
-    expect(credentials.username).toBe('surge');
-    expect(credentials.password()).toBe('first');
+    const login = { host: 'w', port: 5432, user: 'surge' };
+    expect(new URL(cfg.writerUrl).username).toBe('surge');
+    expect(credentials.user).toBe('surge');
+    expect(credentials.password(login)).toBe('first');
     expect(s.reads()).toBe(1);
     s.rotate('second');
-    expect(credentials.password()).toBe('first');
+    expect(credentials.password(login)).toBe('first');
     const results = await Promise.all(Array.from({ length: 50 }, () => credentials.refresh()));
     expect(results.every((changed) => changed)).toBe(true);
-    expect(credentials.password()).toBe('second');
+    expect(credentials.password(login)).toBe('second');
     expect(credentials.generation).toBe(1);
     expect(s.reads()).toBe(2);
   });
@@ -248,6 +250,28 @@ describe('secretsManagerSource', () => {
       expect(cfg.writerUrl).toBe('postgres://surge:pw@w:5432/surge');
       expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(1);
     } finally {
+      sm.restore();
+    }
+  });
+});
+
+describe('secretsManagerSource with an SSM parameter ARN', () => {
+  it('reads the parameter from Parameter Store (mocked), not Secrets Manager', async () => {
+    const { mockClient } = await import('aws-sdk-client-mock');
+    const { GetParameterCommand, SSMClient } = await import('@aws-sdk/client-ssm');
+    const { GetSecretValueCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+    const ssm = mockClient(SSMClient);
+    const sm = mockClient(SecretsManagerClient);
+    const arn = 'arn:aws:ssm:eu-west-1:1:parameter/surge/dev/token-public-keys';
+    const keys = JSON.stringify(publicKeySet(SIGNING_KEYS));
+    ssm.on(GetParameterCommand, { Name: arn }).resolves({ Parameter: { Value: keys } });
+    try {
+      const cfg = await loadConfig({ ...LOCAL, SURGE_ENV: 'dev', REDIS_URL: 'redis://r:6379', TOKEN_PUBLIC_KEYS_SECRET_ARN: arn }, secretsManagerSource('eu-west-1'));
+      expect(await cfg.tokenKeys()).toEqual(JSON.parse(keys));
+      expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(2);
+      expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+    } finally {
+      ssm.restore();
       sm.restore();
     }
   });
