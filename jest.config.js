@@ -15,6 +15,9 @@ module.exports = {
   // Most test files wait on servers, engines and browsers rather than compute: jest's default of one
   // worker per core but one (a single worker on 2 cores) left the cores idle more than half the time.
   maxWorkers: 4,
+  // With four files at once on two cores, a hook that starts engines (a database, an SQS emulator)
+  // can take longer than jest's default 5 s; a file that needs longer still sets its own.
+  testTimeout: 30_000,
   reporters: ['default', '<rootDir>/test/summary-reporter.js'],
   // In CI a missing engine fails the run; test files whose setup failed may leave children (SQS
   // emulators) that would keep jest from exiting after it has printed the failures.
