@@ -12,6 +12,14 @@ const globalSetup = '<rootDir>/services/test-support/jest-global-setup.ts';
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // Most test files wait on servers, engines and browsers rather than compute: jest's default of one
+  // worker per core but one (a single worker on 2 cores) left the cores idle more than half the time.
+  // Three, not four: at four, the timing-bound tests (drain, database outage, a browser's waiting room,
+  // the load tool's phases) starved on 2 cores and failed; at three the whole suite passed.
+  maxWorkers: 3,
+  // With several files at once on two cores, a hook that starts engines (a database, an SQS emulator)
+  // can take longer than jest's default 5 s; a file that needs longer still sets its own.
+  testTimeout: 30_000,
   reporters: ['default', '<rootDir>/test/summary-reporter.js'],
   // In CI a missing engine fails the run; test files whose setup failed may leave children (SQS
   // emulators) that would keep jest from exiting after it has printed the failures.
@@ -25,6 +33,8 @@ module.exports = {
       testMatch: ['**/*.test.ts'],
       transform,
       transformIgnorePatterns,
+      // aws-cdk-lib's built-in template validation runs only where a test turns it back on (see the file).
+      setupFiles: ['<rootDir>/test/helpers/builtin-validation.ts'],
       // Every synth stages the fleets' bundles into a temporary cdk.out; remove them after each file.
       setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
     },

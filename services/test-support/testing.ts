@@ -212,7 +212,8 @@ const EMULATOR_SCRIPT = join(__dirname, 'sqs-emulator.mjs');
 export async function startSqsEmulator(): Promise<SqsEmulator> {
   const child = spawn(process.execPath, [EMULATOR_SCRIPT], { stdio: ['pipe', 'pipe', 'inherit'] });
   const endpoint = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the SQS emulator (fauxqs) did not start within 10 s')), 10000);
+    // About 1 s alone; jest runs several test files at once on two cores, and they all start engines.
+    const timer = setTimeout(() => reject(new Error('the SQS emulator (fauxqs) did not start within 30 s')), 30000);
     child.once('exit', (code) => reject(new Error(`the SQS emulator (fauxqs) exited with code ${code} before it listened`)));
     createInterface({ input: child.stdout! }).once('line', (line) => {
       clearTimeout(timer);

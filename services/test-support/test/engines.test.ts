@@ -71,6 +71,8 @@ describe('a whole jest run on a machine without PostgreSQL and Redis', () => {
       transform: { '^.+\\.(t|j)sx?$': ['@swc/jest'] },
       globalSetup: '<rootDir>/services/test-support/jest-global-setup.ts',
       reporters: ['default', '<rootDir>/test/summary-reporter.js'],
+      // As in jest.config.js: this child runs beside the suite's other files, and a PGlite database takes seconds.
+      testTimeout: 30_000,
     };
     const run = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--config', JSON.stringify(config), '--ci'], {
       cwd: ROOT,
