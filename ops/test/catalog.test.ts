@@ -74,7 +74,7 @@ describe('npm run catalog -- import', () => {
     ['an unknown command', ['export', 'x'], undefined, /error: unknown command "export"/],
     ['no file', ['import'], undefined, /error: import needs the file to import/],
     ['a missing file', ['import', '/nonexistent/catalog.jsonl'], undefined, /error: cannot read \/nonexistent\/catalog.jsonl: ENOENT/],
-    ['no database settings', ['import', 'FILE'], {}, /error: DATABASE_URL: is required \(or DB_WRITER_HOST with DB_SECRET_ARN on AWS\)/],
+    ['no database settings', ['import', 'FILE'], {}, /error: DATABASE_URL: is required \(or DB_WRITER_HOST with DB_AUTH=iam or DB_SECRET_ARN on AWS\)/],
     ['an unknown flag', ['import', 'FILE', '--force'], undefined, /error: Unknown option '--force'/],
   ])('exits 2 with the usage for %s', async (_label, argv, env, message) => {
     const path = file('any.jsonl', ['{"sku":"CLIUSE-1","name":"Lamp","priceCents":100,"stock":1}']);
