@@ -37,11 +37,16 @@ export function cpuModel(): string {
   }
 }
 
-/** CPU ms so far of each backend connected to the bench's database (this query's own excepted). */
+/**
+ * CPU ms so far of each backend connected to the bench's database, except the bench's own bookkeeping
+ * connections: a backend of an earlier queryOnce may still be listed while it exits, and would read
+ * as a backend lost mid-run.
+ */
 async function databaseBackendsCpuMs(databaseUrl: string): Promise<Map<number, number>> {
   const rows = await queryOnce<{ pid: number }>(
     databaseUrl,
-    'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+    'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name <> $1',
+    [BOOKKEEPING_APPLICATION],
   );
   const cpu = new Map<number, number>();
   for (const { pid } of rows) {
@@ -91,9 +96,12 @@ function peakRss() {
 }
 const SERVICES = ['user', 'order', 'payment', 'worker'];
 
+/** application_name of the bench's bookkeeping connections, which its CPU figures leave out. */
+const BOOKKEEPING_APPLICATION = 'surge-bench-bookkeeping';
+
 /** One statement on its own connection (the bench's few bookkeeping queries). */
 async function queryOnce<R extends pg.QueryResultRow>(databaseUrl: string, sql: string, params: unknown[] = []): Promise<R[]> {
-  const client = new pg.Client({ connectionString: databaseUrl, options: searchPathOption() });
+  const client = new pg.Client({ connectionString: databaseUrl, options: searchPathOption(), application_name: BOOKKEEPING_APPLICATION });
   await client.connect();
   try {
     return (await client.query<R>(sql, params)).rows;
