@@ -38,15 +38,15 @@ export function cpuModel(): string {
 }
 
 /**
- * CPU ms so far of each backend connected to the bench's database, except the bench's own bookkeeping
- * connections: a backend of an earlier queryOnce may still be listed while it exits, and would read
- * as a backend lost mid-run.
+ * CPU ms so far of each backend the running processes (`applications`, their PGAPPNAME) hold in the
+ * bench's database. Backends of a process stopped just before, or of the bench's own bookkeeping
+ * queries, may still be listed while they exit: they would read as backends lost mid-run.
  */
-async function databaseBackendsCpuMs(databaseUrl: string): Promise<Map<number, number>> {
+async function databaseBackendsCpuMs(databaseUrl: string, applications: string[]): Promise<Map<number, number>> {
   const rows = await queryOnce<{ pid: number }>(
     databaseUrl,
-    'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name <> $1',
-    [BOOKKEEPING_APPLICATION],
+    'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = ANY($1)',
+    [applications],
   );
   const cpu = new Map<number, number>();
   for (const { pid } of rows) {
@@ -57,15 +57,15 @@ async function databaseBackendsCpuMs(databaseUrl: string): Promise<Map<number, n
 }
 
 /** Runs `work` and divides the CPU each party spent by the requests answered. */
-async function measureCpu(serverPid: number, databaseUrl: string, work: () => Promise<LoadSummary>): Promise<BenchRun> {
+async function measureCpu(serverPid: number, databaseUrl: string, applications: string[], work: () => Promise<LoadSummary>): Promise<BenchRun> {
   const cpuMs = (pid: number) => readProcessCpu(pid)?.cpuMs ?? 0;
-  const backendsBefore = await databaseBackendsCpuMs(databaseUrl);
+  const backendsBefore = await databaseBackendsCpuMs(databaseUrl, applications);
   const server = cpuMs(serverPid);
   const self = process.cpuUsage();
   const summary = await work();
   const own = process.cpuUsage(self);
   const serverUsed = cpuMs(serverPid) - server;
-  const backendsAfter = await databaseBackendsCpuMs(databaseUrl);
+  const backendsAfter = await databaseBackendsCpuMs(databaseUrl, applications);
   // A backend gone since the start took its CPU time with it: no figure rather than one too low.
   const lost = [...backendsBefore.keys()].some((pid) => !backendsAfter.has(pid));
   let postgresUsed = 0;
@@ -167,11 +167,15 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   // The database each process uses: the CPU of its backends is measured per run.
   const databaseOf = new Map<ServiceProcess, string>();
   // Services run their production bundle (what the fleets run); the ceilings run from source.
+  // The application_name (PGAPPNAME) each process's connections carry, so its backends can be told apart.
+  const applicationOf = new Map<ServiceProcess, string>();
   const start = async (engines: Engines, name: string, extra: Record<string, string>, entry?: string, tag?: string) => {
     entry ??= serviceBundle(name as ServiceName);
-    const p = await startServiceProcess(name, serviceEnv(engines, { ...RAISED_LIMITS, ...extra }), { entry, tag });
+    const application = `surge-bench-${name}-${applicationOf.size + 1}`;
+    const p = await startServiceProcess(name, serviceEnv(engines, { ...RAISED_LIMITS, ...extra, PGAPPNAME: application }), { entry, tag });
     running.push(p);
     databaseOf.set(p, engines.databaseUrl);
+    applicationOf.set(p, application);
     return p;
   };
   const stop = async (p: ServiceProcess) => {
@@ -190,7 +194,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   };
   const load = (title: string, target: ServiceProcess, requests: Parameters<typeof runLoad>[0]['requests']) => {
     log(`bench: ${title}`);
-    return measureCpu(target.child.pid!, databaseOf.get(target)!, () =>
+    const applications = running.map((p) => applicationOf.get(p)!);
+    return measureCpu(target.child.pid!, databaseOf.get(target)!, applications, () =>
       runLoad({ url: target.url, title, requests, connections: options.connections, durationSeconds: options.durationSeconds, progress: options.progress }),
     );
   };
