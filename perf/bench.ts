@@ -25,6 +25,7 @@ import { catalogIds, orderRequest, pick } from './scenarios';
 import { BENCH_METHOD_VERSION, renderBenchmarksDoc } from './lib/bench-doc';
 import type { BenchResults, BenchRun } from './lib/bench-results';
 import { searchPathOption } from '../services/platform/ownership';
+import { POOL_IDLE_TIMEOUT_MS } from '../services/platform/db';
 
 const REPO = join(__dirname, '..');
 
@@ -42,16 +43,16 @@ export function cpuModel(): string {
  * bench's database. Backends of a process stopped just before, or of the bench's own bookkeeping
  * queries, may still be listed while they exit: they would read as backends lost mid-run.
  */
-async function databaseBackendsCpuMs(databaseUrl: string, applications: string[]): Promise<Map<number, number>> {
-  const rows = await queryOnce<{ pid: number }>(
+async function databaseBackendsCpuMs(databaseUrl: string, applications: string[]): Promise<Map<number, { cpuMs: number; idle: boolean }>> {
+  const rows = await queryOnce<{ pid: number; state: string | null }>(
     databaseUrl,
-    'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = ANY($1)',
+    'SELECT pid, state FROM pg_stat_activity WHERE datname = current_database() AND application_name = ANY($1)',
     [applications],
   );
-  const cpu = new Map<number, number>();
-  for (const { pid } of rows) {
+  const cpu = new Map<number, { cpuMs: number; idle: boolean }>();
+  for (const { pid, state } of rows) {
     const proc = readProcessCpu(pid);
-    if (proc) cpu.set(pid, proc.cpuMs);
+    if (proc) cpu.set(pid, { cpuMs: proc.cpuMs, idle: state === 'idle' });
   }
   return cpu;
 }
@@ -62,14 +63,19 @@ async function measureCpu(serverPid: number, databaseUrl: string, applications: 
   const backendsBefore = await databaseBackendsCpuMs(databaseUrl, applications);
   const server = cpuMs(serverPid);
   const self = process.cpuUsage();
+  const started = Date.now();
   const summary = await work();
+  const runMs = Date.now() - started;
   const own = process.cpuUsage(self);
   const serverUsed = cpuMs(serverPid) - server;
   const backendsAfter = await databaseBackendsCpuMs(databaseUrl, applications);
-  // A backend gone since the start took its CPU time with it: no figure rather than one too low.
-  const lost = [...backendsBefore.keys()].some((pid) => !backendsAfter.has(pid));
+  // A backend gone since the start took its CPU time with it: no figure rather than one too low. Not
+  // so one that was idle at the start of a run shorter than the services' pool idle timeout: it closed
+  // for being idle that long (a service's reader pool during the write runs), so it did no work here.
+  const idledOut = (before: { idle: boolean }) => before.idle && runMs < POOL_IDLE_TIMEOUT_MS;
+  const lost = [...backendsBefore].some(([pid, before]) => !backendsAfter.has(pid) && !idledOut(before));
   let postgresUsed = 0;
-  for (const [pid, ms] of backendsAfter) postgresUsed += ms - (backendsBefore.get(pid) ?? 0);
+  for (const [pid, after] of backendsAfter) postgresUsed += after.cpuMs - (backendsBefore.get(pid)?.cpuMs ?? 0);
   const perRequest = (ms: number) => (summary.requests > 0 ? Math.round((ms * 1000) / summary.requests) : 0);
   return {
     ...summary,

@@ -24,6 +24,9 @@ export interface DatabaseOptions {
   onIdleError?: (err: Error) => void;
 }
 
+/** A pool closes a connection left idle this long (ms). */
+export const POOL_IDLE_TIMEOUT_MS = 30_000;
+
 export function createDatabase(cfg: DatabaseConfig, options: DatabaseOptions = {}): Database {
   const pool = (url: string) => {
     const p = new pg.Pool({
@@ -31,7 +34,7 @@ export function createDatabase(cfg: DatabaseConfig, options: DatabaseOptions = {
       max: cfg.poolMax,
       // Fail fast when the database is unreachable, so requests get a 503 instead of hanging.
       connectionTimeoutMillis: 3000,
-      idleTimeoutMillis: 30000,
+      idleTimeoutMillis: POOL_IDLE_TIMEOUT_MS,
       // A runaway query should not hold a connection for longer than a request is worth.
       statement_timeout: 10000,
       // Set at connect, so every session of the pool resolves names in its owner's schema alone.

@@ -38,13 +38,17 @@ function behavesLikeATokenBucket(make: () => Promise<{ limiter: RateLimiter; don
   });
 
   it('refills continuously', async () => {
+    const started = Date.now();
     const first = await Promise.all(Array.from({ length: 6 }, () => limiter.take('rl:default:ip:1', tenPerSecond)));
     expect(first.filter((r) => r.allowed)).toHaveLength(5);
     await new Promise((r) => setTimeout(r, 250)); // 10/s -> 2 tokens, a third while the requests travel
     const after = await Promise.all(Array.from({ length: 5 }, () => limiter.take('rl:default:ip:1', tenPerSecond)));
+    const elapsedMs = Date.now() - started;
     const allowed = after.filter((r) => r.allowed).length;
     expect(allowed).toBeGreaterThanOrEqual(2);
-    expect(allowed).toBeLessThanOrEqual(3);
+    // 3 at most when the pause lasted about what was asked; a busy machine's later timer refills one
+    // more token per extra 100 ms, never more than the time between the first and last request.
+    expect(allowed).toBeLessThanOrEqual(Math.max(3, Math.ceil(elapsedMs / 100)));
   });
 }
 
