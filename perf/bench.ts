@@ -102,12 +102,9 @@ function peakRss() {
 }
 const SERVICES = ['user', 'order', 'payment', 'worker'];
 
-/** application_name of the bench's bookkeeping connections, which its CPU figures leave out. */
-const BOOKKEEPING_APPLICATION = 'surge-bench-bookkeeping';
-
 /** One statement on its own connection (the bench's few bookkeeping queries). */
 async function queryOnce<R extends pg.QueryResultRow>(databaseUrl: string, sql: string, params: unknown[] = []): Promise<R[]> {
-  const client = new pg.Client({ connectionString: databaseUrl, options: searchPathOption(), application_name: BOOKKEEPING_APPLICATION });
+  const client = new pg.Client({ connectionString: databaseUrl, options: searchPathOption() });
   await client.connect();
   try {
     return (await client.query<R>(sql, params)).rows;

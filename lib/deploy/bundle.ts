@@ -63,41 +63,57 @@ const BUILD_OPTIONS = {
  * services/platform/migrate.ts, as in the source tree) and `cluster-launcher.js`.
  */
 export function bundleFleet(fleet: FleetName): string {
-  const entry = join(SERVICES_DIR, fleet, 'main.ts');
+  const entry = entryOf(fleet);
   if (!existsSync(entry)) throw new Error(`No entry point for fleet "${fleet}": ${entry} does not exist`);
   return bundle(fleet, entry);
 }
 
-/** Inside the migration step's bundle: the Lambda handler (`app/main.js` exports `handler`). */
-export const MIGRATION_STEP_HANDLER = 'app/main.handler';
+/** The deployment steps run as Lambda functions during a deployment, by their source module. */
+const STEP_ENTRIES = {
+  'migration-step': join(SERVICES_DIR, 'platform', 'migration-step.ts'),
+  'token-public-keys': join(SERVICES_DIR, 'platform', 'token-public-keys.ts'),
+} as const;
+
+/** A bundle: a fleet's or a deployment step's. */
+export type BundleName = FleetName | keyof typeof STEP_ENTRIES;
+
+/** The module a bundle is built from: a fleet's `services/<fleet>/main.ts`, or a step's module. */
+function entryOf(name: BundleName): string {
+  return name in STEP_ENTRIES ? STEP_ENTRIES[name as keyof typeof STEP_ENTRIES] : join(SERVICES_DIR, name, 'main.ts');
+}
+
+/** Inside a deployment step's bundle: the Lambda handler (`app/main.js` exports `handler`). */
+const STEP_HANDLER = 'app/main.handler';
+
+/** Inside the migration step's bundle: the Lambda handler. */
+export const MIGRATION_STEP_HANDLER = STEP_HANDLER;
 
 /**
  * The deployment's migration step (services/platform/migration-step.ts) as a Lambda bundle: the same
  * layout as a fleet's, so it applies the same `<service>/migrations/*.sql` the fleets were built with.
  */
 export function bundleMigrationStep(): string {
-  return bundle('migration-step', join(SERVICES_DIR, 'platform', 'migration-step.ts'));
+  return bundle('migration-step', entryOf('migration-step'));
 }
 
 /**
  * The source files esbuild puts into a bundle (a fleet's, or the migration step's), relative to the
  * repository: what ships, for the tests that keep test helpers and other services' code out of it.
  */
-export function bundleInputs(name: FleetName | 'migration-step'): string[] {
-  const entry = name === 'migration-step' ? join(SERVICES_DIR, 'platform', 'migration-step.ts') : join(SERVICES_DIR, name, 'main.ts');
-  const { metafile } = buildSync({ ...BUILD_OPTIONS, entryPoints: [entry], outfile: join(CACHE_DIR, 'inputs-only.js'), write: false, metafile: true });
+export function bundleInputs(name: BundleName): string[] {
+  const { metafile } = buildSync({ ...BUILD_OPTIONS, entryPoints: [entryOf(name)], outfile: join(CACHE_DIR, 'inputs-only.js'), write: false, metafile: true });
   return Object.keys(metafile.inputs).map((path) => relative(REPO_ROOT, join(process.cwd(), path)).split('\\').join('/'));
 }
 
-/** Inside the token key publisher's bundle: the Lambda handler (`app/main.js` exports `handler`). */
-export const TOKEN_PUBLIC_KEYS_HANDLER = 'app/main.handler';
+/** Inside the token key publisher's bundle: the Lambda handler. */
+export const TOKEN_PUBLIC_KEYS_HANDLER = STEP_HANDLER;
 
 /**
  * The deployment step publishing the token keys' public half (services/platform/token-public-keys.ts)
  * as a Lambda bundle; it shares the fleets' layout (the migrations in it go unused).
  */
 export function bundleTokenPublicKeysStep(): string {
-  return bundle('token-public-keys', join(SERVICES_DIR, 'platform', 'token-public-keys.ts'));
+  return bundle('token-public-keys', entryOf('token-public-keys'));
 }
 
 function bundle(name: string, entry: string): string {
