@@ -11,6 +11,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as triggers from 'aws-cdk-lib/triggers';
 import { Construct, type IConstruct } from 'constructs';
 import type { Database } from './database';
+import { deploymentStepFunction } from './deployment-step';
 
 /** Lambda's longest run: a migration step that needs longer must be split (docs/OPS.md, "Migrations"). */
 const LAMBDA_MAX_TIMEOUT = Duration.minutes(15);
@@ -63,33 +64,22 @@ export class DatabaseMigration extends Construct {
       description: 'Surge migration step: outbound to the database and Secrets Manager',
       allowAllOutbound: true,
     });
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention,
-      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
-    });
-    this.function = new lambda.Function(this, 'Function', {
+    // No reserved concurrency: reserving even 1 fails the deployment in accounts whose Lambda
+    // concurrency quota is still the new-account 10. One trigger invokes it, and the advisory
+    // lock would serialise a second run anyway.
+    ({ logGroup: this.logGroup, function: this.function } = deploymentStepFunction(this, {
       description: 'Surge: applies the bundled database migrations during deployment, before the fleets roll',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      code: lambda.Code.fromAsset(props.bundleDirectory),
+      stepName: 'the migration step',
+      bundleDirectory: props.bundleDirectory,
       handler: props.handler,
-      environment: { ...props.environment },
+      environment: props.environment,
       timeout,
-      memorySize: 256,
-      // No reserved concurrency: reserving even 1 fails the deployment in accounts whose Lambda
-      // concurrency quota is still the new-account 10. One trigger invokes it, and the advisory
-      // lock would serialise a second run anyway.
-      vpc: props.vpc,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      securityGroups: [this.securityGroup],
-      logGroup: this.logGroup,
-    });
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.logRemovalPolicy,
+      network: { vpc: props.vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }, securityGroups: [this.securityGroup] },
+    }));
     props.database.allowFrom(this.function, 'Surge migration step to Aurora PostgreSQL');
     props.database.grantReadCredentials(this.function);
-    Validations.of(this.function).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason: 'The AWS managed basic execution policy lets the migration step write its own log stream; AWS keeps it in step with Lambda.',
-    });
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
       reason: 'The AWS managed VPC access policy creates and deletes the network interfaces Lambda needs in the private subnets to reach Aurora.',

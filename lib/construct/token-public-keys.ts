@@ -6,13 +6,14 @@
 // to `runBefore` are created or updated only after it succeeded, so none starts before the keys exist.
 // `npm run rotate-token-key` keeps the parameter current between deployments.
 import { createHash } from 'node:crypto';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as triggers from 'aws-cdk-lib/triggers';
 import { Construct, type IConstruct } from 'constructs';
+import { deploymentStepFunction } from './deployment-step';
 
 export interface TokenPublicKeysProps {
   /** The generated secret string the signing key is derived from (current and AWSPREVIOUS values). */
@@ -48,15 +49,11 @@ export class TokenPublicKeys extends Construct {
     const definition = { parameterName: props.parameterName, stringValue: JSON.stringify({ keys: [] }), description: 'Surge: public keys verifying login tokens, written by the deployment and npm run rotate-token-key' };
     this.parameter = new ssm.StringParameter(this, 'Parameter', { ...definition, tier: ssm.ParameterTier.STANDARD });
 
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention,
-      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
-    });
-    this.function = new lambda.Function(this, 'Function', {
+    // Outside the VPC: it talks to Secrets Manager and SSM only, through their public endpoints.
+    ({ logGroup: this.logGroup, function: this.function } = deploymentStepFunction(this, {
       description: 'Surge: publishes the public half of the login token keys during deployment, before the verifying fleets roll',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      code: lambda.Code.fromAsset(props.bundleDirectory),
+      stepName: 'the token key publisher',
+      bundleDirectory: props.bundleDirectory,
       handler: props.handler,
       environment: {
         TOKEN_SIGNING_SECRET_ARN: props.signingKey.secretArn,
@@ -66,16 +63,11 @@ export class TokenPublicKeys extends Construct {
         TOKEN_PUBLIC_KEYS_DEFINITION: createHash('sha256').update(JSON.stringify(definition)).digest('hex').slice(0, 16),
       },
       timeout: Duration.minutes(1),
-      memorySize: 256,
-      // Outside the VPC: it talks to Secrets Manager and SSM only, through their public endpoints.
-      logGroup: this.logGroup,
-    });
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.logRemovalPolicy,
+    }));
     props.signingKey.grantRead(this.function);
     this.parameter.grantWrite(this.function);
-    Validations.of(this.function).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason: 'The AWS managed basic execution policy lets the token key publisher write its own log stream; AWS keeps it in step with Lambda.',
-    });
 
     this.trigger = new triggers.Trigger(this, 'Trigger', {
       handler: this.function,
