@@ -89,3 +89,55 @@ describe('against a broken deployment', () => {
     await expect(runSmoke({ baseUrl, paidWithinMs: 1000, log: () => undefined })).rejects.toThrow(/order service \(GET \/api\/products\): expected HTTP 200, got 502/);
   });
 });
+
+describe('against a deployment with a sale event open', () => {
+  // The first product in the list is in an open sale event (403 waiting_room_required), the second is not.
+  const SALE = '00000000-0000-4000-8000-000000000001';
+  const PLAIN = '00000000-0000-4000-8000-000000000002';
+  let shop: Server;
+  let baseUrl: string;
+  const ordered: string[] = [];
+
+  beforeAll(async () => {
+    shop = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk) => (body += chunk));
+      request.on('end', () => {
+        const send = (status: number, value: unknown) => {
+          response.writeHead(status, { 'content-type': 'application/json' });
+          response.end(JSON.stringify(value));
+        };
+        const url = request.url ?? '';
+        if (request.method === 'GET' && url.startsWith('/api/products?')) {
+          return send(200, { items: [SALE, PLAIN].map((id) => ({ id, priceCents: 1099, stock: 5 })) });
+        }
+        if (request.method === 'GET' && url.startsWith('/api/products/')) return send(200, { id: url.slice(14) });
+        if (url === '/api/users/me' || url === '/api/payments') return send(401, { error: 'unauthorized' });
+        if (url === '/api/users') return send(201, {});
+        if (url === '/api/users/login') return send(200, { token: 'token' });
+        if (request.method === 'POST' && url === '/api/orders') {
+          const productId = JSON.parse(body).items[0].productId as string;
+          ordered.push(productId);
+          if (productId === SALE) return send(403, { error: 'waiting_room_required', message: 'join the waiting room first', eventId: 'big-sale' });
+          return send(202, { id: 'order-1', status: 'PENDING' });
+        }
+        if (url === '/api/orders/order-1') return send(200, { id: 'order-1', status: 'PAID' });
+        return send(404, { error: 'not_found' });
+      });
+    });
+    await new Promise<void>((resolve) => shop.listen(0, '127.0.0.1', resolve));
+    baseUrl = `http://127.0.0.1:${(shop.address() as { port: number }).port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => shop.close(resolve));
+  });
+
+  test('skips the product sold through the waiting room, buys the next and says which it skipped', async () => {
+    const lines: string[] = [];
+    await runSmoke({ baseUrl, paidWithinMs: 5000, log: (line) => lines.push(line) });
+    expect(ordered).toEqual([SALE, PLAIN]);
+    expect(lines.find((l) => l.startsWith('ok   place order'))).toMatch(new RegExp(`: order-1; skipped ${SALE} \\(sale event big-sale\\)$`));
+    expect(lines.at(-1)).toMatch(/^ok {3}order PAID/);
+  });
+});
