@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import type { FastifyReply } from 'fastify';
 import { requireUser } from '../platform/auth';
-import type { HotPath, HotPathKit, SurgeApp } from '../platform/app';
+import { replayHotPathBody, type HotPath, type HotPathKit, type SurgeApp } from '../platform/app';
 import type { CacheEncoder, CacheRead } from '../platform/cache';
 import type { ServiceContext } from '../platform/context';
 import { notFound } from '../platform/errors';
@@ -26,6 +26,7 @@ import { placeOrder } from './use-cases/place-order';
 import { requireNoBody } from './no-body';
 import { createServiceWaitingRoom, requireAdmission, waitingRoomRoutes } from './waiting-room/routes';
 import { createStockGate } from './stock-gate';
+import { PLACE_ORDER_ROUTE, soldOutHotPath } from './sold-out-hot-path';
 
 const PUBLIC_CACHE_CONTROL = `public, max-age=${PRODUCT_MAX_AGE_SECONDS}`;
 /** What a product answer says of the cache, from the route and the hot path alike. */
@@ -78,9 +79,11 @@ export async function orderRoutes(api: SurgeApp, host: ServiceContext): Promise<
     {
       schema: placeOrderSchema,
       onRequest: requireUser,
+      // The body the sold-out hot path read, when it hands the request over.
+      preParsing: replayHotPathBody,
       preHandler: requireAdmission(room),
       // The inlet's overload signal: this process's order latency (waiting-room.ts).
-      onResponse: (_request, reply, done) => {
+      onResponse: function recordOrderLatency(_request, reply, done) {
         room.recordOrderLatency(reply.elapsedTime);
         done();
       },
@@ -95,6 +98,13 @@ export async function orderRoutes(api: SurgeApp, host: ServiceContext): Promise<
       if (replayed) reply.header('idempotent-replayed', 'true');
       return reply.code(202).send(order);
     },
+  );
+
+  // A sold-out stampede's refusals, answered before Fastify (./sold-out-hot-path).
+  api.addHotPath(
+    PLACE_ORDER_ROUTE,
+    (kit) => soldOutHotPath(ctx, kit, { gate, room, recordLatency: (ms) => room.recordOrderLatency(ms) }),
+    ['requireUser', 'requireAdmission', 'recordOrderLatency'],
   );
 
   api.get('/api/orders/:id', { schema: getOrderSchema, onRequest: requireUser }, async (request) => {

@@ -34,7 +34,6 @@
 // refused here. A product with more than MAX_ORDERS such orders gets no marker (the database answers).
 // A key used after the marker was read from the database can only have placed an order if stock came
 // back in between, which clears the marker (see above).
-import { outOfStock } from '../platform/errors';
 import type { RedisClient } from '../platform/redis';
 
 /**
@@ -111,6 +110,8 @@ interface Marker {
   keys: Set<string>;
   /** When an attempt was last let through to the database to renew this marker. */
   renewingSince?: number;
+  /** That attempt (`orderKey`): asked again (the hot path, then the route), it is let through again. */
+  renewingBy?: string;
   /** Local clock time at which the marker expires (as in Redis, by Redis's clock). */
   expiresAt: number;
 }
@@ -126,10 +127,16 @@ export interface Shortage {
   releases: string;
 }
 
+/** Why the gate refuses an order: the 409 message (placeOrder throws it as outOfStock; the hot path sends it). */
+export interface StockRefusal {
+  message: string;
+}
+
 export interface StockGate {
   /**
    * The 409 for the first line (in id order) asking for more than a marker says is left, unless the
    * attempt's key placed an order of that product; undefined when the database must decide. No I/O.
+   * The same attempt asked again gets the same answer, also when it holds a marker's renewal pass.
    */
   refusal(
     attempt: { userId: string; idempotencyKey: string; items: ReadonlyArray<{ productId: string; quantity: number }> },
@@ -140,7 +147,9 @@ export interface StockGate {
        */
       renew?: boolean;
     },
-  ): Error | undefined;
+  ): StockRefusal | undefined;
+  /** Whether this process holds any marker: false means `refusal` refuses nothing (no I/O). */
+  knowsShortages(): boolean;
   /** The products' release counts, read before the database is asked why an order was refused. */
   releaseCounts(productIds: string[]): Promise<string[] | undefined>;
   /** Whether a shortage of this product is being recorded by this process (one at a time is enough). */
@@ -203,7 +212,7 @@ export function createStockGate({ redis, onRedisError = () => undefined, now = D
       }
       if (markers.size === 0) return undefined;
       const at = now();
-      let found: Error | undefined;
+      let found: StockRefusal | undefined;
       let foundId = '';
       for (const item of items) {
         const marker = markers.get(item.productId);
@@ -212,22 +221,27 @@ export function createStockGate({ redis, onRedisError = () => undefined, now = D
           markers.delete(item.productId);
           continue;
         }
-        if (item.quantity <= marker.available || marker.keys.has(orderKey(userId, idempotencyKey))) continue;
+        const attempt = orderKey(userId, idempotencyKey);
+        if (item.quantity <= marker.available || marker.keys.has(attempt)) continue;
         if (!renew && marker.renewingSince !== undefined) continue;
-        if (renew && marker.expiresAt - at < RENEW_BEFORE_MS && !(at - (marker.renewingSince ?? -Infinity) < RENEW_RETRY_MS)) {
+        const renewing = at - (marker.renewingSince ?? -Infinity) < RENEW_RETRY_MS;
+        if (renew && renewing && marker.renewingBy === attempt) return undefined;
+        if (renew && marker.expiresAt - at < RENEW_BEFORE_MS && !renewing) {
           // This attempt asks the database; its refusal records a fresh marker (a new object).
           marker.renewingSince = at;
+          marker.renewingBy = attempt;
           return undefined;
         }
         // The database names the first short line in id order; so does the gate.
         if (found && foundId < item.productId) continue;
         foundId = item.productId;
-        found = outOfStock(
-          `product ${item.productId} (${marker.name}) is out of stock: requested ${item.quantity}, available ${marker.available}`,
-        );
+        // Not an Error: building one (its stack) cost more than the rest of a hot-path refusal.
+        found = { message: `product ${item.productId} (${marker.name}) is out of stock: requested ${item.quantity}, available ${marker.available}` };
       }
       return found;
     },
+
+    knowsShortages: () => markers.size > 0,
 
     async releaseCounts(productIds) {
       if (!redis || redis.status !== 'ready') return undefined;

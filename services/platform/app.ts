@@ -5,12 +5,21 @@
 // paths a service may put in front of Fastify for its hottest read (`addHotPath`).
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import proxyAddr from '@fastify/proxy-addr';
 import swagger from '@fastify/swagger';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type onResponseHookHandler } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type onResponseHookHandler,
+  type RequestPayload,
+} from 'fastify';
 import type { ServiceContext } from './context';
 import { handleError } from './errors';
 import { documentRoute, openApiHeader } from './openapi';
@@ -24,7 +33,8 @@ export type ServicePlugin = (app: SurgeApp, ctx: ServiceContext) => Promise<void
 
 /**
  * A hot path answers one kind of request straight from the HTTP server, before Fastify (see
- * `addHotPath`): true if it sent the whole response, false to leave the request to Fastify untouched.
+ * `addHotPath`): false to leave the request to Fastify untouched; true if it took the request, which
+ * it then answers itself or hands to its route (`HotPathKit.toRoute`, once it has read the body).
  */
 export type HotPath = (req: IncomingMessage, res: ServerResponse) => boolean;
 
@@ -42,6 +52,25 @@ export interface HotPathKit {
   withCommonHeaders(req: IncomingMessage, headers: Record<string, string | number>): Record<string, string | number>;
   /** The per-route metrics a route's responses are counted in, e.g. `GET /api/products/:id`. */
   countResponse(route: string): ResponseCounter;
+  /**
+   * Hands a request whose body the hot path has read to Fastify, which reads that body again (the
+   * route's `preParsing: replayHotPathBody` gives it back), as if the hot path had not been there.
+   */
+  toRoute(req: IncomingMessage, res: ServerResponse, body: Buffer): void;
+  /** A validator of one part of a route's schema, as the app compiles it (bodies strictly, other parts coerced). */
+  validator(schema: object, part: 'body' | 'headers'): (value: unknown) => boolean;
+}
+
+/** Where a body read by a hot path waits for the route (`toRoute`, `replayHotPathBody`). */
+const HOT_PATH_BODY = Symbol('surge.hotPathBody');
+
+/**
+ * preParsing hook of a route whose hot path may read the body and then hand the request over: Fastify
+ * parses the body the hot path read (the request stream has ended by then), else the request's own.
+ */
+export function replayHotPathBody(request: FastifyRequest, _reply: FastifyReply, payload: RequestPayload, done: (err: Error | null, body?: RequestPayload) => void): void {
+  const body = (request.raw as IncomingMessage & { [HOT_PATH_BODY]?: Buffer })[HOT_PATH_BODY];
+  done(null, body === undefined ? payload : Readable.from([body], { objectMode: false }));
 }
 
 declare module 'fastify' {
@@ -55,9 +84,10 @@ declare module 'fastify' {
      * exactly as the route would (tests compare the two) and hand anything else to the route. Add
      * them while registering routes; they take effect once the app is ready. `route` is the route it
      * stands in for (`GET /api/products/:id`): the app refuses to start if that route has a hook the
-     * hot path does not do itself (see HOT_PATH_HOOKS).
+     * hot path does not do itself (see HOT_PATH_HOOKS); `alsoDoes` names the route's own hooks that it
+     * does (`requireUser`: it verifies the token too).
      */
-    addHotPath(route: string, make: (kit: HotPathKit) => HotPath): void;
+    addHotPath(route: string, make: (kit: HotPathKit) => HotPath, alsoDoes?: readonly string[]): void;
   }
 }
 
@@ -174,14 +204,21 @@ export async function buildApp(ctx: ServiceContext, plugins: ServicePlugin[]): P
     };
     route.onResponse = [...own, count as (typeof own)[number]];
   });
+  // Fastify's own request listener, once the hot paths are in front of it (putHotPathsInFront).
+  let toFastify: RequestListener | undefined;
   const kit: HotPathKit = {
     clientIp: (req) => proxyAddr(req, trustProxy),
     withCommonHeaders: (req, headers) => decorateResponse((req.headers[REQUEST_ID_HEADER] as string | undefined) || nextRequestId(), headers),
     countResponse: responseCounter,
+    toRoute: (req, res, body) => {
+      (req as IncomingMessage & { [HOT_PATH_BODY]?: Buffer })[HOT_PATH_BODY] = body;
+      toFastify!(req, res);
+    },
+    validator: (schema, part) => (part === 'body' ? strict : coercing).compile(schema),
   };
-  const hotPathRoutes: string[] = [];
-  app.decorate('addHotPath', (route: string, make: (kit: HotPathKit) => HotPath) => {
-    hotPathRoutes.push(route);
+  const hotPathRoutes: Array<{ route: string; alsoDoes: readonly string[] }> = [];
+  app.decorate('addHotPath', (route: string, make: (kit: HotPathKit) => HotPath, alsoDoes: readonly string[] = []) => {
+    hotPathRoutes.push({ route, alsoDoes });
     hotPaths.push(make(kit));
   });
   // A flood of 429s is a hot path too: one bound counter per policy.
@@ -215,18 +252,21 @@ export async function buildApp(ctx: ServiceContext, plugins: ServicePlugin[]): P
     await app.register(async (scope) => plugin(scope as unknown as SurgeApp, ctx));
   }
   await app.ready();
-  for (const route of hotPathRoutes) refuseHooksHotPathSkips(app, route);
-  if (hotPaths.length > 0) putHotPathsInFront(app, hotPaths, ctx);
+  for (const { route, alsoDoes } of hotPathRoutes) refuseHooksHotPathSkips(app, route, alsoDoes);
+  if (hotPaths.length > 0) toFastify = putHotPathsInFront(app, hotPaths, ctx);
   return app;
 }
 
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
 /**
- * Puts the hot paths in front of Fastify's handler, the server's one `request` listener. (Not through
- * Fastify's `serverFactory`: with one, Fastify no longer binds the second loopback address when
- * listening on `localhost`.) Extra servers Fastify makes for `localhost` get its plain handler.
+ * Puts the hot paths in front of Fastify's handler, the server's one `request` listener, and returns
+ * that handler. (Not through Fastify's `serverFactory`: with one, Fastify no longer binds the second
+ * loopback address when listening on `localhost`.) Extra servers Fastify makes for `localhost` get its
+ * plain handler.
  */
-function putHotPathsInFront(app: SurgeApp, hotPaths: HotPath[], ctx: ServiceContext): void {
-  const listeners = app.server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
+function putHotPathsInFront(app: SurgeApp, hotPaths: HotPath[], ctx: ServiceContext): RequestListener {
+  const listeners = app.server.listeners('request') as RequestListener[];
   if (listeners.length !== 1) throw new Error(`expected Fastify's one request listener, found ${listeners.length}`);
   const [route] = listeners;
   app.server.removeListener('request', route);
@@ -241,6 +281,7 @@ function putHotPathsInFront(app: SurgeApp, hotPaths: HotPath[], ctx: ServiceCont
     }
     route(req, res);
   });
+  return route;
 }
 
 /**
@@ -249,14 +290,17 @@ function putHotPathsInFront(app: SurgeApp, hotPaths: HotPath[], ctx: ServiceCont
  * token and otherwise leaves the request to the route). Any other hook on its route - added by the
  * service or a plugin, in any phase - would be skipped for the requests the hot path answers.
  */
-export const HOT_PATH_HOOKS: ReadonlySet<string> = new Set(['decorateRouteResponse', 'countRouteResponse', RATE_LIMIT_HOOK]);
+export const HOT_PATH_HOOKS: ReadonlySet<string> = new Set(['decorateRouteResponse', 'countRouteResponse', RATE_LIMIT_HOOK, replayHotPathBody.name]);
 
-/** Throws, naming the hook, when `route` (`GET /path/:param`) has a hook its hot path would skip. */
-export function refuseHooksHotPathSkips(app: FastifyInstance, route: string): void {
+/**
+ * Throws, naming the hook, when `route` (`GET /path/:param`) has a hook its hot path would skip: one
+ * neither in HOT_PATH_HOOKS nor among the route's own hooks the hot path says it does (`alsoDoes`).
+ */
+export function refuseHooksHotPathSkips(app: FastifyInstance, route: string, alsoDoes: readonly string[] = []): void {
   const [method, url] = route.split(' ');
   const hooks = routeHooks(app, method, url);
   if (hooks === undefined) throw new Error(`hot path for ${route}: no such route`);
-  const skipped = hooks.filter(({ name }) => !HOT_PATH_HOOKS.has(name));
+  const skipped = hooks.filter(({ name }) => !HOT_PATH_HOOKS.has(name) && !alsoDoes.includes(name));
   if (skipped.length > 0) {
     const named = skipped.map(({ phase, name }) => `${phase} ${name}`).join(', ');
     throw new Error(`hot path for ${route} would skip the route's hook(s) ${named}: do it in the hot path too (and add it to HOT_PATH_HOOKS) or remove the hot path`);

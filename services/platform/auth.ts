@@ -118,7 +118,11 @@ export async function createTokenService({ keys: source, ttlSeconds = 3600, now 
 
 /** The token in `Authorization: Bearer <token>`, or undefined. */
 export function bearerToken(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
+  return bearerFromHeader(request.headers.authorization);
+}
+
+/** The token of an `Authorization` header's value, or undefined (hot paths read the header themselves). */
+export function bearerFromHeader(header: string | undefined): string | undefined {
   if (!header) return undefined;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   return match ? match[1] : undefined;

@@ -30,6 +30,8 @@ export const notFound = (message: string) => new AppError(404, 'not_found', mess
 export const conflict = (message: string) => new AppError(409, 'conflict', message);
 /** A 409 for a product without the units asked for: logged at debug (a sale answers it by the thousand). */
 export const outOfStock = (message: string) => Object.assign(conflict(message), { logLevel: 'debug' as const });
+/** What the error handler answers `outOfStock(message)` with, without building the error (a hot path's 409). */
+export const outOfStockAnswer = (message: string): { status: 409; body: ErrorBody } => ({ status: 409, body: { error: 'conflict', message } });
 export const unprocessable = (message: string) => new AppError(422, 'unprocessable', message);
 export const tooManyRequests = (message: string, retryAfterSeconds: number) =>
   new AppError(429, 'too_many_requests', message, { 'retry-after': String(retryAfterSeconds) });

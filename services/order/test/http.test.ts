@@ -10,6 +10,13 @@ import { createTestContext, listenForTest, needsRealEngine, countRows } from '..
 import { orderRoutes } from '../routes';
 import { addProduct, stockOf } from './fixtures';
 import { startTestService, type TestService } from './harness';
+import { placeOrder } from '../use-cases/place-order';
+
+// The route's use case, watched (and run as it is): the sold-out hot path answers without it.
+jest.mock('../use-cases/place-order', () => {
+  const actual = jest.requireActual('../use-cases/place-order');
+  return { ...actual, placeOrder: jest.fn(actual.placeOrder) };
+});
 
 let service: TestService;
 beforeAll(async () => {
@@ -391,6 +398,86 @@ describe('POST /api/orders', () => {
       expect(rows[0].sold).toBe(units);
       // 200 requests contending for one row lock: ~3 s on a quiet 2-core box, twice that on a busy one.
     }, 30_000);
+  });
+});
+
+describe('the sold-out hot path (a stock refusal answered before Fastify)', () => {
+  /** Counts the route's handler from now on: the hot path answers without it. */
+  const watchRoute = () => {
+    const calls = jest.mocked(placeOrder).mock.calls.length;
+    return { count: () => jest.mocked(placeOrder).mock.calls.length - calls };
+  };
+  /** Sells the product's one unit, then has the database refuse one attempt: the gate knows the shortage. */
+  async function soldOut(target: TestService = service) {
+    const product = await addProduct(target.database.db.writer, { name: 'Last kettle', stock: 1 });
+    const items = [{ productId: product.id, quantity: 1 }];
+    const buyer = await target.authFor();
+    const bought = await target.request({ method: 'POST', url: '/api/orders', headers: { ...buyer, 'idempotency-key': 'bought' }, payload: { items } });
+    expect(bought.statusCode).toBe(202);
+    const refused = await target.request({ method: 'POST', url: '/api/orders', headers: { ...(await target.authFor()), 'idempotency-key': randomUUID() }, payload: { items } });
+    expect(refused.statusCode).toBe(409);
+    return { product, items, buyer, bought };
+  }
+  const attempt = (items: unknown, headers: Record<string, string>, contentType = 'application/json', target: TestService = service) =>
+    target.request({ method: 'POST', url: '/api/orders', headers: { 'idempotency-key': randomUUID(), ...headers, 'content-type': contentType }, payload: JSON.stringify({ items }) });
+
+  it("answers the route's 409 byte for byte, with the route's headers, without the route's handler", async () => {
+    const { items } = await soldOut();
+    const auth = await service.authFor();
+    const route = watchRoute();
+    // A content type with parameters goes to the route (the hot path takes only application/json).
+    const viaRoute = await attempt(items, auth, 'application/json; charset=utf-8');
+    expect(route.count()).toBe(1);
+    const viaHotPath = await attempt(items, { ...auth, 'x-request-id': 'sold-out-1' });
+    expect(route.count()).toBe(1);
+    expect([viaHotPath.statusCode, viaRoute.statusCode]).toEqual([409, 409]);
+    expect(viaHotPath.body).toBe(viaRoute.body);
+    expect(viaHotPath.json()).toEqual({ error: 'conflict', message: expect.stringMatching(/\(Last kettle\) is out of stock: requested 1, available 0$/) });
+    expect(Object.keys(viaHotPath.headers).sort()).toEqual(Object.keys(viaRoute.headers).sort());
+    for (const [name, value] of Object.entries(viaRoute.headers)) {
+      if (['date', 'x-request-id', 'ratelimit'].includes(name)) continue;
+      expect([name, viaHotPath.headers[name]]).toEqual([name, value]);
+    }
+    expect(viaHotPath.headers.ratelimit).toMatch(/^"orders";r=\d+;t=\d+$/);
+    expect(viaHotPath.headers['x-request-id']).toBe('sold-out-1');
+  });
+
+  it('hands the route what it does not refuse, body and all: a replayed key, another product, 400s and 401s', async () => {
+    const { items, buyer, bought } = await soldOut();
+    const inStock = await addProduct(writer(), { stock: 5 });
+    const auth = await service.authFor();
+    const route = watchRoute();
+    // The buyer's retry of the accepted order gets its 202 back (the gate never refuses its key).
+    const replay = await attempt(items, { ...buyer, 'idempotency-key': 'bought' });
+    expect([replay.statusCode, replay.headers['idempotent-replayed'], replay.json().id]).toEqual([202, 'true', bought.json().id]);
+    const other = await attempt([{ productId: inStock.id, quantity: 2 }], auth);
+    expect([other.statusCode, other.json().items]).toEqual([202, [{ productId: inStock.id, quantity: 2, unitPriceCents: inStock.priceCents }]]);
+    expect(route.count()).toBe(2);
+    const invalid = await attempt([{ ...items[0], quantity: '1' }], auth);
+    expect([invalid.statusCode, invalid.json().message]).toEqual([400, expect.stringMatching(/body\.items\[0\]\.quantity must be integer/)]);
+    const forged = await attempt(items, { authorization: 'Bearer not.a.token' });
+    expect([forged.statusCode, forged.json().error]).toEqual([401, 'unauthorized']);
+    const keyless = await service.request({ method: 'POST', url: '/api/orders', headers: { ...auth, 'content-type': 'application/json' }, payload: JSON.stringify({ items }) });
+    expect([keyless.statusCode, keyless.json().message]).toEqual([400, expect.stringMatching(/idempotency-key is required/)]);
+    expect(await stockOf(writer(), inStock.id)).toBe(3);
+  });
+
+  it("answers 429 once the buyer's 'orders' bucket is empty, as the route does", async () => {
+    const limited = await startTestService([orderRoutes], { redis: true, env: { RATE_LIMIT_ORDERS_PER_MINUTE: '3' } });
+    try {
+      const { items } = await soldOut(limited);
+      const auth = await limited.authFor();
+      const statuses: number[] = [];
+      let last;
+      for (let i = 0; i < 4; i++) {
+        last = await attempt(items, auth, 'application/json', limited);
+        statuses.push(last.statusCode);
+      }
+      expect(statuses).toEqual([409, 409, 409, 429]);
+      expect(Number(last!.headers['retry-after'])).toBeGreaterThan(0);
+    } finally {
+      await limited.close();
+    }
   });
 });
 

@@ -9,7 +9,7 @@ import { AppError } from '../../platform/errors';
 import type { Database } from '../../platform/db';
 import { createRedisClient, connectRedis, type RedisClient } from '../../platform/redis';
 import { createTestDatabase, createTestRedis, startRedisServer, type RedisServer, countRows } from '../../test-support/testing';
-import { createStockGate, LONGEST_STALE_MS, REDIS_MARKER_MS, RELEASE_SEEN_MS, RENEW_BEFORE_MS, type StockGate } from '../stock-gate';
+import { createStockGate, LONGEST_STALE_MS, REDIS_MARKER_MS, RELEASE_SEEN_MS, RENEW_BEFORE_MS, RENEW_RETRY_MS, type StockGate, type StockRefusal } from '../stock-gate';
 import { applyPaymentResult } from '../use-cases/apply-payment-result';
 import { cancelOrder } from '../use-cases/cancel-order';
 import { placeOrder, type PlaceOrderCommand } from '../use-cases/place-order';
@@ -64,11 +64,11 @@ async function outcome(promise: Promise<unknown>): Promise<number> {
 }
 
 /** Waits until the gate refuses `command` on its own (it learns from Redis every LOCAL_REFRESH_MS). */
-async function untilGateRefuses(gate: StockGate, command: PlaceOrderCommand, withinMs = 2000): Promise<AppError> {
+async function untilGateRefuses(gate: StockGate, command: PlaceOrderCommand, withinMs = 2000): Promise<StockRefusal> {
   const deadline = Date.now() + withinMs;
   for (;;) {
     const refusal = gate.refusal(command);
-    if (refusal) return refusal as AppError;
+    if (refusal) return refusal;
     if (Date.now() > deadline) throw new Error(`the gate did not refuse within ${withinMs} ms`);
     await sleep(10);
   }
@@ -148,7 +148,7 @@ describe('stock gate', () => {
     const again = await placeOrder(db, bought, gate);
     expect(again).toEqual({ order: placed, replayed: true });
     // The same buyer with a new key is one more attempt for a sold-out product.
-    expect(gate.refusal({ ...bought, idempotencyKey: randomUUID() })).toBeInstanceOf(AppError);
+    expect(gate.refusal({ ...bought, idempotencyKey: randomUUID() })).toEqual({ message: expect.stringMatching(/is out of stock/) });
   });
 
   it('renews a marker while attempts keep coming: one attempt per renewal reaches the database', async () => {
@@ -185,6 +185,27 @@ describe('stock gate', () => {
     const renewals = Math.ceil(REDIS_MARKER_MS / (REDIS_MARKER_MS - RENEW_BEFORE_MS));
     expect(letThrough).toBeGreaterThanOrEqual(1);
     expect(letThrough).toBeLessThanOrEqual(renewals + 2);
+  });
+
+  it('gives the same answer to the same attempt asked twice (the hot path, then the route), renewal pass included', async () => {
+    let clock = 1_000_000;
+    const gate = createStockGate({ now: () => clock });
+    gates.push(gate);
+    const productId = randomUUID();
+    await gate.recordShortage({ productId, name: 'Kettle', available: 0, orders: [], releases: '0' });
+    const [first, second] = [order(productId), order(productId)];
+    expect(gate.refusal(first)).toBeDefined();
+    expect(gate.refusal(first)).toBeDefined();
+    // In the marker's last RENEW_BEFORE_MS one attempt gets the pass to the database, and keeps it when asked again.
+    clock += REDIS_MARKER_MS - RENEW_BEFORE_MS + 1;
+    expect(gate.refusal(first)).toBeUndefined();
+    expect(gate.refusal(first)).toBeUndefined();
+    expect(gate.refusal(second)).toBeDefined();
+    // A pass not used within RENEW_RETRY_MS goes to the next attempt.
+    clock += RENEW_RETRY_MS;
+    expect(gate.refusal(second)).toBeUndefined();
+    expect(gate.refusal(second)).toBeUndefined();
+    expect(gate.refusal(first)).toBeDefined();
   });
 
   it('makes a cancelled order\'s unit sellable again in every process within RELEASE_SEEN_MS', async () => {

@@ -3,7 +3,7 @@
 // the response stored for replays, and adds the `order-placed` outbox event (its shape is
 // OrderPlacedEvent in ../events; events.test checks it).
 import { createHash } from 'node:crypto';
-import { AppError, badRequest, conflict, serviceUnavailable, unprocessable } from '../../platform/errors';
+import { AppError, badRequest, conflict, outOfStock, serviceUnavailable, unprocessable } from '../../platform/errors';
 import type { Database } from '../../platform/db';
 import { findIdempotentResponse } from '../data/idempotency-keys';
 import { COLLISION_ERRORS, orderKeysOfProduct, placeOrderAtomically, productsForOrder, type OrderLine, type ProductForOrder } from '../data/orders';
@@ -42,7 +42,7 @@ export async function placeOrder(
   const items = command.items.map((item) => ({ productId: item.productId.toLowerCase(), quantity: item.quantity }));
   rejectInvalidCommand(command, items);
   const gated = gate?.refusal({ userId: command.userId, idempotencyKey: command.idempotencyKey, items });
-  if (gated) throw gated;
+  if (gated) throw outOfStock(gated.message);
   const requestHash = hashRequest(items);
   const attempt = () =>
     placeOrderAtomically<PlacedOrder>(db.writer, { ...command, requestHash, items }).catch((err: unknown) => {
@@ -60,7 +60,7 @@ export async function placeOrder(
     // refusal it is sure of needs no look-ups to explain. Not for a marker being renewed: this attempt
     // may be the one sent to renew it.
     const refused = gate?.refusal({ userId: command.userId, idempotencyKey: command.idempotencyKey, items }, { renew: false });
-    if (refused) throw refused;
+    if (refused) throw outOfStock(refused.message);
     // Nothing was written. Either the key is used (by an earlier request, or a concurrent one that
     // committed first)...
     const used = await findIdempotentResponse<PlacedOrder>(db.writer, command.userId, command.idempotencyKey);

@@ -1,7 +1,7 @@
 // The shared HTTP app over a loopback socket: errors as { error, message } naming what was wrong, 413 for
 // huge bodies, 503 when the database is down, health and draining, auth, and rate limit headers.
 import { Type } from '@sinclair/typebox';
-import { buildApp, requestIdGenerator, type ServicePlugin, type SurgeApp } from '../app';
+import { buildApp, replayHotPathBody, requestIdGenerator, type ServicePlugin, type SurgeApp } from '../app';
 import { requireUser } from '../auth';
 import type { ServiceContext } from '../context';
 import { createTestContext, createTestDatabase, freePort, listenForTest, type TestClient, type TestDatabase } from '../../test-support/testing';
@@ -304,6 +304,64 @@ describe('hot paths', () => {
     };
     try {
       await expect(buildApp(hotCtx, [hotRoutes])).rejects.toThrow(`hot path for GET /hot/:name would skip the route's hook(s) ${named}`);
+    } finally {
+      await hotCtx.close();
+    }
+  });
+
+  it('hand a request whose body they read to the route, which parses and validates that body as if it were unread', async () => {
+    const hotCtx = await createTestContext({ databaseUrl: t.url });
+    const hotRoutes: ServicePlugin = async (scope) => {
+      scope.post(
+        '/echo',
+        { preParsing: replayHotPathBody, schema: { operationId: 'echo', summary: 'Echo', body: { type: 'object', properties: { n: { type: 'integer' }, note: { type: 'string' } }, required: ['n'], additionalProperties: false } } },
+        async (request) => ({ from: 'route', body: request.body }),
+      );
+      scope.addHotPath('POST /echo', (kit) => (req, res) => {
+        if (req.method !== 'POST') return false;
+        const chunks: Buffer[] = [];
+        req.on('data', (chunk: Buffer) => chunks.push(chunk));
+        req.on('end', () => {
+          const body = Buffer.concat(chunks);
+          if (body.toString() === '{"n":0}') {
+            res.writeHead(200, kit.withCommonHeaders(req, { 'content-type': 'application/json' }));
+            res.end('{"from":"hot path"}');
+          } else kit.toRoute(req, res, body);
+        });
+        return true;
+      });
+    };
+    const hotApp = await buildApp(hotCtx, [hotRoutes]);
+    try {
+      const client = await listenForTest(hotApp);
+      const post = (payload: string) => client.request({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload });
+      expect((await post('{"n":0}')).json()).toEqual({ from: 'hot path' });
+      // Multi-byte text survives the hand-over (Content-Length counts bytes).
+      const handed = await post('{"n":7,"note":"thé à l’heure"}');
+      expect([handed.statusCode, handed.json()]).toEqual([200, { from: 'route', body: { n: 7, note: 'thé à l’heure' } }]);
+      const invalid = await post('{"n":"seven"}');
+      expect(invalid.statusCode).toBe(400);
+      const malformed = await post('{"n":');
+      expect([malformed.statusCode, malformed.json().error]).toEqual([400, 'bad_request']);
+    } finally {
+      await hotApp.close();
+      await hotCtx.close();
+    }
+  });
+
+  it("start when the route's own hooks are those the hot path says it does, and only then", async () => {
+    const hotCtx = await createTestContext({ databaseUrl: t.url });
+    const plugin =
+      (alsoDoes: string[]): ServicePlugin =>
+      async (scope) => {
+        const onRequest = [function checkCaller(_request: unknown, _reply: unknown, done: () => void) { done(); }];
+        scope.get('/hot/:name', { onRequest }, async () => ({ from: 'route' }));
+        scope.addHotPath('GET /hot/:name', () => () => false, alsoDoes);
+      };
+    try {
+      const app = await buildApp(hotCtx, [plugin(['checkCaller'])]);
+      await app.close();
+      await expect(buildApp(hotCtx, [plugin(['checkSomethingElse'])])).rejects.toThrow("would skip the route's hook(s) onRequest checkCaller");
     } finally {
       await hotCtx.close();
     }
