@@ -5,10 +5,11 @@
 // connections, 200 buyers) and the waiting room with 1,000 shoppers for 100 units at 200/s over 50
 // connections. --down sets how long postgres-stop keeps PostgreSQL stopped (default 5; 300 is the
 // issue's 5-minute outage, about 11 minutes in all).
-// `flash-sale --before <git ref> [--rounds N]` runs the sale N times (default 2) with the order service
-// and worker of that commit and N times with this tree's, taking turns, and prints the ratio of
-// attempts/s per pair: a before/after comparison in one run on the same machine state.
-import { execFileSync } from 'node:child_process';
+// `flash-sale --before <git ref> [--rounds N]` runs the sale N times (default 2) as that commit's own
+// drill runs it (its engines set-up, migrations, services and load) and N times with this tree's, taking
+// turns, and prints the ratio of attempts/s per pair: a before/after comparison in one run on the same
+// machine state. The commit must have this drill's `flash-sale --json`.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +52,22 @@ function exportCommit(ref: string): { root: string; commit: string; remove(): vo
   return { root, commit, remove: () => rmSync(root, { recursive: true, force: true }) };
 }
 
+/**
+ * The flash sale as the drill of the source tree at `root` runs it, in a process of its own: an earlier
+ * commit's services need that commit's migrations and tokens, so its drill sets up its own engines.
+ */
+function flashSaleOf(root: string, small: boolean): DrillReport {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'perf', 'drill.ts'), 'flash-sale', '--json', ...(small ? ['--small'] : [])], {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 15 * 60_000,
+  });
+  const report = run.stdout?.split('\n').find((line) => line.startsWith('{"name"'));
+  if (!report) throw new Error(`the drill in ${root} printed no report (exit ${run.status}):\n${(run.stderr ?? '').slice(-2000)}`);
+  return JSON.parse(report) as DrillReport;
+}
+
 /** Before/after flash sales taking turns; the verdict is the after runs' (the before runs are the baseline). */
 async function flashSaleBeforeAfter(ref: string, rounds: number, small: boolean, json: boolean): Promise<number> {
   const before = exportCommit(ref);
@@ -58,7 +75,7 @@ async function flashSaleBeforeAfter(ref: string, rounds: number, small: boolean,
   const pairs: Array<{ before: DrillReport; after: DrillReport }> = [];
   try {
     for (let round = 1; round <= rounds; round++) {
-      const b = await flashSaleDrill({ ...options, sourceRoot: before.root });
+      const b = flashSaleOf(before.root, small);
       b.name = `flash-sale before (${before.commit.slice(0, 7)}) round ${round}`;
       console.log(json ? JSON.stringify(b) : formatReport(b));
       const a = await flashSaleDrill(options);

@@ -6,7 +6,6 @@ import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { runLoad } from '../lib/load-run';
 import { mintBuyerTokens, RAISED_LIMITS, readProcessCpu, serviceEnv, startEngines, startServiceProcess, type ServiceProcess } from '../lib/stack';
-import { join } from 'node:path';
 import { acceptedOrders, report, waitForSettlement, type DrillReport } from './common';
 import { searchPathOption } from '../../services/platform/ownership';
 
@@ -18,11 +17,6 @@ export interface FlashSaleOptions {
   /** Bound for the payments to settle after the sale. @default 180 s */
   settleTimeoutMs?: number;
   progress?: boolean;
-  /**
-   * Run the order service and worker from another source tree (a checkout of an earlier commit, for a
-   * before/after comparison in one run). @default this tree's services/<name>/main.ts
-   */
-  sourceRoot?: string;
 }
 
 /** Transactions committed and rolled back in the drill's own database so far (other databases' load excluded). */
@@ -40,10 +34,9 @@ export async function flashSaleDrill(options: FlashSaleOptions): Promise<DrillRe
   const services: ServiceProcess[] = [];
   try {
     const env = serviceEnv(engines, { ...RAISED_LIMITS, PAYMENT_SANDBOX_LATENCY_MS: '50' });
-    const entry = (name: string) => (options.sourceRoot ? { entry: join(options.sourceRoot, 'services', name, 'main.ts') } : {});
-    const order = await startServiceProcess('order', env, entry('order'));
+    const order = await startServiceProcess('order', env);
     services.push(order);
-    services.push(await startServiceProcess('worker', env, entry('worker')));
+    services.push(await startServiceProcess('worker', env));
 
     // SKU-000001 costs N.99, which the sandbox approves: no declines put stock back mid-sale.
     const client = new pg.Client({ connectionString: engines.databaseUrl, options: searchPathOption() });
