@@ -2,7 +2,7 @@
 // waiting room (./waiting-room, which gates orders for the products of an open event). Handlers only map
 // HTTP to the use cases; schemas live in ./schemas.
 import { performance } from 'node:perf_hooks';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, onResponseHookHandler } from 'fastify';
 import { requireUser } from '../platform/auth';
 import { replayHotPathBody, type HotPath, type HotPathKit, type SurgeApp } from '../platform/app';
 import type { CacheEncoder, CacheRead } from '../platform/cache';
@@ -74,6 +74,12 @@ export async function orderRoutes(api: SurgeApp, host: ServiceContext): Promise<
   const room = createServiceWaitingRoom(ctx);
   await waitingRoomRoutes(api, room);
 
+  const admission = requireAdmission(room);
+  // The inlet's overload signal: this process's order latency (waiting-room.ts).
+  const recordOrderLatency: onResponseHookHandler = (_request, reply, done) => {
+    room.recordOrderLatency(reply.elapsedTime);
+    done();
+  };
   api.post(
     '/api/orders',
     {
@@ -81,12 +87,8 @@ export async function orderRoutes(api: SurgeApp, host: ServiceContext): Promise<
       onRequest: requireUser,
       // The body the sold-out hot path read, when it hands the request over.
       preParsing: replayHotPathBody,
-      preHandler: requireAdmission(room),
-      // The inlet's overload signal: this process's order latency (waiting-room.ts).
-      onResponse: function recordOrderLatency(_request, reply, done) {
-        room.recordOrderLatency(reply.elapsedTime);
-        done();
-      },
+      preHandler: admission,
+      onResponse: recordOrderLatency,
       config: { rateLimit: { policy: 'orders' } },
     },
     async (request, reply) => {
@@ -104,7 +106,7 @@ export async function orderRoutes(api: SurgeApp, host: ServiceContext): Promise<
   api.addHotPath(
     PLACE_ORDER_ROUTE,
     (kit) => soldOutHotPath(ctx, kit, { gate, room, recordLatency: (ms) => room.recordOrderLatency(ms) }),
-    ['requireUser', 'requireAdmission', 'recordOrderLatency'],
+    [requireUser, admission, recordOrderLatency],
   );
 
   api.get('/api/orders/:id', { schema: getOrderSchema, onRequest: requireUser }, async (request) => {

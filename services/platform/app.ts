@@ -84,10 +84,10 @@ declare module 'fastify' {
      * exactly as the route would (tests compare the two) and hand anything else to the route. Add
      * them while registering routes; they take effect once the app is ready. `route` is the route it
      * stands in for (`GET /api/products/:id`): the app refuses to start if that route has a hook the
-     * hot path does not do itself (see HOT_PATH_HOOKS); `alsoDoes` names the route's own hooks that it
-     * does (`requireUser`: it verifies the token too).
+     * hot path does not do itself (see HOT_PATH_HOOKS); `alsoDoes` lists the route's own hooks that it
+     * does (`requireUser`: it verifies the token too), as the functions the route was given.
      */
-    addHotPath(route: string, make: (kit: HotPathKit) => HotPath, alsoDoes?: readonly string[]): void;
+    addHotPath(route: string, make: (kit: HotPathKit) => HotPath, alsoDoes?: ReadonlyArray<(...args: never[]) => unknown>): void;
   }
 }
 
@@ -217,8 +217,10 @@ export async function buildApp(ctx: ServiceContext, plugins: ServicePlugin[]): P
     validator: (schema, part) => (part === 'body' ? strict : coercing).compile(schema),
   };
   const hotPathRoutes: Array<{ route: string; alsoDoes: readonly string[] }> = [];
-  app.decorate('addHotPath', (route: string, make: (kit: HotPathKit) => HotPath, alsoDoes: readonly string[] = []) => {
-    hotPathRoutes.push({ route, alsoDoes });
+  app.decorate('addHotPath', (route: string, make: (kit: HotPathKit) => HotPath, alsoDoes: ReadonlyArray<(...args: never[]) => unknown> = []) => {
+    // By the functions' names as they are at run time: a bundler may rename a function (esbuild's
+    // `requireAdmission2`), and Fastify prints the name the function has.
+    hotPathRoutes.push({ route, alsoDoes: alsoDoes.map((hook) => hook.name) });
     hotPaths.push(make(kit));
   });
   // A flood of 429s is a hot path too: one bound counter per policy.

@@ -61,7 +61,7 @@ export async function waitingRoomRoutes(api: SurgeApp, room: WaitingRoom): Promi
  * holds a product of an open sale event without this shopper's admission token for that event.
  */
 export function requireAdmission(room: WaitingRoom) {
-  return async function requireAdmission(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  return async function checkAdmission(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     const { items } = request.body as { items: Array<{ productId: string }> };
     const header = request.headers[ADMISSION_HEADER];
     const token = typeof header === 'string' && header.length > 0 ? header : undefined;
