@@ -12,10 +12,10 @@ import { createWaitingRoomPasses } from '../passes';
 const ADMISSION_KEY = 'waiting-room-test-admission-key-of-32-bytes-or-more';
 const HOUR = 3600_000;
 const iso = (ms: number) => new Date(ms).toISOString();
-const ids = { fast: randomUUID(), slow: randomUUID(), later: randomUUID(), past: randomUUID(), plain: randomUUID() };
+const ids = { fast: randomUUID(), slow: randomUUID(), later: randomUUID(), past: randomUUID(), plain: randomUUID(), scarce: randomUUID() };
 const now = Date.now();
 const EVENTS = [
-  { eventId: 'fast-sale', name: 'Fast sale', startsAt: iso(now - HOUR), endsAt: iso(now + HOUR), productIds: [ids.fast], inletPerSecond: 1000 },
+  { eventId: 'fast-sale', name: 'Fast sale', startsAt: iso(now - HOUR), endsAt: iso(now + HOUR), productIds: [ids.fast, ids.scarce], inletPerSecond: 1000 },
   // One shopper a second: positions past the first few stay waiting for the whole test.
   { eventId: 'slow-sale', name: 'Slow sale', startsAt: iso(now - HOUR), endsAt: iso(now + HOUR), productIds: [ids.slow], inletPerSecond: 1 },
   { eventId: 'later-sale', name: 'Later sale', startsAt: iso(now + HOUR), endsAt: iso(now + 2 * HOUR), productIds: [ids.later], inletPerSecond: 10 },
@@ -231,6 +231,20 @@ describe('POST /api/orders for the products of a sale event', () => {
     const wrongKey = createWaitingRoomPasses('another-key-that-is-also-32-bytes-long!!', 300);
     const forged = (await wrongKey.issueAdmission({ shopperId: shopper, eventId: 'fast-sale' })).admissionToken;
     expect((await order(shopper, ids.fast, forged)).statusCode).toBe(403);
+  });
+
+  it('once the product is sold out: 409 to admitted shoppers, still 403 to shoppers without admission', async () => {
+    await database.db.writer.query('UPDATE products SET stock = 1 WHERE id = $1', [ids.scarce]);
+    const buyer = randomUUID();
+    expect((await order(buyer, ids.scarce, await admitted('fast-sale', buyer))).statusCode).toBe(202);
+    const late = randomUUID();
+    const token = await admitted('fast-sale', late);
+    // The database refuses the first; the stock gate (and its hot path before Fastify) the second.
+    const [first, second] = [await order(late, ids.scarce, token), await order(late, ids.scarce, token)];
+    expect([first.statusCode, second.statusCode]).toEqual([409, 409]);
+    expect(second.body).toBe(first.body);
+    const without = await order(randomUUID(), ids.scarce);
+    expect([without.statusCode, without.json()]).toEqual([403, refusal(ids.scarce, 'fast-sale')]);
   });
 
   it('names the event of the product that needs admission in a mixed order', async () => {
