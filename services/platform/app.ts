@@ -2,7 +2,7 @@
 // live in server.ts) so that tests can `inject` into it: Fastify with the TypeBox type provider,
 // a body limit, request ids, the one error handler, the rate limiter, per-route metrics,
 // /health/live + /health/ready, an OpenAPI document generated from the route schemas, and the hot
-// paths a service may put in front of Fastify for its hottest read (`addHotPath`).
+// paths a service may put in front of Fastify for its hottest requests (`addHotPath`).
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
@@ -79,8 +79,9 @@ declare module 'fastify' {
     markDraining(): void;
     readonly draining: boolean;
     /**
-     * Answers some requests of a route before Fastify sees them: for a read so hot that Fastify's own
-     * per-request work is most of its cost (a product page during a sale). The hot path must answer
+     * Answers some requests of a route before Fastify sees them: for requests so hot that Fastify's
+     * own per-request work is a large part of their cost (a product page during a sale, its sold-out
+     * order attempts). The hot path must answer
      * exactly as the route would (tests compare the two) and hand anything else to the route. Add
      * them while registering routes; they take effect once the app is ready. `route` is the route it
      * stands in for (`GET /api/products/:id`): the app refuses to start if that route has a hook the
@@ -305,7 +306,7 @@ export function refuseHooksHotPathSkips(app: FastifyInstance, route: string, als
   const skipped = hooks.filter(({ name }) => !HOT_PATH_HOOKS.has(name) && !alsoDoes.includes(name));
   if (skipped.length > 0) {
     const named = skipped.map(({ phase, name }) => `${phase} ${name}`).join(', ');
-    throw new Error(`hot path for ${route} would skip the route's hook(s) ${named}: do it in the hot path too (and add it to HOT_PATH_HOOKS) or remove the hot path`);
+    throw new Error(`hot path for ${route} would skip the route's hook(s) ${named}: do it in the hot path too (and name it in addHotPath's alsoDoes) or remove the hot path`);
   }
 }
 
