@@ -71,7 +71,7 @@ needsRealEngine('chromium', 'a real browser drives the storefront; nothing stand
 
   async function addToCart(page: Page, sku: string): Promise<void> {
     await page.goto(`/#/products/${products[sku].id}`);
-    await page.getByRole('heading', { level: 1, name: products[sku].name }).waitFor();
+    await page.getByRole('heading', { level: 1, name: products[sku].name, exact: true }).waitFor();
     await page.getByRole('button', { name: 'Add to cart' }).click();
     await page.getByRole('status').getByText(`Added 1 × ${products[sku].name}`).waitFor();
   }
@@ -80,7 +80,7 @@ needsRealEngine('chromium', 'a real browser drives the storefront; nothing stand
     const page = await newShopper();
     const email = `browser-paid-${Date.now()}@example.com`;
     await page.goto('/');
-    await page.getByRole('heading', { level: 1, name: 'Products' }).waitFor();
+    await page.getByRole('heading', { level: 1, name: 'Products', exact: true }).waitFor();
     await page.locator('.products li').first().waitFor();
     await page.screenshot({ path: join(SCREENSHOTS, 'catalog.png') });
     // 30 products, 20 a page: the next page (the API's cursor) holds the other 10.
@@ -92,18 +92,18 @@ needsRealEngine('chromium', 'a real browser drives the storefront; nothing stand
 
     await page.getByLabel('Search products').fill(products[PAID_SKU].name);
     await page.getByRole('button', { name: 'Search' }).click();
-    await page.getByRole('heading', { level: 1, name: `Products matching “${products[PAID_SKU].name}”` }).waitFor();
+    await page.getByRole('heading', { level: 1, name: `Products matching “${products[PAID_SKU].name}”`, exact: true }).waitFor();
     await page.getByRole('link', { name: products[PAID_SKU].name, exact: true }).click();
-    await page.getByRole('heading', { level: 1, name: products[PAID_SKU].name }).waitFor();
+    await page.getByRole('heading', { level: 1, name: products[PAID_SKU].name, exact: true }).waitFor();
     await expectFocusOnHeading(page);
     await page.screenshot({ path: join(SCREENSHOTS, 'product.png') });
     await page.getByRole('button', { name: 'Add to cart' }).click();
     await page.getByRole('link', { name: /Cart/ }).first().click();
 
-    await page.getByRole('heading', { level: 1, name: 'Your cart' }).waitFor();
+    await page.getByRole('heading', { level: 1, name: 'Your cart', exact: true }).waitFor();
     await page.getByRole('link', { name: 'create an account' }).click();
     await signUp(page, email);
-    await page.getByRole('heading', { level: 1, name: 'Your cart' }).waitFor();
+    await page.getByRole('heading', { level: 1, name: 'Your cart', exact: true }).waitFor();
     await page.screenshot({ path: join(SCREENSHOTS, 'cart.png') });
     await page.getByRole('button', { name: 'Place order' }).click();
 
@@ -114,7 +114,7 @@ needsRealEngine('chromium', 'a real browser drives the storefront; nothing stand
     expect(orders).toEqual([{ id: page.url().split('/').pop(), status: 'PAID' }]);
 
     await page.getByRole('link', { name: 'Orders' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Your orders' }).waitFor();
+    await page.getByRole('heading', { level: 1, name: 'Your orders', exact: true }).waitFor();
     await page.locator('.orders li').first().waitFor();
     await expect(page.locator('.orders li').count()).resolves.toBe(1);
     await expect(page.locator('.orders [data-status="PAID"]').count()).resolves.toBe(1);
@@ -126,7 +126,7 @@ needsRealEngine('chromium', 'a real browser drives the storefront; nothing stand
     const email = `browser-failed-${Date.now()}@example.com`;
     await page.goto('/#/signup');
     await signUp(page, email);
-    await page.getByRole('heading', { level: 1, name: 'Products' }).waitFor();
+    await page.getByRole('heading', { level: 1, name: 'Products', exact: true }).waitFor();
     await addToCart(page, DECLINED_SKU);
     await page.goto('/#/cart');
     await page.getByRole('button', { name: 'Place order' }).click();
@@ -146,14 +146,14 @@ needsRealEngine('chromium', 'a real browser drives the storefront; nothing stand
   test('a sold-out product says so and cannot be added; one that sells out before checkout is refused in words', async () => {
     const page = await newShopper();
     await page.goto(`/#/products/${products[SOLD_OUT_SKU].id}`);
-    await page.getByRole('heading', { level: 1, name: products[SOLD_OUT_SKU].name }).waitFor();
+    await page.getByRole('heading', { level: 1, name: products[SOLD_OUT_SKU].name, exact: true }).waitFor();
     await expect(page.locator('.details .sold-out').textContent()).resolves.toBe('Sold out');
     await expect(page.getByRole('button', { name: 'Sold out' }).isDisabled()).resolves.toBe(true);
     await page.screenshot({ path: join(SCREENSHOTS, 'sold-out.png') });
 
     await page.goto('/#/signup');
     await signUp(page, `browser-soldout-${Date.now()}@example.com`);
-    await page.getByRole('heading', { level: 1, name: 'Products' }).waitFor();
+    await page.getByRole('heading', { level: 1, name: 'Products', exact: true }).waitFor();
     await addToCart(page, LATE_SOLD_OUT_SKU);
     await stack.database.db.writer.query('UPDATE products SET stock = 0 WHERE sku = $1', [LATE_SOLD_OUT_SKU]);
     await page.goto('/#/cart');
@@ -167,7 +167,7 @@ needsRealEngine('chromium', 'a real browser drives the storefront; nothing stand
     const email = `browser-double-${Date.now()}@example.com`;
     await page.goto('/#/signup');
     await signUp(page, email);
-    await page.getByRole('heading', { level: 1, name: 'Products' }).waitFor();
+    await page.getByRole('heading', { level: 1, name: 'Products', exact: true }).waitFor();
     await addToCart(page, DOUBLE_CLICK_SKU);
     await page.goto('/#/cart');
     const posts: string[] = [];
@@ -187,7 +187,7 @@ needsRealEngine('chromium', 'a real browser drives the storefront; nothing stand
     const email = `browser-retry-${Date.now()}@example.com`;
     await page.goto('/#/signup');
     await signUp(page, email);
-    await page.getByRole('heading', { level: 1, name: 'Products' }).waitFor();
+    await page.getByRole('heading', { level: 1, name: 'Products', exact: true }).waitFor();
     await addToCart(page, DOUBLE_CLICK_SKU);
     await page.goto('/#/cart');
     const keys: string[] = [];
@@ -218,7 +218,7 @@ needsRealEngine('chromium', 'a real browser drives the storefront; nothing stand
     const page = await newShopper();
     await page.goto('/#/signup');
     await signUp(page, `browser-errors-${Date.now()}@example.com`);
-    await page.getByRole('heading', { level: 1, name: 'Products' }).waitFor();
+    await page.getByRole('heading', { level: 1, name: 'Products', exact: true }).waitFor();
     await addToCart(page, PAID_SKU);
     await page.goto('/#/cart');
     // The API's own answers, as services/platform/rate-limit.ts and auth.ts send them.

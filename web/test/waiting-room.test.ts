@@ -58,7 +58,7 @@ needsRealEngine('chromium', 'a real browser drives the storefront; nothing stand
     await page.getByLabel('Email').fill(`${name}-${Date.now()}@example.com`);
     await page.getByLabel(/^Password/).fill('correct horse battery');
     await page.getByRole('button', { name: 'Create account' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Products' }).waitFor();
+    await page.getByRole('heading', { level: 1, name: 'Products', exact: true }).waitFor();
     return page;
   }
 
