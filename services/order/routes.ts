@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import type { FastifyReply, onResponseHookHandler } from 'fastify';
 import { requireUser } from '../platform/auth';
-import { replayHotPathBody, type HotPath, type HotPathKit, type SurgeApp } from '../platform/app';
+import { JSON_CONTENT_TYPE, replayHotPathBody, type HotPath, type HotPathKit, type SurgeApp } from '../platform/app';
 import type { CacheEncoder, CacheRead } from '../platform/cache';
 import type { ServiceContext } from '../platform/context';
 import { notFound } from '../platform/errors';
@@ -34,8 +34,6 @@ const CACHE_HEADERS = {
   hit: { 'x-cache': 'HIT', 'cache-control': PUBLIC_CACHE_CONTROL },
   miss: { 'x-cache': 'MISS', 'cache-control': PUBLIC_CACHE_CONTROL },
 } as const;
-/** What Fastify sets for a serialized JSON response; set by hand when the body is already serialized. */
-const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 export async function orderRoutes(api: SurgeApp, host: ServiceContext): Promise<void> {
   // The order service's tables, through its own role, whichever process hosts these routes.
@@ -105,7 +103,7 @@ export async function orderRoutes(api: SurgeApp, host: ServiceContext): Promise<
   // A sold-out stampede's refusals, answered before Fastify (./sold-out-hot-path).
   api.addHotPath(
     PLACE_ORDER_ROUTE,
-    (kit) => soldOutHotPath(ctx, kit, { gate, room, recordLatency: (ms) => room.recordOrderLatency(ms) }),
+    (kit) => soldOutHotPath(ctx, kit, { gate, room }),
     [requireUser, admission, recordOrderLatency],
   );
 

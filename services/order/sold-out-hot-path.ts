@@ -13,12 +13,12 @@
 // with the body already read (`kit.toRoute`), and the route answers as if the hot path were not there.
 import { performance } from 'node:perf_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { HotPath, HotPathKit } from '../platform/app';
+import { JSON_CONTENT_TYPE, REQUEST_ID_HEADER, type HotPath, type HotPathKit } from '../platform/app';
 import { bearerFromHeader } from '../platform/auth';
 import type { ServiceContext } from '../platform/context';
 import { outOfStockAnswer } from '../platform/errors';
 import { rateLimitHeaders } from '../platform/rate-limit/headers';
-import { rateLimitKey } from '../platform/rate-limit/limiter';
+import { rateLimitKey, userIdentity } from '../platform/rate-limit/limiter';
 import { placeOrderSchema } from './schemas';
 import type { StockGate } from './stock-gate';
 import { ADMISSION_HEADER } from './waiting-room/routes';
@@ -28,8 +28,6 @@ const ORDERS_PATH = '/api/orders';
 export const PLACE_ORDER_ROUTE = `POST ${ORDERS_PATH}`;
 /** A sale's order is a line or two; a larger body goes to the route unread. */
 const MAX_BODY_BYTES = 4096;
-const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
-const REQUEST_ID_HEADER = 'x-request-id';
 
 interface OrderBody {
   items: Array<{ productId: string; quantity: number }>;
@@ -37,12 +35,11 @@ interface OrderBody {
 
 export interface SoldOutHotPathOptions {
   gate: StockGate;
+  /** The open sale events' gate, and the route's onResponse work (the waiting room's overload signal). */
   room: WaitingRoom;
-  /** The route's onResponse work for every POST /api/orders answer (the waiting room's overload signal). */
-  recordLatency(ms: number): void;
 }
 
-export function soldOutHotPath(ctx: ServiceContext, kit: HotPathKit, { gate, room, recordLatency }: SoldOutHotPathOptions): HotPath {
+export function soldOutHotPath(ctx: ServiceContext, kit: HotPathKit, { gate, room }: SoldOutHotPathOptions): HotPath {
   const policy = ctx.config.rateLimits.orders;
   const countResponse = kit.countResponse(PLACE_ORDER_ROUTE);
   const validBody = kit.validator(placeOrderSchema.body, 'body');
@@ -76,7 +73,7 @@ export function soldOutHotPath(ctx: ServiceContext, kit: HotPathKit, { gate, roo
     const refused = gate.refusal({ userId, idempotencyKey, items });
     if (!refused) return false; // the database decides
     // The route's limit, spent where the route spends it: on a request that gets past validation.
-    const limit = await ctx.limiter.take(rateLimitKey(policy, `user:${userId}`), policy);
+    const limit = await ctx.limiter.take(rateLimitKey(policy, userIdentity(userId)), policy);
     if (!limit.allowed) return false; // the route answers 429 (asking the bucket again spends nothing)
     const { status, body: error } = outOfStockAnswer(refused.message);
     const payload = JSON.stringify(error);
@@ -93,7 +90,7 @@ export function soldOutHotPath(ctx: ServiceContext, kit: HotPathKit, { gate, roo
     ctx.logger.debug({ reqId: sent[REQUEST_ID_HEADER], status, error: error.error, message: error.message }, 'request rejected');
     const elapsed = performance.now() - started;
     countResponse(status, elapsed);
-    recordLatency(elapsed);
+    room.recordOrderLatency(elapsed);
     return true;
   };
 

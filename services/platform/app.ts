@@ -118,7 +118,10 @@ export function requestIdGenerator(): () => string {
   return () => `${prefix}-${(next++).toString(36)}`;
 }
 
-const REQUEST_ID_HEADER = 'x-request-id';
+/** The request id's header, read from the client (Fastify keeps a given id) and set on every answer. */
+export const REQUEST_ID_HEADER = 'x-request-id';
+/** What Fastify sets for a serialized JSON response; a hot path (or a route sending a ready body) sets it by hand. */
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 export async function buildApp(ctx: ServiceContext, plugins: ServicePlugin[]): Promise<SurgeApp> {
   const hops = ctx.config.trustedProxyHops;

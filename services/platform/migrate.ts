@@ -82,6 +82,8 @@ export async function migrate(writer: pg.Pool, options: MigrateOptions = {}): Pr
     const applied: string[] = [];
     for (const folder of folders) {
       const schema = schemaOf(folder.owner);
+      // The grants again even when nothing is pending: idempotent, and they restore a role's rights
+      // where its objects were restored without them (a dump loaded into a cluster without the roles).
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}; ${migrationsTableSql(schema)}; ${grantOwnershipSql(folder.owner)}`);
       const done = new Set((await client.query<{ version: string }>(`SELECT version FROM ${schema}.schema_migrations`)).rows.map((r) => r.version));
       for (const m of folder.migrations) {

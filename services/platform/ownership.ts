@@ -2,7 +2,7 @@
 // connects as a LOGIN role of the same name that has rights on that schema only, so a query of another
 // service's tables fails at the database (42501 permission denied), not just in review. The migrations
 // (./migrate.ts, run as the admin or master user) create the schemas, roles and grants
-// (`ownershipSql`); each service connects through `ownerDatabaseConfig`.
+// (`createRoleSql`, `grantOwnershipSql`); each service connects through `ownerDatabaseConfig`.
 import type { DatabaseConfig } from './config';
 
 /** The services that own tables, in the order their migrations run. */

@@ -6,7 +6,7 @@ import { bearerToken, verifyBearer } from '../auth';
 import type { RateLimitPolicy, RateLimitPolicyName } from '../config';
 import { tooManyRequests } from '../errors';
 import { rateLimitHeaders } from './headers';
-import { addressIdentity, rateLimitKey, type RateLimitDecision, type RateLimiter } from './limiter';
+import { addressIdentity, rateLimitKey, userIdentity, type RateLimitDecision, type RateLimiter } from './limiter';
 
 export interface RouteRateLimit {
   policy: RateLimitPolicyName;
@@ -97,7 +97,7 @@ function clientIdentity(request: FastifyRequest): string | Promise<string> {
   const token = bearerToken(request);
   if (!token) return addressIdentity(request.ip);
   return verifyBearer(request, token).then(
-    ({ userId }) => `user:${userId}`,
+    ({ userId }) => userIdentity(userId),
     // An invalid token is limited by IP; the route's own auth answers 401.
     () => addressIdentity(request.ip),
   );

@@ -39,6 +39,11 @@ export function rateLimitKey(policy: RateLimitPolicy, who: string): string {
   return `rl:${policy.name}:${who}`;
 }
 
+/** Who a request with a valid Bearer token is: the token's user. */
+export function userIdentity(userId: string): string {
+  return `user:${userId}`;
+}
+
 /** Who a request without a Bearer token is: its client address (after the trusted proxies). */
 export function addressIdentity(ip: string): string {
   return `ip:${ip}`;
