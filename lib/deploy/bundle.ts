@@ -74,26 +74,26 @@ const STEP_ENTRIES = {
   'token-public-keys': join(SERVICES_DIR, 'platform', 'token-public-keys.ts'),
 } as const;
 
+/** A deployment step: `migration-step` (services/platform/migration-step.ts) or `token-public-keys` (services/platform/token-public-keys.ts). */
+export type DeploymentStep = keyof typeof STEP_ENTRIES;
+
 /** A bundle: a fleet's or a deployment step's. */
-export type BundleName = FleetName | keyof typeof STEP_ENTRIES;
+export type BundleName = FleetName | DeploymentStep;
 
 /** The module a bundle is built from: a fleet's `services/<fleet>/main.ts`, or a step's module. */
 function entryOf(name: BundleName): string {
-  return name in STEP_ENTRIES ? STEP_ENTRIES[name as keyof typeof STEP_ENTRIES] : join(SERVICES_DIR, name, 'main.ts');
+  return name in STEP_ENTRIES ? STEP_ENTRIES[name as DeploymentStep] : join(SERVICES_DIR, name, 'main.ts');
 }
 
 /** Inside a deployment step's bundle: the Lambda handler (`app/main.js` exports `handler`). */
-const STEP_HANDLER = 'app/main.handler';
-
-/** Inside the migration step's bundle: the Lambda handler. */
-export const MIGRATION_STEP_HANDLER = STEP_HANDLER;
+export const DEPLOYMENT_STEP_HANDLER = 'app/main.handler';
 
 /**
- * The deployment's migration step (services/platform/migration-step.ts) as a Lambda bundle: the same
- * layout as a fleet's, so it applies the same `<service>/migrations/*.sql` the fleets were built with.
+ * A deployment step as a Lambda bundle, in a fleet's layout: the migration step applies the same
+ * `<service>/migrations/*.sql` the fleets were built with (in the token key publisher they go unused).
  */
-export function bundleMigrationStep(): string {
-  return bundle('migration-step', entryOf('migration-step'));
+export function bundleDeploymentStep(step: DeploymentStep): string {
+  return bundle(step, entryOf(step));
 }
 
 /**
@@ -103,17 +103,6 @@ export function bundleMigrationStep(): string {
 export function bundleInputs(name: BundleName): string[] {
   const { metafile } = buildSync({ ...BUILD_OPTIONS, entryPoints: [entryOf(name)], outfile: join(CACHE_DIR, 'inputs-only.js'), write: false, metafile: true });
   return Object.keys(metafile.inputs).map((path) => relative(REPO_ROOT, join(process.cwd(), path)).split('\\').join('/'));
-}
-
-/** Inside the token key publisher's bundle: the Lambda handler. */
-export const TOKEN_PUBLIC_KEYS_HANDLER = STEP_HANDLER;
-
-/**
- * The deployment step publishing the token keys' public half (services/platform/token-public-keys.ts)
- * as a Lambda bundle; it shares the fleets' layout (the migrations in it go unused).
- */
-export function bundleTokenPublicKeysStep(): string {
-  return bundle('token-public-keys', entryOf('token-public-keys'));
 }
 
 function bundle(name: string, entry: string): string {

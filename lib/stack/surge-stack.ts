@@ -21,7 +21,8 @@ import { ServiceFleet, type ServiceRelease } from '../construct/service-fleet';
 import { Storefront } from '../construct/storefront';
 import { TokenPublicKeys } from '../construct/token-public-keys';
 import { INSTANCE_PATHS, RDS_CA_BUNDLE_URL } from '../deploy/boot-script';
-import { bundleFleet, bundleMigrationStep, bundleTokenPublicKeysStep, MIGRATION_STEP_HANDLER, TOKEN_PUBLIC_KEYS_HANDLER } from '../deploy/bundle';
+import { schemaOf } from '../../services/platform/ownership';
+import { bundleDeploymentStep, bundleFleet, DEPLOYMENT_STEP_HANDLER } from '../deploy/bundle';
 import { buildStorefront } from '../../web/build';
 import { FleetOutputs, type QueueName, QueueOutputs, StackOutputs } from './outputs';
 
@@ -38,10 +39,10 @@ export const SERVICE_ROUTES: Record<ServiceName, { readonly priority: number; re
  * payment workers, each under its service's role.
  */
 export const FLEET_DATABASE_USERS: Record<FleetName, readonly string[]> = {
-  user: ['user_service'],
-  order: ['order_service'],
-  payment: ['payment_service'],
-  worker: ['order_service', 'payment_service'],
+  user: [schemaOf('user')],
+  order: [schemaOf('order')],
+  payment: [schemaOf('payment')],
+  worker: [schemaOf('order'), schemaOf('payment')],
 };
 
 /** The fleets that verify login tokens but never sign them: they get the public keys only. */
@@ -155,8 +156,8 @@ export class SurgeStack extends Stack {
     this.migration = new DatabaseMigration(this, 'Migration', {
       vpc,
       database: this.database,
-      bundleDirectory: bundleMigrationStep(),
-      handler: MIGRATION_STEP_HANDLER,
+      bundleDirectory: bundleDeploymentStep('migration-step'),
+      handler: DEPLOYMENT_STEP_HANDLER,
       environment: {
         DB_WRITER_HOST: this.database.writerEndpoint.hostname,
         DB_PORT: String(this.database.port),
@@ -194,8 +195,8 @@ export class SurgeStack extends Stack {
     // Its public half, for the fleets that only verify tokens.
     this.tokenPublicKeys = new TokenPublicKeys(this, 'TokenPublicKeys', {
       signingKey: this.tokenSigningKey,
-      bundleDirectory: bundleTokenPublicKeysStep(),
-      handler: TOKEN_PUBLIC_KEYS_HANDLER,
+      bundleDirectory: bundleDeploymentStep('token-public-keys'),
+      handler: DEPLOYMENT_STEP_HANDLER,
       parameterName: `/surge/${config.envName}/token-public-keys`,
       logRetention: retention,
       logRemovalPolicy: removalPolicy,

@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FLEET_NAMES, type FleetName } from '../../lib/config';
-import { BUNDLE_ENTRY, BUNDLE_LAUNCHER, bundleFleet, bundleTokenPublicKeysStep, TOKEN_PUBLIC_KEYS_HANDLER } from '../../lib/deploy/bundle';
+import { BUNDLE_ENTRY, BUNDLE_LAUNCHER, bundleDeploymentStep, bundleFleet, DEPLOYMENT_STEP_HANDLER } from '../../lib/deploy/bundle';
 import { DATA_OWNERS } from '../../services/platform/ownership';
 
 jest.setTimeout(60_000);
@@ -38,8 +38,8 @@ test('a fleet without an entry point is refused, naming the missing file', () =>
 });
 
 test('the token key publisher bundles its handler with the AWS SDK inlined', () => {
-  const dir = bundleTokenPublicKeysStep();
-  expect(TOKEN_PUBLIC_KEYS_HANDLER).toBe(`${BUNDLE_ENTRY.replace(/\.js$/, '')}.handler`);
+  const dir = bundleDeploymentStep('token-public-keys');
+  expect(DEPLOYMENT_STEP_HANDLER).toBe(`${BUNDLE_ENTRY.replace(/\.js$/, '')}.handler`);
   const step = require(join(dir, BUNDLE_ENTRY)) as typeof import('../../services/platform/token-public-keys');
   expect(typeof step.handler).toBe('function');
   expect(readFileSync(join(dir, BUNDLE_ENTRY), 'utf8')).not.toMatch(/require\("@aws-sdk\/client-secrets-manager"\)/);

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUNDLE_ENTRY, bundleMigrationStep, MIGRATION_STEP_HANDLER } from '../../lib/deploy/bundle';
+import { BUNDLE_ENTRY, bundleDeploymentStep, DEPLOYMENT_STEP_HANDLER } from '../../lib/deploy/bundle';
 import { MIGRATION_FOLDERS, migrationIds } from '../../services/platform/migration-files';
 import { createTestDatabase, type TestDatabase } from '../../services/test-support/testing';
 import { needsRealEngine } from '../../services/test-support/engines';
@@ -14,12 +14,12 @@ jest.setTimeout(120_000);
 
 type MigrationStep = typeof import('../../services/platform/migration-step');
 
-const bundleDir = bundleMigrationStep();
+const bundleDir = bundleDeploymentStep('migration-step');
 // What Lambda loads for the handler `app/main.handler`.
 const step = require(join(bundleDir, BUNDLE_ENTRY)) as MigrationStep;
 
 test('the bundle exports the handler the function names, next to every migration', () => {
-  expect(MIGRATION_STEP_HANDLER).toBe(`${BUNDLE_ENTRY.replace(/\.js$/, '')}.handler`);
+  expect(DEPLOYMENT_STEP_HANDLER).toBe(`${BUNDLE_ENTRY.replace(/\.js$/, '')}.handler`);
   expect(typeof step.handler).toBe('function');
   const bundled = MIGRATION_FOLDERS.map(({ owner }) => ({ owner, dir: join(bundleDir, owner, 'migrations') }));
   expect(migrationIds(bundled)).toEqual(migrationIds());
