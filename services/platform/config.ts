@@ -129,6 +129,12 @@ export interface ServiceConfig {
    */
   readonly tokenKeys: TokenKeySource;
   readonly tokenTtlSeconds: number;
+  /**
+   * scrypt's cost N as log2(N) for new password hashes: 17 (OWASP's minimum) unless set; lower only
+   * with SURGE_ENV=local (the tests' services use 10). Hashes record their own cost, so either way
+   * every stored hash still verifies.
+   */
+  readonly passwordHashLog2N: number;
   readonly shutdownDeadlineMs: number;
   /**
    * After SIGTERM, how long readiness answers 503 while the listener stays open, so a load balancer
@@ -274,6 +280,7 @@ export async function loadConfig(env: Env = process.env, secrets?: SecretSource)
     },
     tokenKeys: await tokenKeys(env, source, deployed),
     tokenTtlSeconds: integer(env, 'TOKEN_TTL_SECONDS', 3600, 60, 86400),
+    passwordHashLog2N: passwordHashLog2N(env, deployed),
     shutdownDeadlineMs,
     drainDelayMs,
     queueHandlerTimeoutMs,
@@ -298,6 +305,17 @@ export async function loadConfig(env: Env = process.env, secrets?: SecretSource)
     productCache: oneOf(env, 'PRODUCT_CACHE', ['on', 'off'] as const, 'on') === 'on',
     waitingRoom: await waitingRoomConfig(env, source, deployed),
   };
+}
+
+/** OWASP's minimum scrypt cost (Password Storage Cheat Sheet): N=2^17 with r=8, p=1, 128 MiB per hash. */
+export const MIN_DEPLOYED_PASSWORD_HASH_LOG2_N = 17;
+
+function passwordHashLog2N(env: Env, deployed: boolean): number {
+  const log2N = integer(env, 'PASSWORD_HASH_LOG2_N', MIN_DEPLOYED_PASSWORD_HASH_LOG2_N, 10, 20);
+  if (deployed && log2N < MIN_DEPLOYED_PASSWORD_HASH_LOG2_N) {
+    throw new ConfigError('PASSWORD_HASH_LOG2_N', `may be below ${MIN_DEPLOYED_PASSWORD_HASH_LOG2_N} (OWASP's minimum for scrypt) only with SURGE_ENV=local`);
+  }
+  return log2N;
 }
 
 /**

@@ -5,6 +5,7 @@ import type { ServicePlugin } from '../platform/app';
 import { requireUser } from '../platform/auth';
 import { type RouteRateLimit } from '../platform/rate-limit/hook';
 import { addressIdentity } from '../platform/rate-limit/limiter';
+import { createPasswordHasher } from './passwords';
 import { getProfile, logIn, registerUser } from './use-cases/accounts';
 import { getMyProfileSchema, logInSchema, registerSchema } from './schemas';
 
@@ -35,10 +36,11 @@ const REGISTER_LIMITS: RouteRateLimit[] = [{ policy: 'default' }, { policy: 'reg
 export const userRoutes: ServicePlugin = async (app, host) => {
   // The user service's tables, through its own role, whichever process hosts these routes.
   const ctx = host.as('user');
+  const passwords = createPasswordHasher(ctx.config.passwordHashLog2N);
   app.post(
     '/api/users',
     { schema: registerSchema, config: { rateLimit: REGISTER_LIMITS } },
-    async (request, reply) => reply.status(201).send(await registerUser(ctx.db, request.body)),
+    async (request, reply) => reply.status(201).send(await registerUser({ db: ctx.db, passwords }, request.body)),
   );
 
   app.post(
@@ -47,7 +49,7 @@ export const userRoutes: ServicePlugin = async (app, host) => {
       config: { rateLimit: LOGIN_LIMITS },
       schema: logInSchema,
     },
-    async (request) => logIn(ctx, request.body),
+    async (request) => logIn({ db: ctx.db, tokens: ctx.tokens, passwords }, request.body),
   );
 
   app.get(

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { chromium, type Browser } from 'playwright-core';
 import { seedCatalog } from '../../services/order/seed';
 import { CHROMIUM_PATH } from '../../services/test-support/engines';
-import { createTestDatabase, startRedisServer, startSqsEmulator, type TestDatabase } from '../../services/test-support/testing';
+import { createTestDatabase, startRedisServer, startSqsEmulator, TEST_PASSWORD_HASH_LOG2_N, type TestDatabase } from '../../services/test-support/testing';
 
 const REPO = join(__dirname, '..', '..');
 
@@ -73,6 +73,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_SECRET_ACCESS_KEY: 'test',
       SEED_PRODUCTS: '0',
       METRICS_FLUSH_MS: '0',
+      PASSWORD_HASH_LOG2_N: TEST_PASSWORD_HASH_LOG2_N,
       ...(await options.env?.(database)),
     };
     const runner = await startRunner(env);

@@ -164,6 +164,18 @@ describe('loadConfig', () => {
     expect(err.message).not.toContain('hunter2');
   });
 
+  it('hashes passwords at scrypt N=2^17 unless set, and lower only with SURGE_ENV=local', async () => {
+    const DEPLOYED = { ...LOCAL, SURGE_ENV: 'prod', REDIS_URL: 'rediss://r:6380', TOKEN_KEYS: KEY };
+    expect((await loadConfig(LOCAL, noSecrets)).passwordHashLog2N).toBe(17);
+    expect((await loadConfig(DEPLOYED, noSecrets)).passwordHashLog2N).toBe(17);
+    expect((await loadConfig({ ...LOCAL, PASSWORD_HASH_LOG2_N: '10' }, noSecrets)).passwordHashLog2N).toBe(10);
+    expect((await loadConfig({ ...DEPLOYED, PASSWORD_HASH_LOG2_N: '18' }, noSecrets)).passwordHashLog2N).toBe(18);
+    await expect(loadConfig({ ...DEPLOYED, PASSWORD_HASH_LOG2_N: '16' }, noSecrets)).rejects.toThrow(
+      /^PASSWORD_HASH_LOG2_N: may be below 17 \(OWASP's minimum for scrypt\) only with SURGE_ENV=local$/,
+    );
+    await expect(loadConfig({ ...LOCAL, PASSWORD_HASH_LOG2_N: '9' }, noSecrets)).rejects.toThrow(/^PASSWORD_HASH_LOG2_N: must be between 10 and 20, got 9$/);
+  });
+
   it('lets tests raise a rate limit', async () => {
     const cfg = await loadConfig({ ...LOCAL, RATE_LIMIT_ORDERS_PER_MINUTE: '1000' }, noSecrets);
     expect(cfg.rateLimits.orders.capacity).toBe(1000);

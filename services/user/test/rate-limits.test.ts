@@ -9,17 +9,6 @@ import { accountIdentity, userRoutes } from '../routes';
 
 const LIMITS = { RATE_LIMIT_LOGIN_PER_MINUTE: '3', RATE_LIMIT_LOGIN_ACCOUNT_PER_MINUTE: '4', RATE_LIMIT_REGISTER_PER_MINUTE: '2' };
 
-// The password hash is not what this file tests, and at the product's cost (scrypt N=2^17, 128 MiB)
-// its ~40 hashes were most of the suite's CPU for one file (28 s): a stand-in that hashes nothing keeps
-// the accounts use cases and the limiter in front of them as they are. users.test.ts tests the real hash.
-jest.mock('../passwords', () => ({
-  ...jest.requireActual('../passwords'),
-  hashPassword: async (password: string) => `test-only$${password}`,
-  verifyPassword: async (password: string, stored: string) => stored === `test-only$${password}`,
-  needsRehash: () => false,
-  UNKNOWN_USER_HASH: Promise.resolve('test-only$'),
-}));
-
 let t: TestDatabase;
 beforeAll(async () => {
   t = await createTestDatabase();

@@ -6,11 +6,15 @@ import { generateTokenKey } from '../../platform/token-keys';
 import type { ServiceContext } from '../../platform/context';
 import { createTestContext, createTestDatabase, listenForTest, type TestClient, type TestDatabase } from '../../test-support/testing';
 import { randomBytes, scryptSync } from 'node:crypto';
-import { needsRehash, verifyPassword } from '../passwords';
+import { MIN_DEPLOYED_PASSWORD_HASH_LOG2_N } from '../../platform/config';
+import { createPasswordHasher } from '../passwords';
 import { userRoutes } from '../routes';
 
-// Each scrypt hash at N=2^17 takes a good part of a second, several seconds on a loaded shared VM.
+// This file tests the product's hash: the service runs at the deployed minimum cost, N=2^17, not the
+// tests' 2^10. Each hash takes a good part of a second, several seconds on a loaded shared VM.
 jest.setTimeout(60000);
+const PRODUCT_COST = MIN_DEPLOYED_PASSWORD_HASH_LOG2_N;
+const { verify: verifyPassword, needsRehash } = createPasswordHasher(PRODUCT_COST);
 
 let t: TestDatabase;
 let ctx: ServiceContext;
@@ -18,7 +22,7 @@ let app: SurgeApp;
 let http: TestClient;
 beforeAll(async () => {
   t = await createTestDatabase();
-  ctx = await createTestContext({ databaseUrl: t.url, redis: true, env: { BODY_LIMIT_BYTES: '4096' } });
+  ctx = await createTestContext({ databaseUrl: t.url, redis: true, env: { BODY_LIMIT_BYTES: '4096', PASSWORD_HASH_LOG2_N: String(PRODUCT_COST) } });
   app = await buildApp(ctx, [userRoutes]);
   http = await listenForTest(app);
 });

@@ -3,7 +3,7 @@ import type { TokenService } from '../../platform/auth';
 import type { Database } from '../../platform/db';
 import { conflict, notFound, unauthorized } from '../../platform/errors';
 import { findUserByEmail, findUserById, insertUser, updatePasswordHash, type UserRow } from '../data/users';
-import { hashPassword, needsRehash, UNKNOWN_USER_HASH, verifyPassword } from '../passwords';
+import type { PasswordHasher } from '../passwords';
 
 /** What the API shows of a user: never the password hash. */
 export interface Profile {
@@ -19,10 +19,13 @@ function toProfile(user: UserRow): Profile {
   return { id: user.id, email: user.email, name: user.name, createdAt: user.createdAt.toISOString() };
 }
 
-export async function registerUser(db: Pick<Database, 'writer'>, input: { email: string; password: string; name: string }): Promise<Profile> {
-  const passwordHash = await hashPassword(input.password);
+export async function registerUser(
+  deps: { db: Pick<Database, 'writer'>; passwords: PasswordHasher },
+  input: { email: string; password: string; name: string },
+): Promise<Profile> {
+  const passwordHash = await deps.passwords.hash(input.password);
   try {
-    const user = await insertUser(db.writer, { email: input.email.toLowerCase(), name: input.name, passwordHash });
+    const user = await insertUser(deps.db.writer, { email: input.email.toLowerCase(), name: input.name, passwordHash });
     return toProfile(user);
   } catch (err) {
     if ((err as { code?: string }).code === '23505') throw conflict('An account with this email already exists');
@@ -35,15 +38,16 @@ export async function registerUser(db: Pick<Database, 'writer'>, input: { email:
  * with older scrypt parameters is replaced after a good login, so every account reaches today's cost.
  */
 export async function logIn(
-  deps: { db: Pick<Database, 'writer'>; tokens: TokenService },
+  deps: { db: Pick<Database, 'writer'>; tokens: TokenService; passwords: PasswordHasher },
   input: { email: string; password: string },
 ): Promise<{ token: string; expiresAt: string }> {
   // The writer, so an account created a moment ago can log in even if the replica lags.
   const user = await findUserByEmail(deps.db.writer, input.email);
-  const matches = await verifyPassword(input.password, user?.passwordHash ?? (await UNKNOWN_USER_HASH));
+  const { passwords } = deps;
+  const matches = await passwords.verify(input.password, user?.passwordHash ?? (await passwords.unknownUserHash));
   if (!user || !matches) throw unauthorized(BAD_CREDENTIALS);
-  if (needsRehash(user.passwordHash)) {
-    await updatePasswordHash(deps.db.writer, user.id, user.passwordHash, await hashPassword(input.password));
+  if (passwords.needsRehash(user.passwordHash)) {
+    await updatePasswordHash(deps.db.writer, user.id, user.passwordHash, await passwords.hash(input.password));
   }
   return deps.tokens.issue(user.id);
 }
