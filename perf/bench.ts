@@ -125,18 +125,29 @@ async function stockUp(databaseUrl: string): Promise<void> {
   await queryOnce(databaseUrl, 'UPDATE products SET stock = $1', [BENCH_STOCK]);
 }
 
-/** Waits (bounded) until no order is PENDING; returns how many still are. */
-async function waitForSettledOrders(databaseUrl: string, timeoutMs: number): Promise<number> {
+/** Waits (bounded) until no order is PENDING, looking every `pollMs`; returns how many still are. */
+async function waitForSettledOrders(databaseUrl: string, timeoutMs: number, pollMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const pending = await pendingOrders(databaseUrl);
     if (pending === 0 || Date.now() > deadline) return pending;
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 
-export interface BenchOptions {
-  durationSeconds: number;
+/**
+ * What ends each load run: a duration (`npm run bench`), or a number of requests (the smoke test,
+ * which only checks that every run works: its runs end as soon as their requests are answered).
+ */
+export type RunBound =
+  | { durationSeconds: number; requestsPerRun?: undefined }
+  | {
+      /** Requests per load run, at least `connections` (autocannon's `amount`). */
+      requestsPerRun: number;
+      durationSeconds?: undefined;
+    };
+
+export type BenchOptions = RunBound & {
   connections: number;
   products: number;
   /** Rounds of the interleaved pairs (ceiling / service); the median round's ratio counts. @default 3 */
@@ -147,10 +158,35 @@ export interface BenchOptions {
   docFile?: string;
   progress: boolean;
   log?: (line: string) => void;
+};
+
+/**
+ * Runs side by side work that is not measured (processes starting and stopping, fresh engines): no
+ * load run is under way meanwhile. Every one has finished before the first failure is thrown, so the
+ * cleanup sees every process that started.
+ */
+async function together<T extends unknown[]>(...work: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const outcomes = await Promise.allSettled(work);
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed) throw failed.reason;
+  return outcomes.map((o) => (o as PromiseFulfilledResult<unknown>).value) as T;
 }
 
 /** How long the worker may take to settle the backlog its rate is measured on. */
 const WORKER_DRAIN_LIMIT_MS = 90_000;
+
+/**
+ * How often the bench looks whether the worker's backlog is settled (a new connection each time):
+ * for the bench, and for the smoke test's backlog of a few dozen orders, settled within a second or two.
+ */
+const SETTLE_POLL_MS = 250;
+const QUICK_SETTLE_POLL_MS = 50;
+
+/**
+ * Runs bounded by requests: how often autocannon looks whether the run is over. At its default of a
+ * second, a run of a few dozen requests would take a second.
+ */
+const QUICK_CHECK_MS = 20;
 
 /** The run with the median req/s of its rounds: the one the results table shows. */
 const medianRun = (runs: BenchRun[]) => {
@@ -161,6 +197,15 @@ const medianRun = (runs: BenchRun[]) => {
 export async function runBench(options: BenchOptions): Promise<BenchResults> {
   const log = options.log ?? ((line: string) => console.error(line));
   const rounds = options.rounds ?? 3;
+  const requestsPerRun = options.requestsPerRun;
+  if (requestsPerRun !== undefined && !(Number.isInteger(requestsPerRun) && requestsPerRun >= options.connections)) {
+    throw new Error(`requestsPerRun must be a whole number of at least connections (${options.connections}), got ${requestsPerRun}`);
+  }
+  // What ends a load run: its duration, or its requests answered (looked for every QUICK_CHECK_MS).
+  const runBound =
+    options.requestsPerRun === undefined
+      ? { durationSeconds: options.durationSeconds }
+      : { durationSeconds: 0, amount: options.requestsPerRun, checkIntervalMs: QUICK_CHECK_MS };
   const notes: string[] = [];
   // Other work on the same cores moves every figure; the load average says how busy the machine was.
   const loadAtStart = loadavg()[0].toFixed(2);
@@ -172,9 +217,10 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   // Services run their production bundle (what the fleets run); the ceilings run from source.
   // The application_name (PGAPPNAME) each process's connections carry, so its backends can be told apart.
   const applicationOf = new Map<ServiceProcess, string>();
+  let started = 0;
   const start = async (engines: Engines, name: string, extra: Record<string, string>, entry?: string, tag?: string) => {
     entry ??= serviceBundle(name as ServiceName);
-    const application = `surge-bench-${name}-${applicationOf.size + 1}`;
+    const application = `surge-bench-${name}-${++started}`;
     const p = await startServiceProcess(name, serviceEnv(engines, { ...RAISED_LIMITS, ...extra, PGAPPNAME: application }), { entry, tag });
     running.push(p);
     databaseOf.set(p, engines.databaseUrl);
@@ -184,10 +230,14 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   const stop = async (p: ServiceProcess) => {
     memory.record(p);
     await p.stop();
-    running.splice(running.indexOf(p), 1);
+    const i = running.indexOf(p);
+    if (i >= 0) running.splice(i, 1);
   };
-  const stopAll = async () => {
-    for (const p of [...running].reverse()) await stop(p);
+  // Side by side: a service's drain keeps an idle keep-alive connection (the bench's own fetches) open
+  // for a second (KEEP_ALIVE_DRAIN_MS in services/platform/server.ts), so one after another would
+  // cost a second each.
+  const stopAll = async (processes: ServiceProcess[] = [...running]) => {
+    await together(...processes.map(stop));
   };
   const newEngines = async () => {
     const engines = await startEngines({ products: options.products });
@@ -199,7 +249,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     log(`bench: ${title}`);
     const applications = running.map((p) => applicationOf.get(p)!);
     return measureCpu(target.child.pid!, databaseOf.get(target)!, applications, () =>
-      runLoad({ url: target.url, title, requests, connections: options.connections, durationSeconds: options.durationSeconds, progress: options.progress }),
+      runLoad({ url: target.url, title, requests, connections: options.connections, ...runBound, progress: options.progress }),
     );
   };
   // Each ratio is measured in `rounds` rounds that alternate its two sides, so that a machine whose
@@ -207,9 +257,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   const roundTag = (i: number) => (rounds > 1 ? ` (round ${i + 1}/${rounds})` : '');
   try {
     const engines = await newEngines();
-    const order = await start(engines, 'order', {});
-    await start(engines, 'user', {});
-    await start(engines, 'payment', {});
+    const [order] = await together(start(engines, 'order', {}), start(engines, 'user', {}), start(engines, 'payment', {}));
 
     const ids = await catalogIds(order.url, options.products);
     const hot = ids[0];
@@ -228,13 +276,15 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     const ceilingHttpHeaders = await load("1b node:http + the service's 5 extra headers", headed, [{ path: productPath }]);
     // It sends the service's X-Cache: HIT as fixed text; it has no cache, so there is no hit ratio to report.
     ceilingHttpHeaders.cache = { hits: 0, misses: 0, hitRatio: null };
-    await stop(headed);
 
     // 1. the ceiling: bare node:http with the same bytes; 2. GET /api/products/:id, cache hit, rate
     // limiting on (raised), logging on (info); 3. the same with the cache off (the order service's own
     // switch, PRODUCT_CACHE=off: every read goes to the reader pool). Interleaved, `rounds` times.
-    const ceiling = await start(engines, 'ceiling-http', { CEILING_BODY: productJson }, ceilingEntry);
-    const uncached = await start(engines, 'order-uncached', { PRODUCT_CACHE: 'off' }, serviceBundle('order'));
+    const [ceiling, uncached] = await together(
+      start(engines, 'ceiling-http', { CEILING_BODY: productJson }, ceilingEntry),
+      start(engines, 'order-uncached', { PRODUCT_CACHE: 'off' }, serviceBundle('order')),
+      stop(headed),
+    );
     const reads: Array<{ ceiling: BenchRun; cached: BenchRun; uncached: BenchRun }> = [];
     for (let i = 0; i < rounds; i++) {
       reads.push({
@@ -243,13 +293,14 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
         uncached: await load(`3 GET /api/products/:id cache off${roundTag(i)}`, uncached, [{ path: productPath }]),
       });
     }
-    await stop(ceiling);
-    await stop(uncached);
 
     // 4. POST /api/orders against a raw single-statement transaction ceiling, interleaved.
     const pickProduct = () => pick(ids);
-    const txServer = await start(engines, 'ceiling-tx', {}, join(__dirname, 'targets', 'ceiling-tx.ts'));
-    const buyers = await mintBuyerTokens(500);
+    const [txServer, buyers] = await together(
+      start(engines, 'ceiling-tx', {}, join(__dirname, 'targets', 'ceiling-tx.ts')),
+      mintBuyerTokens(500),
+      stopAll([ceiling, uncached]),
+    );
     const orderRequests = [orderRequest(buyers, pickProduct)];
     const writes: Array<{ tx: BenchRun; orders: BenchRun }> = [];
     for (let i = 0; i < rounds; i++) {
@@ -261,8 +312,6 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
         orders: await load(`4b POST /api/orders (order service alone)${roundTag(i)}`, order, orderRequests),
       });
     }
-    await stop(txServer);
-    await stopAll();
 
     // 5. order acceptance while the worker charges, provider at 0 ms and at 500 ms: each on a fresh
     // stack, so that neither inherits the other's backlog (nor run 4b's). On the first, before the
@@ -270,28 +319,41 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     // orders (outbox relay -> payment worker -> outbox relay -> order worker).
     let workerSettledPerSecond = 0;
     const acceptance = async (latencyMs: string, title: string, measureWorker: boolean) => {
-      const fresh = await newEngines();
-      const freshOrder = await start(fresh, 'order', {});
+      // The fresh engines start while the processes of the run before stop.
+      const [fresh] = await together(newEngines(), stopAll());
+      const startWorker = () => start(fresh, 'worker', { PAYMENT_SANDBOX_LATENCY_MS: latencyMs });
+      // Without a backlog to place first, the worker starts beside the order service.
+      const [freshOrder] = measureWorker ? [await start(fresh, 'order', {})] : await together(start(fresh, 'order', {}), startWorker());
       const freshIds = await catalogIds(freshOrder.url, options.products);
       const requests = [orderRequest(buyers, () => pick(freshIds))];
       if (measureWorker) {
-        await runLoad({ url: freshOrder.url, title: 'worker backlog', requests, connections: options.connections, durationSeconds: 0, amount: options.workerBacklog ?? 5_000, progress: false });
-      }
-      const backlog = await pendingOrders(fresh.databaseUrl);
-      const drainStart = Date.now();
-      await start(fresh, 'worker', { PAYMENT_SANDBOX_LATENCY_MS: latencyMs });
-      if (measureWorker) {
-        const left = await waitForSettledOrders(fresh.databaseUrl, WORKER_DRAIN_LIMIT_MS);
+        await runLoad({
+          url: freshOrder.url,
+          title: 'worker backlog',
+          requests,
+          connections: options.connections,
+          durationSeconds: 0,
+          amount: options.workerBacklog ?? 5_000,
+          // Not measured (the drain is, from the worker's start): only the smoke test's runs end at once.
+          ...(requestsPerRun === undefined ? {} : { checkIntervalMs: QUICK_CHECK_MS }),
+          progress: false,
+        });
+        const backlog = await pendingOrders(fresh.databaseUrl);
+        const drainStart = Date.now();
+        await startWorker();
+        const left = await waitForSettledOrders(fresh.databaseUrl, WORKER_DRAIN_LIMIT_MS, requestsPerRun === undefined ? SETTLE_POLL_MS : QUICK_SETTLE_POLL_MS);
         workerSettledPerSecond = round((backlog - left) / ((Date.now() - drainStart) / 1000), 0);
         if (left > 0) notes.push(`${left} of the worker's ${backlog}-order backlog were still PENDING after ${WORKER_DRAIN_LIMIT_MS / 1000} s.`);
       }
-      const run = await load(title, freshOrder, requests);
-      await stopAll();
-      return run;
+      return load(title, freshOrder, requests);
     };
     const ordersWithWorker = await acceptance('0', '5a POST /api/orders + worker (provider 0 ms)', true);
     const ordersSlowProvider = await acceptance('500', '5b POST /api/orders + worker (provider 500 ms)', false);
+    await stopAll();
 
+    if (requestsPerRun !== undefined) {
+      notes.push(`Each load run was bounded by ${requestsPerRun} requests, not by a duration (settings.durationSeconds 0): a check that every run works, not a measurement.`);
+    }
     notes.push(`Load average (1 min) ${loadAtStart} at the start, ${loadavg()[0].toFixed(2)} at the end, on ${cpus().length} cores.`);
     const ratio = (a: number, b: number) => (b > 0 ? round(a / b, 3) : 0);
     const roundRatios = {
@@ -299,17 +361,20 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
       cachedVsUncached: reads.map((r) => ratio(r.cached.requestsPerSecond, r.uncached.requestsPerSecond)),
       ordersVsTxCeiling: writes.map((w) => ratio(w.orders.requestsPerSecond, w.tx.requestsPerSecond)),
     };
+    // durationSeconds 0 when the runs were bounded by requests; requestsPerRun only then.
+    const settings: BenchResults['settings'] = {
+      durationSeconds: runBound.durationSeconds,
+      ...(requestsPerRun === undefined ? {} : { requestsPerRun }),
+      connections: options.connections,
+      products: options.products,
+      rounds,
+      workerBacklog: options.workerBacklog ?? 5_000,
+    };
     const results: BenchResults = {
       methodVersion: BENCH_METHOD_VERSION,
       date: new Date().toISOString(),
       machine: { cpuModel: cpuModel(), cores: cpus().length, node: process.version, platform: `${process.platform} ${process.arch}` },
-      settings: {
-        durationSeconds: options.durationSeconds,
-        connections: options.connections,
-        products: options.products,
-        rounds,
-        workerBacklog: options.workerBacklog ?? 5_000,
-      },
+      settings,
       runs: {
         ceilingHttp: medianRun(reads.map((r) => r.ceiling)),
         ceilingHttpHeaders,

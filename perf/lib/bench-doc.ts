@@ -77,7 +77,7 @@ Numbers are from this machine only; benchmarks are not tests and nothing fails o
   Redis 7 (a throwaway redis-server), fauxqs 1.9.2 (SQS). Each service runs its production bundle
   (\`services/<name>/main.ts\` bundled by esbuild as the CDK app ships it, \`lib/deploy/bundle.ts\`) on plain
   node in its own process, as one process of its fleet's cluster does; autocannon runs on the same ${r.machine.cores} cores.
-- Load: autocannon, ${r.settings.connections} connections, ${r.settings.durationSeconds} s per run, keep-alive.
+- Load: autocannon, ${r.settings.connections} connections, ${r.settings.requestsPerRun === undefined ? `${r.settings.durationSeconds} s` : `${r.settings.requestsPerRun} requests`} per run, keep-alive.
 - Rounds: ${r.settings.rounds ?? 1}. Runs 1, 2 and 3, and runs 4a and 4b, take turns (1, 2, 3, 1, 2, 3, ...), so
   that a drift of the machine's speed moves both sides of a ratio alike; each ratio below is the median
   of its rounds' ratios, and the table shows the round with the median req/s of each run.

@@ -26,7 +26,8 @@ export interface BenchResults {
   methodVersion?: number;
   date: string;
   machine: { cpuModel: string; cores: number; node: string; platform: string };
-  settings: { durationSeconds: number; connections: number; products: number; rounds?: number; workerBacklog?: number };
+  /** durationSeconds 0 and requestsPerRun set: runs bounded by requests (the smoke test's check, not a measurement). */
+  settings: { durationSeconds: number; requestsPerRun?: number; connections: number; products: number; rounds?: number; workerBacklog?: number };
   runs: {
     ceilingHttp: BenchRun;
     ceilingHttpHeaders: BenchRun;

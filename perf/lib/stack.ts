@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { join } from 'node:path';
 import { BUNDLE_ENTRY, bundleFleet, FLEET_NODE_FLAGS } from '../../lib/deploy/bundle';
 import { seedCatalog } from '../../services/order/seed';
@@ -184,7 +185,7 @@ export async function startServiceProcess(
       child.kill('SIGKILL');
       throw new Error(`${name} was not ready within 30 s; see ${logFile}`);
     }
-    const ready = await fetch(`${url}/health/ready`).then((r) => r.status === 200, () => false);
+    const ready = await answersReady(`${url}/health/ready`);
     if (ready) break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -237,4 +238,17 @@ export async function mintBuyerTokens(count: number): Promise<string[]> {
   const buyers: string[] = [];
   for (let i = 0; i < count; i++) buyers.push((await tokens.issue(randomUUID())).token);
   return buyers;
+}
+
+/**
+ * One readiness probe on a connection of its own, closed after the answer: a keep-alive connection
+ * left idle in fetch's pool would hold the service's drain for its KEEP_ALIVE_DRAIN_MS when it stops.
+ */
+function answersReady(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    get(url, { agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode === 200));
+    }).on('error', () => resolve(false));
+  });
 }

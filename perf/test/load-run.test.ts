@@ -38,6 +38,14 @@ describe('runLoad', () => {
     expect(seenKeys.size).toBe(100);
     expect(formatSummaries([summary])).toMatch(/200:200 404:100/);
   });
+
+  it('ends a bounded run at the first look after its last answer, not on the next whole second', async () => {
+    const summary = await runLoad({ url, title: 'quick', connections: 2, durationSeconds: 0, amount: 20, checkIntervalMs: 20, requests: [{ path: '/product' }] });
+    expect(summary.requests).toBe(20);
+    // autocannon looks once a second by default: a run of 20 requests would last a whole second.
+    expect(summary.durationSeconds).toBeLessThan(0.9);
+    expect(summary.requestsPerSecond).toBeGreaterThan(0);
+  });
 });
 
 describe('parseDuration', () => {
