@@ -8,7 +8,15 @@ import { createApp, type SurgeApp } from '../../lib/app';
 import type { FleetName } from '../../lib/config';
 import type { SurgeStack } from '../../lib/stack/surge-stack';
 
-export const cdkContext: Record<string, unknown> = JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8')).context;
+/**
+ * cdk.json's context, and no creation stack trace on every CloudFormation element: they go to the cloud
+ * assembly's metadata, never to a template, and capturing them (each through jest's source maps) was
+ * about a tenth of an infra test file's CPU.
+ */
+export const cdkContext: Record<string, unknown> = {
+  ...JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8')).context,
+  'aws:cdk:disable-creation-stack-traces': true,
+};
 
 /** The app bin/surge.ts builds for `-c env=<envName>`. */
 export function buildSurgeApp(envName: string): SurgeApp {

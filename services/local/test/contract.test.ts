@@ -273,8 +273,13 @@ describe('every documented answer of every operation matches the document', () =
     const failures: string[] = [];
     for (const c of cases()) {
       const app = apps[c.app ?? 'normal'];
-      for (const call of c.before ?? []) await callAndValidate(app, call);
-      const status = await callAndValidate(app, c.call);
+      // The limited app refills one token a second: on a busy machine a second can pass between the
+      // request that spends it and the call, so a pair that did not get its 429 is sent again (3 tries).
+      let status = 0;
+      for (let attempt = 1; attempt <= (c.app === 'limited' ? 3 : 1) && status !== c.status; attempt++) {
+        for (const call of c.before ?? []) await callAndValidate(app, call);
+        status = await callAndValidate(app, c.call);
+      }
       if (status !== c.status) failures.push(`${c.operationId}: expected ${c.status}, got ${status} for ${c.call.method} ${c.call.url}`);
     }
     expect(failures).toEqual([]);
