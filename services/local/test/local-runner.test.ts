@@ -122,7 +122,8 @@ it('starts cold with embedded engines, serves all services, and exits 0 on SIGTE
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ email: 'local@example.com', password: 'local-pass', name: 'Local' }),
   });
-  expect(user.status).toBe(201);
+  // The body and the runner's log name the cause if this is not a 201.
+  expect({ status: user.status, body: user.status === 201 ? '' : `${await user.text()}\n${runner.output.join('\n')}` }).toEqual({ status: 201, body: '' });
   expect((await fetch(`${runner.baseUrl}/api/payments?orderId=00000000-0000-0000-0000-000000000000`)).status).toBe(401);
 
   const { code, ms } = await stopRunner(runner);
