@@ -176,17 +176,13 @@ async function together<T extends unknown[]>(...work: { [K in keyof T]: Promise<
 const WORKER_DRAIN_LIMIT_MS = 90_000;
 
 /**
- * How often the bench looks whether the worker's backlog is settled (a new connection each time):
- * for the bench, and for the smoke test's backlog of a few dozen orders, settled within a second or two.
+ * How often the bench looks: whether a load run is over (autocannon's check interval, undefined for its
+ * default of a second) and whether the worker's backlog is settled (a new connection each time). Runs
+ * bounded by requests (the smoke test's check) look often: at autocannon's default a run of a few dozen
+ * requests would take a second, and their backlog of a few dozen orders settles within a second or two.
  */
-const SETTLE_POLL_MS = 250;
-const QUICK_SETTLE_POLL_MS = 50;
-
-/**
- * Runs bounded by requests: how often autocannon looks whether the run is over. At its default of a
- * second, a run of a few dozen requests would take a second.
- */
-const QUICK_CHECK_MS = 20;
+const MEASURING_PACE = { checkIntervalMs: undefined, settlePollMs: 250 };
+const CHECKING_PACE = { checkIntervalMs: 20, settlePollMs: 50 };
 
 /** The run with the median req/s of its rounds: the one the results table shows. */
 const medianRun = (runs: BenchRun[]) => {
@@ -201,11 +197,12 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   if (requestsPerRun !== undefined && !(Number.isInteger(requestsPerRun) && requestsPerRun >= options.connections)) {
     throw new Error(`requestsPerRun must be a whole number of at least connections (${options.connections}), got ${requestsPerRun}`);
   }
-  // What ends a load run: its duration, or its requests answered (looked for every QUICK_CHECK_MS).
+  const pace = requestsPerRun === undefined ? MEASURING_PACE : CHECKING_PACE;
+  // What ends a load run: its duration, or its requests answered.
   const runBound =
-    options.requestsPerRun === undefined
+    requestsPerRun === undefined
       ? { durationSeconds: options.durationSeconds }
-      : { durationSeconds: 0, amount: options.requestsPerRun, checkIntervalMs: QUICK_CHECK_MS };
+      : { durationSeconds: 0, amount: requestsPerRun, checkIntervalMs: pace.checkIntervalMs };
   const notes: string[] = [];
   // Other work on the same cores moves every figure; the load average says how busy the machine was.
   const loadAtStart = loadavg()[0].toFixed(2);
@@ -334,14 +331,14 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
           connections: options.connections,
           durationSeconds: 0,
           amount: options.workerBacklog ?? 5_000,
-          // Not measured (the drain is, from the worker's start): only the smoke test's runs end at once.
-          ...(requestsPerRun === undefined ? {} : { checkIntervalMs: QUICK_CHECK_MS }),
+          // Not measured (the drain is, from the worker's start).
+          checkIntervalMs: pace.checkIntervalMs,
           progress: false,
         });
         const backlog = await pendingOrders(fresh.databaseUrl);
         const drainStart = Date.now();
         await startWorker();
-        const left = await waitForSettledOrders(fresh.databaseUrl, WORKER_DRAIN_LIMIT_MS, requestsPerRun === undefined ? SETTLE_POLL_MS : QUICK_SETTLE_POLL_MS);
+        const left = await waitForSettledOrders(fresh.databaseUrl, WORKER_DRAIN_LIMIT_MS, pace.settlePollMs);
         workerSettledPerSecond = round((backlog - left) / ((Date.now() - drainStart) / 1000), 0);
         if (left > 0) notes.push(`${left} of the worker's ${backlog}-order backlog were still PENDING after ${WORKER_DRAIN_LIMIT_MS / 1000} s.`);
       }

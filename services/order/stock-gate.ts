@@ -212,6 +212,7 @@ export function createStockGate({ redis, onRedisError = () => undefined, now = D
       }
       if (markers.size === 0) return undefined;
       const at = now();
+      const attempt = orderKey(userId, idempotencyKey);
       let found: StockRefusal | undefined;
       let foundId = '';
       for (const item of items) {
@@ -221,7 +222,6 @@ export function createStockGate({ redis, onRedisError = () => undefined, now = D
           markers.delete(item.productId);
           continue;
         }
-        const attempt = orderKey(userId, idempotencyKey);
         if (item.quantity <= marker.available || marker.keys.has(attempt)) continue;
         if (!renew && marker.renewingSince !== undefined) continue;
         const renewing = at - (marker.renewingSince ?? -Infinity) < RENEW_RETRY_MS;
