@@ -57,6 +57,14 @@ export const RENEW_BEFORE_MS = 3000;
 /** A renewal that has not come back in this long (its attempt failed or was accepted) lets another go. */
 export const RENEW_RETRY_MS = 500;
 
+/** A marker's lifetime and renewal, as a gate uses them (the constants above unless a test shortens them). */
+export interface StockGateTiming {
+  markerMs: number;
+  renewBeforeMs: number;
+  renewRetryMs: number;
+}
+const TIMING: StockGateTiming = { markerMs: REDIS_MARKER_MS, renewBeforeMs: RENEW_BEFORE_MS, renewRetryMs: RENEW_RETRY_MS };
+
 // One hash tag, so the scripts' keys share a slot on a Redis Cluster.
 const MARKERS_KEY = 'stock-gate:{sold-out}:markers';
 const VERSION_KEY = 'stock-gate:{sold-out}:version';
@@ -168,12 +176,15 @@ export interface StockGateOptions {
   /** Called when Redis could not be asked (the gate then knows less, never more). */
   onRedisError?: (err: unknown) => void;
   now?: () => number;
+  /** @default REDIS_MARKER_MS, RENEW_BEFORE_MS and RENEW_RETRY_MS */
+  timing?: StockGateTiming;
 }
 
 /** An order's key as a marker holds it: the first 32 bits of the buyer's id and the Idempotency-Key. */
 const orderKey = (userId: string, key: string) => `${userId.slice(0, 8).toLowerCase()} ${key}`;
 
-export function createStockGate({ redis, onRedisError = () => undefined, now = Date.now }: StockGateOptions): StockGate {
+export function createStockGate({ redis, onRedisError = () => undefined, now = Date.now, timing = TIMING }: StockGateOptions): StockGate {
+  const { markerMs, renewBeforeMs, renewRetryMs } = timing;
   const markers = new Map<string, Marker>();
   const recording = new Set<string>();
   let version = '';
@@ -224,9 +235,9 @@ export function createStockGate({ redis, onRedisError = () => undefined, now = D
         }
         if (item.quantity <= marker.available || marker.keys.has(attempt)) continue;
         if (!renew && marker.renewingSince !== undefined) continue;
-        const renewing = at - (marker.renewingSince ?? -Infinity) < RENEW_RETRY_MS;
+        const renewing = at - (marker.renewingSince ?? -Infinity) < renewRetryMs;
         if (renew && renewing && marker.renewingBy === attempt) return undefined;
-        if (renew && marker.expiresAt - at < RENEW_BEFORE_MS && !renewing) {
+        if (renew && marker.expiresAt - at < renewBeforeMs && !renewing) {
           // This attempt asks the database; its refusal records a fresh marker (a new object).
           marker.renewingSince = at;
           marker.renewingBy = attempt;
@@ -263,13 +274,13 @@ export function createStockGate({ redis, onRedisError = () => undefined, now = D
         available: shortage.available,
         name: shortage.name,
         keys: new Set(keys),
-        expiresAt: at + REDIS_MARKER_MS,
+        expiresAt: at + markerMs,
       });
       if (!commands || redis!.status !== 'ready') return;
       recording.add(shortage.productId);
       try {
         const value = JSON.stringify({ available: shortage.available, name: shortage.name, keys });
-        const written = await commands.surgeStockGateWrite(...redisKeys, shortage.productId, shortage.releases, REDIS_MARKER_MS, value);
+        const written = await commands.surgeStockGateWrite(...redisKeys, shortage.productId, shortage.releases, markerMs, value);
         // A release came between the database's answer and now: what it said is stale.
         if (!written) markers.delete(shortage.productId);
       } catch (err) {
@@ -283,7 +294,7 @@ export function createStockGate({ redis, onRedisError = () => undefined, now = D
       for (const id of productIds) markers.delete(id);
       if (!commands || productIds.length === 0 || redis!.status !== 'ready') return;
       try {
-        await commands.surgeStockGateRelease(...redisKeys, REDIS_MARKER_MS, ...productIds);
+        await commands.surgeStockGateRelease(...redisKeys, markerMs, ...productIds);
       } catch (err) {
         // The marker lives out its REDIS_MARKER_MS: the bound the header states for this case.
         onRedisError(err);

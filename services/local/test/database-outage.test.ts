@@ -6,10 +6,11 @@
 // 2xx again. Queue side (issue 14.5): no message is dead-lettered and every accepted order settles.
 //
 // Scale: production's queues have a 60 s visibility timeout, 5 receives and a retry backoff of
-// 15 s doubling to 300 s, and the issue's outage is 5 minutes. Here every duration is 1/15 of that:
-// visibility 4 s, backoff 1 s doubling to 20 s, outage 20 s, same 5 receives. Without pausing and
-// backing off (the old consumer) the messages in flight are received every 4 s and dead-lettered
-// within the outage; `npm run drill -- postgres-stop --down 300` runs the unscaled case.
+// 15 s doubling to 300 s, and the issue's outage is 5 minutes. Here every duration is 1/30 of that:
+// visibility 2 s, backoff doubling to 10 s, outage 10 s, same 5 receives (SQS counts whole seconds,
+// so the backoff starts at 1 s, not 0.5). Without pausing and backing off (the old consumer) the
+// messages in flight are received every 2 s and dead-lettered within the outage;
+// `npm run drill -- postgres-stop --down 300` runs the unscaled case.
 import { randomUUID } from 'node:crypto';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import pg from 'pg';
@@ -36,9 +37,9 @@ import { searchPathOption } from '../../platform/ownership';
 
 jest.setTimeout(180_000);
 
-const SCALE = 1 / 15;
-const OUTAGE_MS = 300_000 * SCALE; // 20 s
-const VISIBILITY_SECONDS = 60 * SCALE; // 4 s
+const SCALE = 1 / 30;
+const OUTAGE_MS = 300_000 * SCALE; // 10 s
+const VISIBILITY_SECONDS = 60 * SCALE; // 2 s
 const MAX_RECEIVE_COUNT = 5;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -71,10 +72,10 @@ needsRealEngine('postgres', 'it stops and starts its own PostgreSQL cluster')('w
         RATE_LIMIT_ORDERS_PER_MINUTE: '1000000',
         // Slow enough that charges queue up: messages are in flight when the database stops.
         PAYMENT_SANDBOX_LATENCY_MS: '250',
-        QUEUE_HANDLER_TIMEOUT_MS: '2000',
+        QUEUE_HANDLER_TIMEOUT_MS: '1500',
         QUEUE_VISIBILITY_TIMEOUT_SECONDS: String(VISIBILITY_SECONDS),
         QUEUE_MAX_RECEIVE_COUNT: String(MAX_RECEIVE_COUNT),
-        QUEUE_RETRY_BASE_SECONDS: String(15 * SCALE),
+        QUEUE_RETRY_BASE_SECONDS: String(Math.ceil(15 * SCALE)),
         QUEUE_RETRY_MAX_SECONDS: String(300 * SCALE),
       },
     });
@@ -121,7 +122,7 @@ needsRealEngine('postgres', 'it stops and starts its own PostgreSQL cluster')('w
     const authFor = async () => ({ authorization: `Bearer ${(await ctx.tokens.issue(randomUUID())).token}` });
     const load = startCheckoutLoad({ baseUrl: client.baseUrl, productId: product.id, authFor, shoppers: 4, pauseMs: 50 });
 
-    await sleep(3000);
+    await sleep(2000);
     cluster.stop();
     const stoppedAt = Date.now();
     const inFlightAtStop = (await messagesIn(queues.orderPlaced.queueUrl)) + (await messagesIn(queues.paymentResult.queueUrl));
@@ -131,7 +132,7 @@ needsRealEngine('postgres', 'it stops and starts its own PostgreSQL cluster')('w
     const restartingAt = Date.now() - 1000;
     cluster.start();
     const startedAt = Date.now();
-    await sleep(5000);
+    await sleep(4000);
     const answers = await load.stop();
     probing = false;
     await prober;

@@ -9,13 +9,30 @@ import { AppError } from '../../platform/errors';
 import type { Database } from '../../platform/db';
 import { createRedisClient, connectRedis, type RedisClient } from '../../platform/redis';
 import { createTestDatabase, createTestRedis, startRedisServer, type RedisServer, countRows } from '../../test-support/testing';
-import { createStockGate, LONGEST_STALE_MS, REDIS_MARKER_MS, RELEASE_SEEN_MS, RENEW_BEFORE_MS, RENEW_RETRY_MS, type StockGate, type StockRefusal } from '../stock-gate';
+import {
+  createStockGate,
+  LOCAL_REFRESH_MS,
+  REDIS_MARKER_MS,
+  RELEASE_SEEN_MS,
+  RENEW_BEFORE_MS,
+  RENEW_RETRY_MS,
+  type StockGate,
+  type StockGateTiming,
+  type StockRefusal,
+} from '../stock-gate';
 import { applyPaymentResult } from '../use-cases/apply-payment-result';
 import { cancelOrder } from '../use-cases/cancel-order';
 import { placeOrder, type PlaceOrderCommand } from '../use-cases/place-order';
 import { addProduct, stockOf } from './fixtures';
 
-// Some tests wait out a marker's lifetime (REDIS_MARKER_MS).
+// Some tests wait out a marker's lifetime, so the gates on Redis live by a shorter timing than the
+// product's (5 s, renewed in the last 3 s, retried after 500 ms): a 2.5 s marker renewed in its last
+// 0.7 s, retried after 200 ms. The first 1.8 s of a marker send no attempt to the database, so a test's
+// burst of orders (200 at once with Redis down) fits in them on a busy machine. The bounds asserted
+// follow from it as LONGEST_STALE_MS follows from REDIS_MARKER_MS. The test with a clock of its own
+// uses the product's timing.
+const TIMING: StockGateTiming = { markerMs: 2500, renewBeforeMs: 700, renewRetryMs: 200 };
+const LONGEST_STALE_MS = TIMING.markerMs + LOCAL_REFRESH_MS;
 jest.setTimeout(30_000);
 
 let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -33,7 +50,7 @@ afterAll(async () => {
 
 /** A gate as one order-service process has it (each test's gates share one Redis key prefix). */
 function gateOn(client: RedisClient | undefined): StockGate {
-  const gate = createStockGate({ redis: client });
+  const gate = createStockGate({ redis: client, timing: TIMING });
   gates.push(gate);
   return gate;
 }
@@ -168,7 +185,7 @@ describe('stock gate', () => {
         return refused;
       },
     };
-    const until = Date.now() + REDIS_MARKER_MS;
+    const until = Date.now() + TIMING.markerMs;
     const codes: number[] = [];
     await Promise.all(
       Array.from({ length: 20 }, async () => {
@@ -180,9 +197,9 @@ describe('stock gate', () => {
     );
     expect(new Set(codes)).toEqual(new Set([409]));
     expect(codes.length).toBeGreaterThan(200);
-    // One marker lifetime: a renewal every REDIS_MARKER_MS - RENEW_BEFORE_MS, one attempt each (a slow
-    // machine may retry one). A marker that lapsed would let all 20 buyers through at once.
-    const renewals = Math.ceil(REDIS_MARKER_MS / (REDIS_MARKER_MS - RENEW_BEFORE_MS));
+    // One marker lifetime: a renewal every markerMs - renewBeforeMs, one attempt each (a slow machine
+    // may retry one). A marker that lapsed would let all 20 buyers through at once.
+    const renewals = Math.ceil(TIMING.markerMs / (TIMING.markerMs - TIMING.renewBeforeMs));
     expect(letThrough).toBeGreaterThanOrEqual(1);
     expect(letThrough).toBeLessThanOrEqual(renewals + 2);
   });
@@ -261,7 +278,7 @@ describe('stock gate', () => {
     expect(await redis.hget('stock-gate:{sold-out}:markers', product.id)).toMatch(/^\d+\|released$/);
   });
 
-  it('lets a marker lapse after REDIS_MARKER_MS: stock raised outside the service sells again', async () => {
+  it('lets a marker lapse after its lifetime: stock raised outside the service sells again', async () => {
     const { db } = testDb;
     const product = await addProduct(db.writer, { stock: 0 });
     const gate = gateOn(redis);
@@ -304,13 +321,13 @@ describe('stock gate with Redis down', () => {
     expect(await stockOf(db.writer, product.id)).toBe(0);
 
     // Each process learnt it from its own refusals, without the database now; a marker lasts
-    // REDIS_MARKER_MS (no release can reach it without Redis), then the database is asked again.
+    // a marker's lifetime (no release can reach it without Redis), then the database is asked again.
     for (const gate of [a, b]) {
       const refused = await placeOrder(NO_DATABASE, order(product.id), gate).catch((err: AppError) => err);
       expect(refused).toMatchObject({ statusCode: 409 });
     }
     const command = order(product.id);
-    await sleep(REDIS_MARKER_MS + 20);
+    await sleep(TIMING.markerMs + 20);
     expect(a.refusal(command)).toBeUndefined();
   });
 

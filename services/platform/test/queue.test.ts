@@ -74,7 +74,8 @@ it('extends visibility while a slow handler runs, so no other consumer gets the 
   const handled: string[] = [];
   const slow = async (m: Message) => {
     handled.push(m.MessageId!);
-    await sleep(3500);
+    // Two and a half visibility timeouts: without extension the other consumer would get it twice.
+    await sleep(2500);
   };
   worker(queueUrl, slow, { visibilityTimeoutSeconds: 1 });
   worker(queueUrl, slow, { visibilityTimeoutSeconds: 1 });
@@ -93,7 +94,7 @@ it('counts a handler that outlives its timeout as failed and the message comes b
     async (_m, signal) => {
       calls += 1;
       signals.push(signal);
-      if (calls === 1) await sleep(2000);
+      if (calls === 1) await sleep(1000);
     },
     { handlerTimeoutMs: 300 },
   );
@@ -190,7 +191,7 @@ it('pauses polling while a dependency is down (receives are not spent) and resum
   await send(queueUrl, 'two');
   await waitFor(() => receives.length >= 1);
   // Retries are immediate here (retryDelaySeconds 0), yet nothing is received while the probe says down.
-  await sleep(2500);
+  await sleep(1500);
   expect(receives.filter((wasUp) => !wasUp).length).toBeLessThanOrEqual(2);
   expect(probes).toBeGreaterThan(5);
   up = true;
