@@ -6,9 +6,10 @@
 // openapi-backend, which the contract tests validate responses with).
 const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest'] };
 const transformIgnorePatterns = ['/node_modules/(?!cookie/|@apidevtools/json-schema-ref-parser/)'];
-// Decides once per run which test engines are real, embedded or missing (services/test-support/engines.ts);
-// the same path in several projects runs once.
+// Decides once per run which test engines are real, embedded or missing (services/test-support/engines.ts)
+// and starts the SQS emulator the run's test files share; the same path in several projects runs once.
 const globalSetup = '<rootDir>/services/test-support/jest-global-setup.ts';
+const globalTeardown = '<rootDir>/services/test-support/jest-global-teardown.ts';
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -16,7 +17,7 @@ module.exports = {
   // worker per core but one (a single worker on 2 cores) left the cores idle more than half the time.
   // Three, not four: at four, the timing-bound tests (drain, database outage, a browser's waiting room,
   // the load tool's phases) starved on 2 cores and failed; at three the whole suite passed.
-  maxWorkers: 3,
+  maxWorkers: 4,
   // With several files at once on two cores, a hook that starts engines (a database, an SQS emulator)
   // can take longer than jest's default 5 s; a file that needs longer still sets its own.
   testTimeout: 30_000,
@@ -29,6 +30,7 @@ module.exports = {
       displayName: 'infra',
       testEnvironment: 'node',
       globalSetup,
+      globalTeardown,
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.test.ts'],
       transform,
@@ -42,6 +44,7 @@ module.exports = {
       displayName: 'services',
       testEnvironment: 'node',
       globalSetup,
+      globalTeardown,
       roots: ['<rootDir>/services'],
       testMatch: ['**/test/**/*.test.ts'],
       transform,
@@ -51,6 +54,7 @@ module.exports = {
       displayName: 'perf',
       testEnvironment: 'node',
       globalSetup,
+      globalTeardown,
       roots: ['<rootDir>/perf'],
       testMatch: ['**/test/**/*.test.ts'],
       transform,
@@ -61,6 +65,7 @@ module.exports = {
       displayName: 'web',
       testEnvironment: 'node',
       globalSetup,
+      globalTeardown,
       roots: ['<rootDir>/web'],
       testMatch: ['**/test/**/*.test.ts'],
       transform,

@@ -9,7 +9,7 @@
 // and an ioredis-mock server stand in (support/embedded-*.ts). Jest runs test files in parallel,
 // so nothing here flushes, stops or drops anything it did not create.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SHARED_SQS_VARIABLE, spawnSqsEmulator } from './sqs-emulator-process';
 import Redis from 'ioredis';
 import pg from 'pg';
 import pino from 'pino';
@@ -279,20 +280,15 @@ export interface SqsEmulator {
   stop(): Promise<void>;
 }
 
-const EMULATOR_SCRIPT = join(__dirname, 'sqs-emulator.mjs');
-
-/** fauxqs 1.9.2 in a child process on 127.0.0.1 and a free port (jest cannot load ESM-only fauxqs). */
+/**
+ * An SQS emulator for a test or a local drill: under jest the run's shared one (queue names prefixed,
+ * so files never see each other's queues; `stop()` leaves it running), otherwise one of its own.
+ */
 export async function startSqsEmulator(): Promise<SqsEmulator> {
-  const child = spawn(process.execPath, [EMULATOR_SCRIPT], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    // About 1 s alone; jest runs several test files at once on two cores, and they all start engines.
-    const timer = setTimeout(() => reject(new Error('the SQS emulator (fauxqs) did not start within 30 s')), 30000);
-    child.once('exit', (code) => reject(new Error(`the SQS emulator (fauxqs) exited with code ${code} before it listened`)));
-    createInterface({ input: child.stdout! }).once('line', (line) => {
-      clearTimeout(timer);
-      resolve((JSON.parse(line) as { endpoint: string }).endpoint);
-    });
-  });
+  const shared = process.env[SHARED_SQS_VARIABLE];
+  const own = shared ? undefined : await spawnSqsEmulator();
+  const endpoint = shared ?? own!.endpoint;
+  const prefix = shared ? `${randomUUID().slice(0, 8)}-` : '';
   const sqs = new SQSClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
   return {
     endpoint,
@@ -302,17 +298,17 @@ export async function startSqsEmulator(): Promise<SqsEmulator> {
       if (options.visibilityTimeout !== undefined) attributes.VisibilityTimeout = String(options.visibilityTimeout);
       let dlqUrl: string | undefined;
       if (options.dlq) {
-        dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }))).QueueUrl!;
+        dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `${prefix}${name}-dlq` }))).QueueUrl!;
         const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))).Attributes!
           .QueueArn!;
         attributes.RedrivePolicy = JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: options.maxReceiveCount ?? 3 });
       }
-      const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }))).QueueUrl!;
+      const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `${prefix}${name}`, Attributes: attributes }))).QueueUrl!;
       return { queueUrl, dlqUrl };
     },
     async stop() {
       sqs.destroy();
-      await stopChild(child);
+      await own?.stop();
     },
   };
 }
