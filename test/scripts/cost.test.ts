@@ -12,16 +12,17 @@ test('docs/COST.md matches the current templates (regenerate: npm run cost)', ()
   expect(readFileSync(COST_PATH, 'utf8')).toBe(costDocFromApp());
 });
 
+// Both tests below only read dev's templates: one app for both.
+const surge = buildSurgeApp('dev');
+const regional = Template.fromStack(surge.stack).toJSON().Resources;
+const waf = Template.fromStack(surge.wafStack).toJSON().Resources;
+
 test(`dev at idle stays within its goal of $${DEV_IDLE_GOAL_USD} a month`, () => {
-  const surge = buildSurgeApp('dev');
-  const lines = idleLines(Template.fromStack(surge.stack).toJSON().Resources, Template.fromStack(surge.wafStack).toJSON().Resources);
+  const lines = idleLines(regional, waf);
   expect(total(lines)).toBeLessThanOrEqual(DEV_IDLE_GOAL_USD);
 });
 
 describe('counts come from the templates', () => {
-  const surge = buildSurgeApp('dev');
-  const regional = Template.fromStack(surge.stack).toJSON().Resources;
-  const waf = Template.fromStack(surge.wafStack).toJSON().Resources;
   const count = (lines: ReturnType<typeof idleLines>, prefix: string) => lines.find((l) => l.item.startsWith(prefix))?.count;
 
   const fleetLine = `EC2 ${surge.config.fleets.user.instanceType} (fleet minimums)`;
