@@ -3,7 +3,7 @@
 // one process per vCPU. Bundles are cached by a hash of their inputs, so synthesizing the app (and
 // every infra test that does) bundles each fleet at most once per change to the services.
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { buildSync, version as esbuildVersion } from 'esbuild';
 import { DATA_OWNERS } from '../../services/platform/ownership';
@@ -11,7 +11,8 @@ import type { FleetName } from '../config';
 
 const REPO_ROOT = join(__dirname, '..', '..');
 const SERVICES_DIR = join(REPO_ROOT, 'services');
-const CACHE_DIR = join(REPO_ROOT, 'node_modules', '.cache', 'surge-bundles');
+/** Where bundles are cached: SURGE_BUNDLE_CACHE, or node_modules/.cache/surge-bundles. */
+const cacheDir = () => process.env.SURGE_BUNDLE_CACHE ?? join(REPO_ROOT, 'node_modules', '.cache', 'surge-bundles');
 const LAUNCHER = join(__dirname, 'cluster-launcher.js');
 
 /** Inside a bundle directory: the bundled entry point, relative to the directory. */
@@ -101,15 +102,35 @@ export function bundleDeploymentStep(step: DeploymentStep): string {
  * repository: what ships, for the tests that keep test helpers and other services' code out of it.
  */
 export function bundleInputs(name: BundleName): string[] {
-  const { metafile } = buildSync({ ...BUILD_OPTIONS, entryPoints: [entryOf(name)], outfile: join(CACHE_DIR, 'inputs-only.js'), write: false, metafile: true });
+  const { metafile } = buildSync({ ...BUILD_OPTIONS, entryPoints: [entryOf(name)], outfile: join(cacheDir(), 'inputs-only.js'), write: false, metafile: true });
   return Object.keys(metafile.inputs).map((path) => relative(REPO_ROOT, join(process.cwd(), path)).split('\\').join('/'));
 }
 
 function bundle(name: string, entry: string): string {
-  const dir = join(CACHE_DIR, `${name}-${inputHash(name)}`);
+  const dir = join(cacheDir(), `${name}-${inputHash(name)}`);
   if (existsSync(join(dir, BUNDLE_ENTRY))) return dir;
 
-  // Build next to the final place and rename, so parallel jest workers never see half a bundle.
+  // One process builds a bundle; the others wait for it (parallel jest workers synthesize at once, and
+  // each built every bundle itself: three times the work on a fresh clone). The lock is `<name>.lock`
+  // in the cache, holding the builder's process id; a lock whose process has died is taken over.
+  const lock = join(cacheDir(), `${name}.lock`);
+  mkdirSync(cacheDir(), { recursive: true });
+  for (;;) {
+    if (existsSync(join(dir, BUNDLE_ENTRY))) return dir;
+    if (claim(lock)) break;
+    if (holderGone(lock)) rmSync(lock, { force: true });
+    else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+  }
+  try {
+    if (!existsSync(join(dir, BUNDLE_ENTRY))) build(dir, entry);
+  } finally {
+    rmSync(lock, { force: true });
+  }
+  return dir;
+}
+
+/** Builds a bundle next to `dir` and renames it into place, so no process ever sees half a bundle. */
+function build(dir: string, entry: string): void {
   const staging = `${dir}.${process.pid}.tmp`;
   rmSync(staging, { recursive: true, force: true });
   buildSync({ ...BUILD_OPTIONS, entryPoints: [entry], outfile: join(staging, BUNDLE_ENTRY) });
@@ -121,14 +142,35 @@ function bundle(name: string, entry: string): string {
     }
   }
   copyFileSync(LAUNCHER, join(staging, BUNDLE_LAUNCHER));
+  renameSync(staging, dir);
+}
+
+/** Takes the lock file (holding this process's id); false when another process holds it. */
+function claim(lock: string): boolean {
   try {
-    renameSync(staging, dir);
+    writeFileSync(lock, String(process.pid), { flag: 'wx' });
+    return true;
   } catch (err) {
-    // Another worker won the race with identical content.
-    if (!existsSync(join(dir, BUNDLE_ENTRY))) throw err;
-    rmSync(staging, { recursive: true, force: true });
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
   }
-  return dir;
+}
+
+/** Whether the process holding the lock has died without removing it (a killed test worker, say). */
+function holderGone(lock: string): boolean {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(lock, 'utf8'));
+  } catch {
+    return false; // released meanwhile
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return false; // being written
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }
 
 /** Hash of everything a bundle is made from: service sources, migrations, lockfile, esbuild and its options. */
