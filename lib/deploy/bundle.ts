@@ -107,27 +107,32 @@ export function bundleInputs(name: BundleName): string[] {
 }
 
 function bundle(name: string, entry: string): string {
-  const dir = join(cacheDir(), `${name}-${inputHash(name)}`);
-  if (existsSync(join(dir, BUNDLE_ENTRY))) return dir;
+  const cache = cacheDir();
+  const dir = join(cache, `${name}-${inputHash(name)}`);
+  const built = () => existsSync(join(dir, BUNDLE_ENTRY));
+  if (built()) return dir;
 
   // One process builds a bundle; the others wait for it (parallel jest workers synthesize at once, and
   // each built every bundle itself: three times the work on a fresh clone). The lock is `<name>.lock`
   // in the cache, holding the builder's process id; a lock whose process has died is taken over.
-  const lock = join(cacheDir(), `${name}.lock`);
-  mkdirSync(cacheDir(), { recursive: true });
+  mkdirSync(cache, { recursive: true });
+  const lock = join(cache, `${name}.lock`);
   for (;;) {
-    if (existsSync(join(dir, BUNDLE_ENTRY))) return dir;
     if (claim(lock)) break;
     if (holderGone(lock)) rmSync(lock, { force: true });
-    else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    else Atomics.wait(POLL, 0, 0, 50);
+    if (built()) return dir;
   }
   try {
-    if (!existsSync(join(dir, BUNDLE_ENTRY))) build(dir, entry);
+    if (!built()) build(dir, entry);
   } finally {
     rmSync(lock, { force: true });
   }
   return dir;
 }
+
+/** Something to Atomics.wait on: a synchronous 50 ms sleep between looks at another process's lock. */
+const POLL = new Int32Array(new SharedArrayBuffer(4));
 
 /** Builds a bundle next to `dir` and renames it into place, so no process ever sees half a bundle. */
 function build(dir: string, entry: string): void {

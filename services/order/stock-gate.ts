@@ -63,7 +63,7 @@ export interface StockGateTiming {
   renewBeforeMs: number;
   renewRetryMs: number;
 }
-const TIMING: StockGateTiming = { markerMs: REDIS_MARKER_MS, renewBeforeMs: RENEW_BEFORE_MS, renewRetryMs: RENEW_RETRY_MS };
+const DEFAULT_TIMING: StockGateTiming = { markerMs: REDIS_MARKER_MS, renewBeforeMs: RENEW_BEFORE_MS, renewRetryMs: RENEW_RETRY_MS };
 
 // One hash tag, so the scripts' keys share a slot on a Redis Cluster.
 const MARKERS_KEY = 'stock-gate:{sold-out}:markers';
@@ -183,7 +183,7 @@ export interface StockGateOptions {
 /** An order's key as a marker holds it: the first 32 bits of the buyer's id and the Idempotency-Key. */
 const orderKey = (userId: string, key: string) => `${userId.slice(0, 8).toLowerCase()} ${key}`;
 
-export function createStockGate({ redis, onRedisError = () => undefined, now = Date.now, timing = TIMING }: StockGateOptions): StockGate {
+export function createStockGate({ redis, onRedisError = () => undefined, now = Date.now, timing = DEFAULT_TIMING }: StockGateOptions): StockGate {
   const { markerMs, renewBeforeMs, renewRetryMs } = timing;
   const markers = new Map<string, Marker>();
   const recording = new Set<string>();

@@ -6,7 +6,7 @@
 // stops it): starting fauxqs cost each of about twenty files half a second of CPU.
 import { engineNotice, ENGINES_VARIABLE, resolveEngines } from './engines';
 import { embeddedPostgresHost, HOST_VARIABLE } from './embedded-postgres';
-import { SHARED_SQS_VARIABLE, spawnSqsEmulator } from './sqs-emulator-process';
+import { SHARED_SQS_VARIABLE, spawnSqsEmulator } from './child-processes';
 
 /** Where the setup leaves the emulator for the teardown (both run in jest's main process). */
 export const SHARED_SQS_STOP = Symbol.for('surge.test.sharedSqs.stop');

@@ -16,10 +16,9 @@ import http from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { SHARED_SQS_VARIABLE, spawnSqsEmulator } from './sqs-emulator-process';
+import { SHARED_SQS_VARIABLE, spawnSqsEmulator, stopChild } from './child-processes';
 import Redis from 'ioredis';
 import pg from 'pg';
 import pino from 'pino';
@@ -364,13 +363,6 @@ export async function startRedisServer(): Promise<RedisServer> {
       child = undefined;
     },
   };
-}
-
-async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill(signal);
-  await exited;
 }
 
 /** Where the PostgreSQL 15 programs are (Debian's layout); PG_BIN overrides. */

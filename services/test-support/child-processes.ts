@@ -1,7 +1,8 @@
-// fauxqs 1.9.2 (an SQS emulator) in a child process: ./sqs-emulator.mjs, because jest cannot load
-// ESM-only fauxqs. Started once per jest run by ./jest-global-setup.ts and shared by every test file
-// (./testing.ts startSqsEmulator), or once per local drill.
-import { spawn } from 'node:child_process';
+// The tests' child processes, without testing.ts's imports (the jest global setup loads this file):
+// fauxqs 1.9.2 (an SQS emulator) as ./sqs-emulator.mjs, because jest cannot load ESM-only fauxqs,
+// started once per jest run by ./jest-global-setup.ts and shared by every test file (./testing.ts
+// startSqsEmulator), or once per local drill; and stopping a child.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -22,13 +23,13 @@ export async function spawnSqsEmulator(): Promise<{ endpoint: string; stop(): Pr
       resolve((JSON.parse(line) as { endpoint: string }).endpoint);
     });
   });
-  return {
-    endpoint,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return { endpoint, stop: () => stopChild(child) };
+}
+
+/** Signals the child (unless it has exited) and waits for its exit. */
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill(signal);
+  await exited;
 }
